@@ -1,0 +1,4 @@
+using AgentPerimeter.DemoUpstream;
+
+var app = DemoUpstreamApp.Build(args);
+await app.RunAsync();

@@ -1,0 +1,75 @@
+using System.Diagnostics;
+
+namespace AgentPerimeter.Gateway.Actions;
+
+/// <summary>Which kind of action a request carries.</summary>
+public enum ActionKind
+{
+    Http,
+    Mcp,
+}
+
+/// <summary>
+/// The one per-request record every stage reads and writes (DESIGN.md: stages talk through this
+/// feature, never through globals). It becomes the action's audit record and metrics increment.
+/// </summary>
+public sealed class ActionContext
+{
+    private readonly long _startTimestamp = Stopwatch.GetTimestamp();
+
+    public ActionContext(string actionId, DateTimeOffset startedAt)
+    {
+        ActionId = actionId;
+        StartedAt = startedAt;
+    }
+
+    public string ActionId { get; }
+    public DateTimeOffset StartedAt { get; }
+    public ActionKind Kind { get; set; } = ActionKind.Http;
+
+    // Who.
+    public string? AgentId { get; set; }
+    public string? SessionId { get; set; }
+    public string? WorkType { get; set; }
+    public string? Issuer { get; set; }
+
+    // What.
+    public string Method { get; set; } = "";
+    public string Path { get; set; } = "";
+    public string? RouteId { get; set; }
+
+    // Decision.
+    public PolicyDecision Decision { get; set; } = PolicyDecision.Pending;
+
+    // Outcome.
+    public bool Forwarded { get; set; }
+    public int? UpstreamStatus { get; set; }
+    public int Status { get; set; }
+    public string? Exception { get; set; }
+
+    /// <summary>True when no credential supplied by the agent reached the upstream.</summary>
+    public bool SecretsGoverned { get; set; } = true;
+
+    /// <summary>Set once the audit record has been written (or has failed to be).</summary>
+    internal int Recorded;
+
+    public TimeSpan Elapsed => Stopwatch.GetElapsedTime(_startTimestamp);
+}
+
+/// <summary>HTTP feature carrying the <see cref="ActionContext"/>.</summary>
+public interface IActionFeature
+{
+    ActionContext Action { get; }
+}
+
+internal sealed class ActionFeature(ActionContext action) : IActionFeature
+{
+    public ActionContext Action { get; } = action;
+}
+
+public static class ActionHttpContextExtensions
+{
+    public static ActionContext GetAction(this HttpContext context) =>
+        context.Features.Get<IActionFeature>()?.Action
+        ?? throw new InvalidOperationException("The perimeter action middleware has not run for this request.");
+}

@@ -1,0 +1,46 @@
+using System.Text.Json;
+
+namespace AgentPerimeter.Gateway.Actions;
+
+/// <summary>
+/// The gateway's own answers to agents. One shape for every refusal, so a harness can act on
+/// <c>error</c> / <c>decision</c> and show <c>message</c> to the model. Never a stack trace, a secret
+/// or an internal address.
+/// </summary>
+public static class ActionResponses
+{
+    public const string ActionIdHeader = "X-Perimeter-Action-Id";
+
+    public static async Task RefuseAsync(HttpContext context, int status, PolicyDecision decision, string? message = null)
+    {
+        var action = context.GetAction();
+        action.Decision = decision;
+        if (context.Response.HasStarted)
+        {
+            context.Abort();
+            return;
+        }
+        context.Response.Clear();
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        context.Response.Headers.CacheControl = "no-store";
+        if (status == StatusCodes.Status401Unauthorized)
+            context.Response.Headers.WWWAuthenticate = $"Bearer error=\"invalid_token\", error_description=\"{decision.Code}\"";
+
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            w.WriteStartObject();
+            w.WriteString("error", decision.Code);
+            w.WriteString("message", message ?? decision.Reason);
+            w.WriteString("decision", decision.Label);
+            w.WriteString("rule", decision.RuleId);
+            w.WriteString("work_type", action.WorkType);
+            w.WriteString("route", action.RouteId);
+            w.WriteString("action_id", action.ActionId);
+            w.WriteEndObject();
+        }
+        context.Response.ContentLength = buffer.WrittenCount;
+        await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
+    }
+}

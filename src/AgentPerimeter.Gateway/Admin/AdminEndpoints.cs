@@ -1,0 +1,88 @@
+using AgentPerimeter.Gateway.Audit;
+using AgentPerimeter.Gateway.Hosting;
+using AgentPerimeter.Gateway.Identity;
+using AgentPerimeter.Gateway.Metrics;
+using AgentPerimeter.Gateway.Policy;
+using Prometheus;
+
+namespace AgentPerimeter.Gateway.Admin;
+
+/// <summary>
+/// Endpoints of the admin listener only (see <see cref="ListenerMatcherPolicy"/>): health, metrics,
+/// session tokens, the running policy and the public signing key.
+/// </summary>
+internal static class AdminEndpoints
+{
+    public static void MapAdminEndpoints(this WebApplication app)
+    {
+        var admin = app.MapGroup("").WithMetadata(new ListenerMetadata(ListenerKind.Admin));
+
+        admin.MapGet("/healthz", () => Results.Text("ok\n"));
+
+        admin.MapGet("/readyz", (AuditLog audit, PolicyStore policy) =>
+        {
+            bool auditOk = audit.EnsureWritable();
+            var body = new { status = auditOk ? "ready" : "not_ready", audit = auditOk ? "writable" : "unwritable", policy_version = policy.Current.Version };
+            return Results.Json(body, statusCode: auditOk ? 200 : 503);
+        });
+
+        admin.MapGet("/metrics", async (HttpContext ctx, PerimeterMetrics metrics) =>
+        {
+            ctx.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+            await metrics.Registry.CollectAndExportAsTextAsync(ctx.Response.Body, ctx.RequestAborted);
+        });
+
+        admin.MapPost("/admin/sessions", (SessionRequest request, SessionIssuer issuer) =>
+        {
+            var result = issuer.Issue(request);
+            if (result.Token is null)
+                return Results.Json(new { error = result.Error, message = result.Message }, statusCode: result.Status);
+            var s = result.Session!;
+            return Results.Json(new
+            {
+                token = result.Token,
+                session_id = s.SessionId,
+                agent = s.AgentId,
+                work_type = s.WorkType,
+                expires_at = s.ExpiresAt,
+            }, statusCode: 201);
+        });
+
+        admin.MapGet("/admin/sessions", (SessionIssuer issuer) => Results.Json(issuer.Sessions.Select(s => new
+        {
+            session_id = s.SessionId,
+            agent = s.AgentId,
+            work_type = s.WorkType,
+            issued_at = s.IssuedAt,
+            expires_at = s.ExpiresAt,
+        })));
+
+        admin.MapGet("/admin/policy", (PolicyStore store) =>
+        {
+            var p = store.Current;
+            return Results.Json(new
+            {
+                version = p.Version,
+                work_types = p.WorkTypes.Values.OrderBy(w => w.Name).Select(w => new
+                {
+                    name = w.Name,
+                    description = w.Description,
+                    agents = w.Agents.Select(a => a.Pattern),
+                    rules = w.Rules.Select(r => new
+                    {
+                        id = r.Id,
+                        route = r.Route,
+                        methods = r.AnyMethod ? ["*"] : r.Methods.Order().ToArray(),
+                        paths = r.Paths.Select(g => g.Pattern),
+                        mode = r.Mode == RuleMode.Enforce ? "enforce" : "report",
+                    }),
+                }),
+            });
+        });
+
+        admin.MapGet("/.well-known/jwks.json", (SigningKeys keys) => Results.Json(new { keys = new[] { keys.PublicJwk() } }));
+
+        // Anything else on the admin listener is simply not there.
+        app.MapFallback(() => Results.NotFound()).WithMetadata(new ListenerMetadata(ListenerKind.Admin));
+    }
+}

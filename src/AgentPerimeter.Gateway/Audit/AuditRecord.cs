@@ -1,0 +1,71 @@
+using System.Buffers;
+using System.Text.Json;
+using AgentPerimeter.Gateway.Actions;
+
+namespace AgentPerimeter.Gateway.Audit;
+
+/// <summary>
+/// Serializes an action into the body of its audit line. The chain fields (<c>seq</c>, <c>prev</c>,
+/// <c>hash</c>) are added by <see cref="AuditLog"/>, which alone knows the order of records.
+/// Written with <see cref="Utf8JsonWriter"/> so the field order is fixed and no reflection runs per action.
+/// </summary>
+public static class AuditRecord
+{
+    public const int MaxPathChars = 2048;
+    public const int MaxTextChars = 1024;
+
+    /// <summary>The governed flags of an action as its record states them.</summary>
+    public readonly record struct Governed(bool Policy, bool Audit, bool Secrets)
+    {
+        public bool All => Policy && Audit && Secrets;
+    }
+
+    public static Governed GovernedFlags(ActionContext action, bool audited) =>
+        new(action.Decision.IsEnforced, audited, action.SecretsGoverned);
+
+    /// <summary>Writes the record's fields (without braces) for the chain writer to wrap.</summary>
+    public static byte[] SerializeFields(ActionContext action, string policyVersion)
+    {
+        var buffer = new ArrayBufferWriter<byte>(512);
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            // SkipValidation lets us write a property list with no enclosing object.
+            w.WriteStartObject();
+            w.WriteString("time", action.StartedAt.UtcDateTime.ToString("O"));
+            w.WriteString("action_id", action.ActionId);
+            w.WriteString("kind", action.Kind == ActionKind.Mcp ? "mcp" : "http");
+            w.WriteString("agent", action.AgentId);
+            w.WriteString("session", action.SessionId);
+            w.WriteString("work_type", action.WorkType);
+            w.WriteString("route", action.RouteId);
+            w.WriteString("method", action.Method);
+            w.WriteString("path", Cap(action.Path, MaxPathChars));
+            w.WriteString("decision", action.Decision.Label);
+            w.WriteString("code", action.Decision.Code);
+            w.WriteString("rule", action.Decision.RuleId);
+            w.WriteString("reason", Cap(action.Decision.Reason, MaxTextChars));
+            w.WriteNumber("status", action.Status);
+            if (action.UpstreamStatus is { } upstream)
+                w.WriteNumber("upstream_status", upstream);
+            else
+                w.WriteNull("upstream_status");
+            w.WriteNumber("duration_ms", Math.Round(action.Elapsed.TotalMilliseconds, 3));
+            var governed = GovernedFlags(action, audited: true);
+            w.WriteBoolean("governed", governed.All);
+            w.WritePropertyName("governed_by");
+            w.WriteStartObject();
+            w.WriteBoolean("policy", governed.Policy);
+            w.WriteBoolean("audit", governed.Audit);
+            w.WriteBoolean("secrets", governed.Secrets);
+            w.WriteEndObject();
+            w.WriteString("exception", Cap(action.Exception, MaxTextChars));
+            w.WriteString("policy_version", policyVersion);
+            w.WriteEndObject();
+        }
+        // Strip the enclosing braces: the chain writer puts seq/prev first and hash last.
+        return buffer.WrittenSpan[1..^1].ToArray();
+    }
+
+    private static string? Cap(string? value, int max) =>
+        value is null || value.Length <= max ? value : string.Concat(value.AsSpan(0, max), "…[truncated]");
+}

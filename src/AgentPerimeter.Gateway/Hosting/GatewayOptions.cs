@@ -1,0 +1,46 @@
+using AgentPerimeter.Gateway.Audit;
+using AgentPerimeter.Gateway.Identity;
+
+namespace AgentPerimeter.Gateway.Hosting;
+
+/// <summary>The <c>Gateway</c> section of <c>config/gateway.json</c>.</summary>
+public sealed class GatewayOptions
+{
+    public const string SectionName = "Gateway";
+
+    public ListenerOptions Listeners { get; set; } = new();
+
+    /// <summary>Where the signing key and audit log live unless given absolute paths.</summary>
+    public string DataDirectory { get; set; } = "data";
+
+    /// <summary>Largest request body the agent listener accepts (413 beyond it).</summary>
+    public long MaxRequestBodyBytes { get; set; } = 10 * 1024 * 1024;
+
+    public IdentityOptions Identity { get; set; } = new();
+    public AuditOptions Audit { get; set; } = new();
+    public LoggingOptions Logging { get; set; } = new();
+
+    public string ResolveDataPath(string path) =>
+        Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(DataDirectory, path));
+}
+
+public sealed class ListenerOptions
+{
+    /// <summary>Where agents connect (proxied routes only).</summary>
+    public string Agent { get; set; } = "http://127.0.0.1:8080";
+
+    /// <summary>Operators only: /metrics, /healthz, /readyz and /admin. Keep it on loopback or a private network.</summary>
+    public string Admin { get; set; } = "http://127.0.0.1:9090";
+}
+
+public sealed class LoggingOptions
+{
+    /// <summary>Compact JSON logs on standard output.</summary>
+    public bool Console { get; set; } = true;
+
+    /// <summary>Also write compact JSON logs to this file (relative to the data directory).</summary>
+    public string? File { get; set; }
+
+    /// <summary>Minimum level: Verbose, Debug, Information, Warning, Error, Fatal.</summary>
+    public string MinimumLevel { get; set; } = "Information";
+}

@@ -1,0 +1,207 @@
+using System.Net;
+using AgentPerimeter.Gateway.Actions;
+using AgentPerimeter.Gateway.Admin;
+using AgentPerimeter.Gateway.Audit;
+using AgentPerimeter.Gateway.Identity;
+using AgentPerimeter.Gateway.Metrics;
+using AgentPerimeter.Gateway.Policy;
+using AgentPerimeter.Gateway.Proxy;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Routing.Matching;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.IdentityModel.Tokens;
+using Serilog;
+using Serilog.Events;
+using Serilog.Formatting.Compact;
+using Yarp.ReverseProxy.Transforms;
+using KestrelListenOptions = Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions;
+
+namespace AgentPerimeter.Gateway.Hosting;
+
+public static class PerimeterHostingExtensions
+{
+    /// <summary>
+    /// Loads <c>gateway.json</c>, <c>routes.json</c> and <c>perimeter.json</c> from the config directory
+    /// (<c>--config-dir</c>, <c>PERIMETER_CONFIG_DIR</c>, <c>./config</c>, or the copy shipped beside the
+    /// binary), validates all of it, and registers the perimeter's services. Throws
+    /// <see cref="ConfigurationValidationException"/> listing every error when anything is invalid.
+    /// </summary>
+    public static WebApplicationBuilder AddPerimeter(this WebApplicationBuilder builder, string[] args)
+    {
+        var config = builder.Configuration;
+        var configDir = ResolveConfigDirectory(config);
+        config.AddJsonFile(Path.Combine(configDir, "gateway.json"), optional: true, reloadOnChange: false);
+        config.AddJsonFile(Path.GetFullPath(config["routes"] ?? Path.Combine(configDir, "routes.json")), optional: false, reloadOnChange: true);
+        config.AddJsonFile(Path.GetFullPath(config["policy"] ?? Path.Combine(configDir, "perimeter.json")), optional: false, reloadOnChange: true);
+        // Environment and command line override the files (e.g. --Gateway:Listeners:Agent=http://127.0.0.1:0).
+        config.AddEnvironmentVariables();
+        config.AddCommandLine(args);
+
+        var (options, errors) = ConfigurationValidator.Validate(config);
+        if (errors.Count > 0)
+            throw new ConfigurationValidationException(errors);
+        options!.DataDirectory = Path.GetFullPath(options.DataDirectory);
+
+        var services = builder.Services;
+        services.AddSerilog(ConfigureLogging(options));
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(options);
+        services.AddSingleton(options.Identity);
+        services.AddSingleton(new GatewayLimits { MaxRequestBodyBytes = options.MaxRequestBodyBytes });
+        services.AddSingleton<PerimeterMetrics>();
+        services.AddSingleton<PolicyStore>();
+        services.AddSingleton(sp => new AuditLog(options.ResolveDataPath(options.Audit.Path),
+            sp.GetRequiredService<ILogger<AuditLog>>(), sp.GetRequiredService<PerimeterMetrics>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new SigningKeys(options.ResolveDataPath(options.Identity.SigningKeyPath), sp.GetRequiredService<ILogger<SigningKeys>>()));
+        services.AddSingleton<SessionIssuer>();
+        services.AddSingleton<IdentityResolver>();
+        services.AddSingleton<PerimeterListeners>();
+        services.AddSingleton<MatcherPolicy, ListenerMatcherPolicy>();
+        services.AddHostedService<PerimeterStartup>();
+
+        AddIdentity(services, options.Identity);
+
+        services.AddReverseProxy()
+            .LoadFromConfig(config.GetSection("ReverseProxy"))
+            .AddTransforms(transforms =>
+            {
+                // The agent's credentials never go upstream: upstream credentials come from the gateway.
+                transforms.AddRequestHeaderRemove("Authorization");
+                transforms.AddRequestHeaderRemove("Proxy-Authorization");
+            });
+
+        builder.WebHost.ConfigureKestrel((context, kestrel) =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+            var listeners = kestrel.ApplicationServices.GetRequiredService<PerimeterListeners>();
+            listeners.AgentListen = Listen(kestrel, options.Listeners.Agent, ListenerKind.Agent);
+            listeners.AdminListen = Listen(kestrel, options.Listeners.Admin, ListenerKind.Admin);
+        });
+        return builder;
+    }
+
+    /// <summary>
+    /// The whole request path, in order, on one screen. Agent listener: action (audit + metrics) →
+    /// identify → canonical path → route match → policy → forward. Admin listener: its endpoints only.
+    /// </summary>
+    public static WebApplication MapPerimeter(this WebApplication app)
+    {
+        app.UseWhen(ctx => ctx.GetListener() == ListenerKind.Agent, agent =>
+        {
+            agent.UseMiddleware<ActionMiddleware>();    // one action, one audit record, one metric
+            agent.UseMiddleware<IdentityMiddleware>();  // JWT → agent, session, work type
+            agent.UseMiddleware<PathGuardMiddleware>(); // the path checked is the path forwarded
+        });
+        app.UseRouting();                               // YARP route match (unknown → fallback 404)
+
+        app.MapReverseProxy(proxy =>
+        {
+            proxy.Use(PolicyStage.InvokeAsync);         // work type × route × method × path
+            proxy.Use(UpstreamErrorStage.InvokeAsync);  // upstream failures in the perimeter's shape
+            proxy.UseSessionAffinity();
+            proxy.UseLoadBalancing();
+            proxy.UsePassiveHealthChecks();
+        });                                             // forward (credentials stripped by transform)
+
+        app.MapFallback(ctx => ActionResponses.RefuseAsync(ctx, StatusCodes.Status404NotFound,
+            new PolicyDecision(DecisionOutcome.NotFound, "route_not_found", null, "No route of this perimeter matches this request.")));
+
+        app.MapAdminEndpoints();
+        return app;
+    }
+
+    private static string ResolveConfigDirectory(IConfiguration config)
+    {
+        var configured = config["config-dir"] ?? config["PERIMETER_CONFIG_DIR"];
+        if (!string.IsNullOrEmpty(configured))
+            return Path.GetFullPath(configured);
+        var local = Path.GetFullPath("config");
+        if (File.Exists(Path.Combine(local, "perimeter.json")))
+            return local;
+        return Path.Combine(AppContext.BaseDirectory, "config");
+    }
+
+    private static Action<IServiceProvider, LoggerConfiguration> ConfigureLogging(GatewayOptions options) => (_, log) =>
+    {
+        log.MinimumLevel.Is(Enum.Parse<LogEventLevel>(options.Logging.MinimumLevel, ignoreCase: true))
+            .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
+            .MinimumLevel.Override("Yarp", LogEventLevel.Warning)
+            .MinimumLevel.Override("Microsoft.AspNetCore.DataProtection", LogEventLevel.Error)
+            .Enrich.FromLogContext();
+        if (options.Logging.Console)
+            log.WriteTo.Console(new CompactJsonFormatter());
+        if (options.Logging.File is { } file)
+            log.WriteTo.File(new CompactJsonFormatter(), options.ResolveDataPath(file));
+    };
+
+    private static void AddIdentity(IServiceCollection services, IdentityOptions identity)
+    {
+        var auth = services.AddAuthentication();
+        auth.AddJwtBearer(IdentityResolver.OwnScheme, _ => { });
+        services.AddOptions<JwtBearerOptions>(IdentityResolver.OwnScheme).Configure<SigningKeys>((o, keys) =>
+        {
+            o.MapInboundClaims = false;
+            o.TokenValidationParameters = new TokenValidationParameters
+            {
+                ValidIssuer = identity.Issuer,
+                ValidAudience = identity.Audience,
+                IssuerSigningKey = keys.Key,
+                ValidAlgorithms = [SecurityAlgorithms.RsaSha256],
+                ClockSkew = identity.ClockSkew,
+                RequireExpirationTime = true,
+                RequireSignedTokens = true,
+            };
+        });
+
+        if (identity.External is { } ext)
+        {
+            auth.AddJwtBearer(IdentityResolver.ExternalScheme, o =>
+            {
+                o.MapInboundClaims = false;
+                o.Authority = ext.Authority;
+                if (!string.IsNullOrEmpty(ext.MetadataAddress))
+                    o.MetadataAddress = ext.MetadataAddress;
+                o.RequireHttpsMetadata = ext.RequireHttpsMetadata;
+                o.TokenValidationParameters = new TokenValidationParameters
+                {
+                    ValidIssuer = ext.Issuer ?? ext.Authority,
+                    ValidAudience = ext.Audience ?? identity.Audience,
+                    // Asymmetric algorithms only: an HMAC "signed" with a public key must never verify.
+                    ValidAlgorithms =
+                    [
+                        SecurityAlgorithms.RsaSha256, SecurityAlgorithms.RsaSha384, SecurityAlgorithms.RsaSha512,
+                        SecurityAlgorithms.RsaSsaPssSha256, SecurityAlgorithms.EcdsaSha256, SecurityAlgorithms.EcdsaSha384,
+                    ],
+                    ClockSkew = identity.ClockSkew,
+                    RequireExpirationTime = true,
+                    RequireSignedTokens = true,
+                };
+            });
+        }
+    }
+
+    private static KestrelListenOptions Listen(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions kestrel, string url, ListenerKind kind)
+    {
+        var uri = new Uri(url);
+        var address = uri.Host switch
+        {
+            "localhost" => IPAddress.Loopback,
+            "*" or "+" or "0.0.0.0" => IPAddress.Any,
+            _ => IPAddress.Parse(uri.Host.Trim('[', ']')),
+        };
+        KestrelListenOptions? captured = null;
+        var feature = new ListenerFeature(kind);
+        kestrel.Listen(address, uri.Port, listen =>
+        {
+            captured = listen;
+            listen.Use(next => connection =>
+            {
+                connection.Features.Set(feature);
+                return next(connection);
+            });
+        });
+        return captured!;
+    }
+}

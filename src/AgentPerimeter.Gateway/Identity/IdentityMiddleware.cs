@@ -1,0 +1,38 @@
+using AgentPerimeter.Gateway.Actions;
+using AgentPerimeter.Gateway.Policy;
+
+namespace AgentPerimeter.Gateway.Identity;
+
+/// <summary>
+/// Identify stage: every agent request must carry a valid session token naming a configured work
+/// type. Failures are answered here (401/403) and audited; nothing unidentified goes further.
+/// </summary>
+internal sealed class IdentityMiddleware(RequestDelegate next, IdentityResolver resolver, PolicyStore policy)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var action = context.GetAction();
+        var result = await resolver.ResolveAsync(context).ConfigureAwait(false);
+        if (result.Identity is not { } identity)
+        {
+            await ActionResponses.RefuseAsync(context, StatusCodes.Status401Unauthorized,
+                new PolicyDecision(DecisionOutcome.Unauthenticated, result.Error!, null, result.Message)).ConfigureAwait(false);
+            return;
+        }
+
+        action.AgentId = identity.AgentId;
+        action.SessionId = identity.SessionId;
+        action.WorkType = identity.WorkType;
+        action.Issuer = identity.Issuer;
+
+        if (!policy.Current.WorkTypes.ContainsKey(identity.WorkType))
+        {
+            await ActionResponses.RefuseAsync(context, StatusCodes.Status403Forbidden,
+                new PolicyDecision(DecisionOutcome.Deny, "unknown_work_type", null,
+                    $"Work type '{identity.WorkType}' is not configured on this perimeter.")).ConfigureAwait(false);
+            return;
+        }
+
+        await next(context).ConfigureAwait(false);
+    }
+}

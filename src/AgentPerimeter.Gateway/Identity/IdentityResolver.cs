@@ -1,0 +1,123 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace AgentPerimeter.Gateway.Identity;
+
+/// <summary>Who an action is for, taken from a validated token.</summary>
+public sealed record AgentIdentity(string AgentId, string SessionId, string WorkType, string Issuer, DateTimeOffset ExpiresAt);
+
+/// <summary>A resolved identity or the reason there is none (a value, not an exception).</summary>
+public readonly record struct IdentityResult(AgentIdentity? Identity, string? Error, string? Message)
+{
+    public static IdentityResult Fail(string error, string message) => new(null, error, message);
+}
+
+/// <summary>
+/// Turns a bearer token into an <see cref="AgentIdentity"/>. Validation is JwtBearer's (one scheme per
+/// issuer, so a key only vouches for its own issuer); the result is cached by the whole token until
+/// its expiry, as Envoy's jwt_authn does, so a token costs one validation per lifetime.
+/// </summary>
+public sealed class IdentityResolver
+{
+    public const string OwnScheme = "perimeter";
+    public const string ExternalScheme = "external";
+    private const int MaxCacheEntries = 50_000;
+
+    private readonly ConcurrentDictionary<string, AgentIdentity> _cache = new(StringComparer.Ordinal);
+    private readonly IdentityOptions _options;
+    private readonly TimeProvider _time;
+    private readonly string? _externalIssuer;
+
+    public IdentityResolver(IdentityOptions options, TimeProvider time)
+    {
+        _options = options;
+        _time = time;
+        _externalIssuer = options.External is { } ext ? ext.Issuer ?? ext.Authority : null;
+    }
+
+    public async ValueTask<IdentityResult> ResolveAsync(HttpContext context)
+    {
+        var header = context.Request.Headers.Authorization;
+        if (header.Count == 0)
+            return IdentityResult.Fail("missing_token", "Send 'Authorization: Bearer <session token>'. Ask the perimeter operator for a session token.");
+        if (header.Count > 1)
+            return IdentityResult.Fail("invalid_token", "Send exactly one Authorization header.");
+        var value = header[0];
+        if (value is null || !value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) || value.Length <= 7)
+            return IdentityResult.Fail("invalid_token", "The Authorization header must be 'Bearer <token>'.");
+        var token = value[7..].Trim();
+
+        var now = _time.GetUtcNow();
+        if (_cache.TryGetValue(token, out var cached))
+        {
+            if (now < cached.ExpiresAt + _options.ClockSkew)
+                return new IdentityResult(cached, null, null);
+            _cache.TryRemove(token, out _);
+            return IdentityResult.Fail("token_expired", "The session token has expired; start a new session.");
+        }
+
+        string? issuer;
+        try
+        {
+            issuer = new JsonWebToken(token).Issuer;
+        }
+        catch (Exception ex) when (ex is ArgumentException or SecurityTokenMalformedException)
+        {
+            return IdentityResult.Fail("invalid_token", "The bearer token is not a well-formed JWT.");
+        }
+
+        string scheme;
+        if (issuer == _options.Issuer)
+            scheme = OwnScheme;
+        else if (_externalIssuer is not null && issuer == _externalIssuer)
+            scheme = ExternalScheme;
+        else
+            return IdentityResult.Fail("invalid_issuer", "The token's issuer is not trusted by this perimeter.");
+
+        var result = await context.AuthenticateAsync(scheme).ConfigureAwait(false);
+        if (!result.Succeeded)
+            return Describe(result.Failure);
+
+        var ext = _options.External;
+        var principal = result.Principal!;
+        bool own = scheme == OwnScheme;
+        var agent = principal.FindFirst(own ? SessionIssuer.AgentClaim : ext!.AgentClaim)?.Value;
+        var session = principal.FindFirst(own ? SessionIssuer.SessionClaim : ext!.SessionClaim)?.Value;
+        var workType = principal.FindFirst(own ? SessionIssuer.WorkTypeClaim : ext!.WorkTypeClaim)?.Value;
+        if (string.IsNullOrEmpty(agent) || string.IsNullOrEmpty(session) || string.IsNullOrEmpty(workType))
+            return IdentityResult.Fail("invalid_token", "The token does not name an agent, a session and a work type.");
+
+        var expires = result.Properties?.ExpiresUtc ?? now;
+        var identity = new AgentIdentity(agent, session, workType, issuer!, expires);
+        if (_cache.Count >= MaxCacheEntries)
+            Prune(now);
+        _cache[token] = identity;
+        return new IdentityResult(identity, null, null);
+    }
+
+    private void Prune(DateTimeOffset now)
+    {
+        foreach (var (key, entry) in _cache)
+        {
+            if (now >= entry.ExpiresAt + _options.ClockSkew)
+                _cache.TryRemove(key, out _);
+        }
+        // Still full of live tokens (a flood of distinct valid tokens): start over rather than grow.
+        if (_cache.Count >= MaxCacheEntries)
+            _cache.Clear();
+    }
+
+    private static IdentityResult Describe(Exception? failure) => failure switch
+    {
+        SecurityTokenExpiredException => IdentityResult.Fail("token_expired", "The session token has expired; start a new session."),
+        SecurityTokenNotYetValidException => IdentityResult.Fail("token_not_yet_valid", "The session token is not valid yet."),
+        SecurityTokenInvalidAudienceException => IdentityResult.Fail("invalid_audience", "The token was not issued for this perimeter."),
+        SecurityTokenInvalidIssuerException => IdentityResult.Fail("invalid_issuer", "The token's issuer is not trusted by this perimeter."),
+        SecurityTokenInvalidAlgorithmException => IdentityResult.Fail("invalid_signature", "The token's signing algorithm is not accepted."),
+        SecurityTokenSignatureKeyNotFoundException or SecurityTokenInvalidSignatureException
+            => IdentityResult.Fail("invalid_signature", "The token's signature does not verify."),
+        _ => IdentityResult.Fail("invalid_token", "The bearer token is not valid."),
+    };
+}

@@ -1,0 +1,92 @@
+using System.Collections.Concurrent;
+using System.Security.Claims;
+using AgentPerimeter.Gateway.Metrics;
+using AgentPerimeter.Gateway.Policy;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace AgentPerimeter.Gateway.Identity;
+
+/// <summary>A session the gateway issued a token for (never the token itself).</summary>
+public sealed record SessionInfo(string SessionId, string AgentId, string WorkType, DateTimeOffset IssuedAt, DateTimeOffset ExpiresAt);
+
+/// <summary>A request for a session token, as the admin API and <c>perimeter token</c> send it.</summary>
+public sealed record SessionRequest(string? Agent, string? WorkType, int? TtlSeconds);
+
+/// <summary>The outcome of a session request: a token, or why not (as a value).</summary>
+public sealed record SessionResult(SessionInfo? Session, string? Token, int Status, string? Error, string? Message);
+
+/// <summary>Mints short-lived session tokens for a work type after checking the agent may use it.</summary>
+public sealed class SessionIssuer(
+    SigningKeys keys,
+    IdentityOptions options,
+    PolicyStore policy,
+    PerimeterMetrics metrics,
+    TimeProvider time)
+{
+    private readonly JsonWebTokenHandler _handler = new();
+    private readonly ConcurrentDictionary<string, SessionInfo> _sessions = new(StringComparer.Ordinal);
+
+    public const string AgentClaim = "sub";
+    public const string SessionClaim = "sid";
+    public const string WorkTypeClaim = "work_type";
+
+    public IEnumerable<SessionInfo> Sessions
+    {
+        get
+        {
+            var now = time.GetUtcNow();
+            foreach (var (id, s) in _sessions)
+            {
+                if (s.ExpiresAt < now)
+                    _sessions.TryRemove(id, out _);
+                else
+                    yield return s;
+            }
+        }
+    }
+
+    public SessionResult Issue(SessionRequest request)
+    {
+        var problems = new List<string>();
+        if (string.IsNullOrWhiteSpace(request.Agent) || request.Agent.Length > 128 || request.Agent.Any(char.IsControl))
+            problems.Add("'agent' is required: a name of 1-128 printable characters");
+        if (string.IsNullOrWhiteSpace(request.WorkType))
+            problems.Add("'workType' is required");
+        var lifetime = request.TtlSeconds is { } ttl ? TimeSpan.FromSeconds(ttl) : options.DefaultTokenLifetime;
+        if (lifetime <= TimeSpan.Zero || lifetime > options.MaxTokenLifetime)
+            problems.Add($"'ttlSeconds' must be between 1 and {(int)options.MaxTokenLifetime.TotalSeconds}");
+        if (problems.Count > 0)
+            return new SessionResult(null, null, 400, "invalid_request", string.Join("; ", problems));
+
+        var current = policy.Current;
+        if (!current.WorkTypes.TryGetValue(request.WorkType!, out var workType))
+            return new SessionResult(null, null, 400, "unknown_work_type",
+                $"Work type '{request.WorkType}' is not configured. Configured: {string.Join(", ", current.WorkTypes.Keys.Order())}.");
+        if (!workType.AgentMayUse(request.Agent!))
+            return new SessionResult(null, null, 403, "work_type_not_permitted",
+                $"Agent '{request.Agent}' may not start '{request.WorkType}' sessions.");
+
+        var now = time.GetUtcNow();
+        var session = new SessionInfo("ses_" + Guid.CreateVersion7().ToString("N"), request.Agent!, request.WorkType!, now, now + lifetime);
+        var token = _handler.CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = options.Issuer,
+            Audience = options.Audience,
+            IssuedAt = now.UtcDateTime,
+            NotBefore = now.UtcDateTime,
+            Expires = session.ExpiresAt.UtcDateTime,
+            SigningCredentials = keys.Credentials,
+            Subject = new ClaimsIdentity(
+            [
+                new Claim(AgentClaim, session.AgentId),
+                new Claim(SessionClaim, session.SessionId),
+                new Claim(WorkTypeClaim, session.WorkType),
+                new Claim(JwtRegisteredClaimNames.Jti, Guid.NewGuid().ToString("N")),
+            ]),
+        });
+        _sessions[session.SessionId] = session;
+        metrics.SessionIssued(session.WorkType);
+        return new SessionResult(session, token, 201, null, null);
+    }
+}

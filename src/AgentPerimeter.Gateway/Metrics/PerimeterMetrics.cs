@@ -1,0 +1,73 @@
+using AgentPerimeter.Gateway.Actions;
+using Prometheus;
+
+namespace AgentPerimeter.Gateway.Metrics;
+
+/// <summary>
+/// The gateway's Prometheus metrics, created once per gateway in its own registry (so several
+/// gateways in one test process never mix counts). Names, units and labels are documented in the
+/// README's metrics table and read by <c>dashboards/agentperimeter.json</c>.
+/// </summary>
+public sealed class PerimeterMetrics
+{
+    private readonly Counter _actions;
+    private readonly Histogram _duration;
+    private readonly Counter _auditErrors;
+    private readonly Histogram _auditBatch;
+    private readonly Counter _policyReloads;
+    private readonly Counter _sessions;
+
+    public PerimeterMetrics()
+    {
+        Registry = Prometheus.Metrics.NewCustomRegistry();
+        var factory = Prometheus.Metrics.WithCustomRegistry(Registry);
+
+        _actions = factory.CreateCounter(
+            "agentperimeter_actions_total",
+            "Actions decided by the perimeter, one per HTTP request or MCP JSON-RPC request.",
+            ["work_type", "route", "kind", "decision", "governed"]);
+        _duration = factory.CreateHistogram(
+            "agentperimeter_action_duration_seconds",
+            "Time from the action's arrival to its audit record (response start), in seconds.",
+            new HistogramConfiguration
+            {
+                LabelNames = ["work_type", "route", "kind", "decision"],
+                Buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+            });
+        _auditErrors = factory.CreateCounter(
+            "agentperimeter_audit_write_errors_total",
+            "Audit batches that could not be written durably; each refused its actions.");
+        _auditBatch = factory.CreateHistogram(
+            "agentperimeter_audit_batch_records",
+            "Records made durable by one fsync (group commit).",
+            new HistogramConfiguration { Buckets = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512] });
+        _policyReloads = factory.CreateCounter(
+            "agentperimeter_policy_reloads_total",
+            "Policy or route file changes seen, by result (applied, rejected).",
+            ["result"]);
+        _sessions = factory.CreateCounter(
+            "agentperimeter_sessions_issued_total",
+            "Session tokens minted by the gateway's own issuer.",
+            ["work_type"]);
+    }
+
+    public CollectorRegistry Registry { get; }
+
+    public void Action(ActionContext action, bool governed)
+    {
+        var workType = action.WorkType ?? "none";
+        var route = action.RouteId ?? "none";
+        var kind = action.Kind == ActionKind.Mcp ? "mcp" : "http";
+        var decision = action.Decision.Label;
+        _actions.WithLabels(workType, route, kind, decision, governed ? "true" : "false").Inc();
+        _duration.WithLabels(workType, route, kind, decision).Observe(action.Elapsed.TotalSeconds);
+    }
+
+    public void AuditBatch(int records) => _auditBatch.Observe(records);
+
+    public void AuditWriteError() => _auditErrors.Inc();
+
+    public void PolicyReload(bool applied) => _policyReloads.WithLabels(applied ? "applied" : "rejected").Inc();
+
+    public void SessionIssued(string workType) => _sessions.WithLabels(workType).Inc();
+}

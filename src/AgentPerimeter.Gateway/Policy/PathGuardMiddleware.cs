@@ -1,0 +1,80 @@
+using AgentPerimeter.Gateway.Actions;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace AgentPerimeter.Gateway.Policy;
+
+/// <summary>
+/// Refuses any request whose path is not in canonical form, so the path policy decides on is exactly
+/// the path forwarded. Kestrel decodes and resolves dot segments in <c>Request.Path</c>; an upstream
+/// (or a second decoder) may not agree, so rather than guess we accept only targets where the raw
+/// and decoded forms cannot differ in meaning: no dot segments, no empty segments, no backslash, and
+/// no percent-encoded '/', '\', '.', '%' or control characters.
+/// </summary>
+internal sealed class PathGuardMiddleware(RequestDelegate next)
+{
+    public Task InvokeAsync(HttpContext context)
+    {
+        var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "/";
+        var problem = Check(raw);
+        if (problem is null)
+            return next(context);
+
+        var action = context.GetAction();
+        action.Path = raw.Length > 512 ? raw[..512] : raw;
+        return ActionResponses.RefuseAsync(context, StatusCodes.Status400BadRequest,
+            new PolicyDecision(DecisionOutcome.BadRequest, "path_not_canonical", null,
+                $"The request path is not in canonical form ({problem}); send the plain path."));
+    }
+
+    /// <summary>Returns why the raw request target is refused, or null when it is canonical.</summary>
+    public static string? Check(string rawTarget)
+    {
+        var path = rawTarget.AsSpan();
+        int query = path.IndexOf('?');
+        if (query >= 0)
+            path = path[..query];
+        if (path.Length == 0 || path[0] != '/')
+        {
+            // Absolute-form ("GET http://host/p") or asterisk-form targets: take the path of an absolute URI.
+            if (!Uri.TryCreate(path.ToString(), UriKind.Absolute, out var uri))
+                return "not an origin-form path";
+            path = uri.GetComponents(UriComponents.Path | UriComponents.KeepDelimiter, UriFormat.UriEscaped).AsSpan();
+            if (path.Length == 0 || path[0] != '/')
+                return "not an origin-form path";
+        }
+
+        for (int i = 0; i < path.Length; i++)
+        {
+            char c = path[i];
+            if (c == '\\')
+                return "backslash";
+            if (c < 0x20 || c == 0x7f)
+                return "control character";
+            if (c == '%')
+            {
+                if (i + 2 >= path.Length || !IsHex(path[i + 1]) || !IsHex(path[i + 2]))
+                    return "malformed percent-encoding";
+                int value = Convert.ToInt32(path.Slice(i + 1, 2).ToString(), 16);
+                if (value is '/' or '\\' or '.' or '%' or < 0x20 or 0x7f)
+                    return $"encoded '%{path.Slice(i + 1, 2).ToString().ToUpperInvariant()}'";
+            }
+        }
+
+        int start = 1;
+        while (start <= path.Length)
+        {
+            int end = path[start..].IndexOf('/');
+            var segment = end < 0 ? path[start..] : path.Slice(start, end);
+            if (segment is "." or "..")
+                return "dot segment";
+            if (segment.Length == 0 && end >= 0)
+                return "empty segment ('//')";
+            if (end < 0)
+                break;
+            start += end + 1;
+        }
+        return null;
+    }
+
+    private static bool IsHex(char c) => char.IsAsciiHexDigit(c);
+}

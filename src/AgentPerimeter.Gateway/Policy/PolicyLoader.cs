@@ -1,0 +1,207 @@
+using System.Collections.Frozen;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace AgentPerimeter.Gateway.Policy;
+
+/// <summary>The result of loading a policy: a compiled policy, or every error found, never half of each.</summary>
+public sealed record PolicyLoadResult(PerimeterPolicy? Policy, IReadOnlyList<string> Errors)
+{
+    public bool IsValid => Policy is not null && Errors.Count == 0;
+}
+
+/// <summary>
+/// Validates and compiles the <c>Perimeter</c> configuration section. Like YARP's ConfigValidator it
+/// collects every error (unknown keys included) and says how to fix each one; it never stops at the first.
+/// </summary>
+public static class PolicyLoader
+{
+    public const string SectionName = "Perimeter";
+
+    private static readonly string[] RootKeys = ["WorkTypes"];
+    private static readonly string[] WorkTypeKeys = ["Description", "Agents", "Rules"];
+    private static readonly string[] RuleKeys = ["Id", "Description", "Route", "Methods", "Paths", "Mode"];
+
+    private static readonly FrozenSet<string> KnownMethods =
+        new[] { "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS" }.ToFrozenSet(StringComparer.Ordinal);
+
+    /// <summary>Loads the policy from a configuration root that has a <c>Perimeter</c> section.</summary>
+    /// <param name="configuration">Configuration holding the <c>Perimeter</c> section.</param>
+    /// <param name="knownRoutes">Route ids of the proxy configuration; null skips the cross-check.</param>
+    public static PolicyLoadResult Load(IConfiguration configuration, IReadOnlySet<string>? knownRoutes)
+    {
+        var errors = new List<string>();
+        var root = configuration.GetSection(SectionName);
+        if (!root.Exists())
+        {
+            errors.Add($"{SectionName}: section is missing. Add {{ \"{SectionName}\": {{ \"WorkTypes\": {{ ... }} }} }} to the policy file.");
+            return new PolicyLoadResult(null, errors);
+        }
+
+        CheckKeys(root, RootKeys, errors);
+        var workTypesSection = root.GetSection("WorkTypes");
+        var workTypes = new Dictionary<string, WorkTypePolicy>(StringComparer.Ordinal);
+        var ruleIds = new HashSet<string>(StringComparer.Ordinal);
+
+        if (!workTypesSection.GetChildren().Any())
+            errors.Add($"{workTypesSection.Path}: no work types are defined. Define at least one, e.g. \"exploration\": {{ \"Rules\": [ ... ] }}.");
+
+        foreach (var wtSection in workTypesSection.GetChildren())
+        {
+            var name = wtSection.Key;
+            if (!IsValidName(name))
+                errors.Add($"{wtSection.Path}: work type name '{name}' is invalid. Use lower-case letters, digits and '-' (e.g. 'sensitive-data').");
+            CheckKeys(wtSection, WorkTypeKeys, errors);
+
+            var agents = ReadList(wtSection, "Agents", errors) ?? ["*"];
+            var agentGlobs = new List<Glob>();
+            foreach (var agent in agents)
+            {
+                if (Glob.Validate(agent, mustBePath: false) is { } err)
+                    errors.Add($"{wtSection.Path}:Agents: agent pattern {err}.");
+                else
+                    agentGlobs.Add(Glob.Parse(agent));
+            }
+
+            var rules = new List<PolicyRule>();
+            var rulesSection = wtSection.GetSection("Rules");
+            if (rulesSection.Value is not null)
+                errors.Add($"{rulesSection.Path}: must be a list of rules, not a single value.");
+            foreach (var ruleSection in rulesSection.GetChildren())
+            {
+                if (LoadRule(ruleSection, knownRoutes, ruleIds, errors) is { } rule)
+                    rules.Add(rule);
+            }
+
+            workTypes[name] = new WorkTypePolicy
+            {
+                Name = name,
+                Description = wtSection["Description"],
+                Agents = [.. agentGlobs],
+                Rules = rules,
+                RulesByRoute = rules
+                    .GroupBy(r => r.Route, StringComparer.Ordinal)
+                    .ToFrozenDictionary(
+                        g => g.Key,
+                        g => g.OrderBy(r => r.Mode == RuleMode.Enforce ? 0 : 1).ToArray(),
+                        StringComparer.Ordinal),
+            };
+        }
+
+        if (errors.Count > 0)
+            return new PolicyLoadResult(null, errors);
+
+        return new PolicyLoadResult(new PerimeterPolicy
+        {
+            WorkTypes = workTypes.ToFrozenDictionary(StringComparer.Ordinal),
+            Version = Fingerprint(root),
+        }, errors);
+    }
+
+    private static PolicyRule? LoadRule(IConfigurationSection section, IReadOnlySet<string>? knownRoutes, HashSet<string> ruleIds, List<string> errors)
+    {
+        int before = errors.Count;
+        CheckKeys(section, RuleKeys, errors);
+
+        var id = section["Id"];
+        if (string.IsNullOrWhiteSpace(id))
+            errors.Add($"{section.Path}:Id: every rule needs an Id (it names the rule in audit records and metrics), e.g. \"Id\": \"build-read-repos\".");
+        else if (!ruleIds.Add(id))
+            errors.Add($"{section.Path}:Id: rule id '{id}' is used twice. Rule ids must be unique across all work types.");
+
+        var route = section["Route"];
+        if (string.IsNullOrWhiteSpace(route))
+            errors.Add($"{section.Path}:Route: set the YARP route id this rule applies to (or \"*\" for every route).");
+        else if (route != "*" && knownRoutes is not null && !knownRoutes.Contains(route))
+            errors.Add($"{section.Path}:Route: route '{route}' is not defined in ReverseProxy:Routes. Known routes: {string.Join(", ", knownRoutes.Order())}.");
+
+        var methods = ReadList(section, "Methods", errors);
+        bool anyMethod = false;
+        if (methods is null || methods.Count == 0)
+        {
+            errors.Add($"{section.Path}:Methods: list the HTTP methods this rule allows, e.g. [\"GET\", \"HEAD\"], or [\"*\"] for all.");
+            methods = [];
+        }
+        foreach (var m in methods)
+        {
+            if (m == "*")
+                anyMethod = true;
+            else if (!KnownMethods.Contains(m))
+                errors.Add($"{section.Path}:Methods: '{m}' is not an HTTP method this gateway forwards. Use upper case: {string.Join(", ", KnownMethods.Order())} or \"*\".");
+        }
+
+        var paths = ReadList(section, "Paths", errors);
+        if (paths is null || paths.Count == 0)
+        {
+            errors.Add($"{section.Path}:Paths: list the path patterns this rule allows, e.g. [\"/api/items/**\"] ('*' = one segment, '**' = any depth).");
+            paths = [];
+        }
+        foreach (var p in paths)
+        {
+            if (Glob.Validate(p, mustBePath: true) is { } err)
+                errors.Add($"{section.Path}:Paths: path pattern {err}.");
+        }
+
+        var modeText = section["Mode"] ?? "enforce";
+        RuleMode mode = RuleMode.Enforce;
+        if (modeText == "report")
+            mode = RuleMode.Report;
+        else if (modeText != "enforce")
+            errors.Add($"{section.Path}:Mode: '{modeText}' is not a mode. Use \"enforce\" (default) or \"report\" (allow, log as would-deny, count ungoverned).");
+
+        if (errors.Count != before)
+            return null;
+
+        return new PolicyRule
+        {
+            Id = id!,
+            Route = route!,
+            Methods = methods.Where(m => m != "*").ToFrozenSet(StringComparer.Ordinal),
+            AnyMethod = anyMethod,
+            Paths = paths.Select(Glob.Parse).ToArray(),
+            Mode = mode,
+        };
+    }
+
+    private static List<string>? ReadList(IConfigurationSection parent, string key, List<string> errors)
+    {
+        var section = parent.GetSection(key);
+        if (!section.Exists())
+            return null;
+        if (section.Value is not null)
+        {
+            errors.Add($"{section.Path}: must be a list, e.g. [\"{section.Value}\"], not a single value.");
+            return [];
+        }
+        var items = new List<string>();
+        foreach (var child in section.GetChildren())
+        {
+            if (child.Value is null)
+                errors.Add($"{child.Path}: must be a string.");
+            else
+                items.Add(child.Value);
+        }
+        return items;
+    }
+
+    private static void CheckKeys(IConfigurationSection section, string[] known, List<string> errors)
+    {
+        foreach (var child in section.GetChildren())
+        {
+            // Configuration keys are case-insensitive, so only a key that matches none is unknown.
+            if (!known.Contains(child.Key, StringComparer.OrdinalIgnoreCase))
+                errors.Add($"{child.Path}: unknown key '{child.Key}'. Known keys here: {string.Join(", ", known)}.");
+        }
+    }
+
+    private static bool IsValidName(string name) =>
+        name.Length is > 0 and <= 64 && name.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-');
+
+    private static string Fingerprint(IConfigurationSection root)
+    {
+        var sb = new StringBuilder();
+        foreach (var pair in root.AsEnumerable().OrderBy(p => p.Key, StringComparer.Ordinal))
+            sb.Append(pair.Key).Append('=').Append(pair.Value).Append('\n');
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())))[..16];
+    }
+}

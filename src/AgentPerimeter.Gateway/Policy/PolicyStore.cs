@@ -1,0 +1,86 @@
+using AgentPerimeter.Gateway.Metrics;
+using Microsoft.Extensions.Primitives;
+
+namespace AgentPerimeter.Gateway.Policy;
+
+/// <summary>
+/// Holds the running policy and swaps it when the policy or route files change. A new version that
+/// fails validation is refused with every error logged; the running one stays.
+/// </summary>
+public sealed partial class PolicyStore : IDisposable
+{
+    private readonly IConfiguration _configuration;
+    private readonly ILogger<PolicyStore> _logger;
+    private readonly PerimeterMetrics _metrics;
+    private readonly IDisposable _subscription;
+    private volatile PerimeterPolicy _current;
+
+    public PolicyStore(IConfiguration configuration, ILogger<PolicyStore> logger, PerimeterMetrics metrics)
+    {
+        _configuration = configuration;
+        _logger = logger;
+        _metrics = metrics;
+        var result = PolicyLoader.Load(configuration, KnownRoutes(configuration));
+        if (!result.IsValid)
+            throw new PolicyValidationException(result.Errors);
+        _current = result.Policy!;
+        Log.PolicyLoaded(_logger, _current.Version, _current.WorkTypes.Count);
+        _subscription = ChangeToken.OnChange(configuration.GetReloadToken, Reload);
+    }
+
+    public PerimeterPolicy Current => _current;
+
+    /// <summary>Route ids defined in <c>ReverseProxy:Routes</c>.</summary>
+    public static IReadOnlySet<string> KnownRoutes(IConfiguration configuration) =>
+        configuration.GetSection("ReverseProxy:Routes").GetChildren().Select(c => c.Key).ToHashSet(StringComparer.OrdinalIgnoreCase);
+
+    internal void Reload()
+    {
+        PolicyLoadResult result;
+        try
+        {
+            result = PolicyLoader.Load(_configuration, KnownRoutes(_configuration));
+        }
+        catch (Exception ex)
+        {
+            // A half-written file can fail to parse; keep the running policy.
+            result = new PolicyLoadResult(null, [$"policy could not be read: {ex.Message}"]);
+        }
+
+        if (!result.IsValid)
+        {
+            foreach (var error in result.Errors)
+                Log.ReloadError(_logger, error);
+            Log.ReloadRefused(_logger, result.Errors.Count, _current.Version);
+            _metrics.PolicyReload(applied: false);
+            return;
+        }
+
+        if (result.Policy!.Version == _current.Version)
+            return;
+        _current = result.Policy;
+        _metrics.PolicyReload(applied: true);
+        Log.PolicyLoaded(_logger, _current.Version, _current.WorkTypes.Count);
+    }
+
+    public void Dispose() => _subscription.Dispose();
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Perimeter policy {Version} loaded with {WorkTypeCount} work types")]
+        public static partial void PolicyLoaded(ILogger logger, string version, int workTypeCount);
+
+        [LoggerMessage(EventId = 101, Level = LogLevel.Error, Message = "Policy reload error: {Error}")]
+        public static partial void ReloadError(ILogger logger, string error);
+
+        [LoggerMessage(EventId = 102, Level = LogLevel.Error, Message = "Policy reload refused ({ErrorCount} errors); still running policy {Version}")]
+        public static partial void ReloadRefused(ILogger logger, int errorCount, string version);
+    }
+}
+
+/// <summary>Thrown at startup only: the gateway must not start on an invalid policy.</summary>
+public sealed class PolicyValidationException(IReadOnlyList<string> errors)
+    : Exception($"The perimeter policy is invalid ({errors.Count} errors):{Environment.NewLine}  - " + string.Join(Environment.NewLine + "  - ", errors))
+{
+    public IReadOnlyList<string> Errors { get; } = errors;
+}

@@ -1,0 +1,3 @@
+using AgentPerimeter.Gateway.Hosting;
+
+return await PerimeterApp.RunAsync(args);
