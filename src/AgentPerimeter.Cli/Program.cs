@@ -1,1 +1,3 @@
-return 0;
+using AgentPerimeter.Cli;
+
+return await Cli.RunAsync(args);

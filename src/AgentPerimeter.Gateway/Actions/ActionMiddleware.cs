@@ -61,6 +61,10 @@ internal sealed partial class ActionMiddleware(
         {
             await next(context).ConfigureAwait(false);
         }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            action.Exception ??= "client disconnected";
+        }
         catch (Exception ex) when (!context.Response.HasStarted)
         {
             action.Exception = $"{ex.GetType().Name}: {ex.Message}";

@@ -15,7 +15,8 @@ internal static class UpstreamErrorStage
     {
         await next().ConfigureAwait(false);
         var error = context.GetForwarderErrorFeature();
-        if (error is null || error.Error == ForwarderError.None || context.Response.HasStarted)
+        // A client that went away needs no answer; the audit record keeps the error.
+        if (error is null || error.Error == ForwarderError.None || context.Response.HasStarted || context.RequestAborted.IsCancellationRequested)
             return;
 
         var action = context.GetAction();

@@ -1,0 +1,97 @@
+namespace AgentPerimeter.Cli;
+
+/// <summary>The operator's command line: <c>perimeter COMMAND ...</c>.</summary>
+internal static class Cli
+{
+    public const string Usage = """
+        perimeter — the AgentPerimeter operator's command line
+
+        Usage:
+          perimeter demo [--exit] [--agent-port N] [--admin-port N] [--upstream-port N]
+              Start the gateway and the bundled demo upstream on embedded defaults, run a scripted
+              tour of allowed and denied actions, then keep serving (Ctrl+C stops) unless --exit.
+          perimeter token --work-type TYPE --agent NAME [--ttl SECONDS] [--admin URL]
+              Ask the gateway's admin listener for a session token; prints only the token.
+          perimeter check [POLICY_FILE] [--routes ROUTES_FILE]
+              Validate a policy file (default config/perimeter.json) as the gateway would at startup.
+          perimeter audit verify FILE
+              Verify an audit log's hash chain; exit 1 if any record was edited, removed or reordered.
+
+        Admin URL: --admin, else $PERIMETER_ADMIN_URL, else http://127.0.0.1:9090.
+        """;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            Console.Out.WriteLine(Usage);
+            return args.Length == 0 ? 64 : 0;
+        }
+        try
+        {
+            var rest = args[1..];
+            return args[0] switch
+            {
+                "demo" => await DemoCommand.RunAsync(new Args(rest)),
+                "token" => await TokenCommand.RunAsync(new Args(rest)),
+                "check" => CheckCommand.Run(new Args(rest)),
+                "audit" when rest.Length > 0 && rest[0] == "verify" => AuditCommand.Verify(new Args(rest[1..])),
+                _ => Fail($"unknown command '{string.Join(' ', args)}'. Run 'perimeter --help'."),
+            };
+        }
+        catch (ArgsException ex)
+        {
+            return Fail(ex.Message);
+        }
+    }
+
+    public static int Fail(string message)
+    {
+        Console.Error.WriteLine($"perimeter: {message}");
+        return 64;
+    }
+}
+
+internal sealed class ArgsException(string message) : Exception(message);
+
+/// <summary>Tiny argument reader: <c>--name value</c>, <c>--flag</c>, and positionals.</summary>
+internal sealed class Args
+{
+    private readonly Dictionary<string, string?> _options = new(StringComparer.Ordinal);
+    private readonly List<string> _positionals = [];
+
+    public Args(string[] args)
+    {
+        for (int i = 0; i < args.Length; i++)
+        {
+            var a = args[i];
+            if (a.StartsWith("--", StringComparison.Ordinal))
+            {
+                var eq = a.IndexOf('=');
+                if (eq > 0)
+                    _options[a[2..eq]] = a[(eq + 1)..];
+                else if (i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal))
+                    _options[a[2..]] = args[++i];
+                else
+                    _options[a[2..]] = null;
+            }
+            else
+            {
+                _positionals.Add(a);
+            }
+        }
+    }
+
+    public IReadOnlyList<string> Positionals => _positionals;
+
+    public bool Flag(string name) => _options.ContainsKey(name);
+
+    public string? Get(string name) => _options.TryGetValue(name, out var v) ? v : null;
+
+    public string Required(string name, string example) =>
+        Get(name) is { Length: > 0 } v ? v : throw new ArgsException($"--{name} is required (e.g. --{name} {example}).");
+
+    public int? Int(string name) => Get(name) is { } v
+        ? int.TryParse(v, out var n) ? n : throw new ArgsException($"--{name} must be a whole number, not '{v}'.")
+        : null;
+}

@@ -1,0 +1,192 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using AgentPerimeter.DemoUpstream;
+using AgentPerimeter.Gateway.Audit;
+using AgentPerimeter.Gateway.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using ModelContextProtocol.Client;
+
+namespace AgentPerimeter.Cli;
+
+/// <summary>
+/// <c>perimeter demo</c>: the quick start. Runs the bundled demo upstream and the gateway on embedded
+/// defaults (local signing key, shipped config, audit under ./data), walks through allowed and denied
+/// actions over HTTP and MCP, shows the governed-action percentage and the audit chain, then serves.
+/// </summary>
+internal static partial class DemoCommand
+{
+    public static async Task<int> RunAsync(Args args)
+    {
+        int agentPort = args.Int("agent-port") ?? 8080;
+        int adminPort = args.Int("admin-port") ?? 9090;
+        int upstreamPort = args.Int("upstream-port") ?? 5081;
+        var dataDir = Path.GetFullPath(args.Get("data-dir") ?? "data");
+
+        await using var upstream = DemoUpstreamApp.Build(["--urls", $"http://127.0.0.1:{upstreamPort}"]);
+        try
+        {
+            await upstream.StartAsync();
+        }
+        catch (IOException ex)
+        {
+            return Cli.Fail($"cannot start the demo upstream on port {upstreamPort} ({ex.Message}). Pass --upstream-port N.");
+        }
+        var upstreamUrl = upstream.Urls.First();
+
+        string[] gatewayArgs =
+        [
+            $"--Gateway:Listeners:Agent=http://127.0.0.1:{agentPort}",
+            $"--Gateway:Listeners:Admin=http://127.0.0.1:{adminPort}",
+            $"--Gateway:DataDirectory={dataDir}",
+            "--Gateway:Logging:Console=false",
+            "--Gateway:Logging:File=gateway.log",
+            $"--ReverseProxy:Clusters:demo:Destinations:demo-1:Address={upstreamUrl}/",
+        ];
+        await using var gateway = PerimeterApp.Build(gatewayArgs);
+        try
+        {
+            await gateway.StartAsync();
+        }
+        catch (IOException ex)
+        {
+            return Cli.Fail($"cannot start the gateway on ports {agentPort}/{adminPort} ({ex.Message}). Pass --agent-port N --admin-port N.");
+        }
+        var listeners = gateway.Services.GetRequiredService<PerimeterListeners>();
+        var agentUri = listeners.AgentUri;
+        var adminUri = listeners.AdminUri;
+        var auditPath = _auditPath = gateway.Services.GetRequiredService<AuditLog>().FilePath;
+
+        Console.Out.WriteLine($"""
+            AgentPerimeter demo
+              agent listener   {agentUri}   (point agents here)
+              admin listener   {adminUri}   (/metrics /healthz /readyz /admin)
+              demo upstream    {upstreamUrl}   (HTTP API /api, MCP server /mcp — only reachable through the gateway's policy)
+              audit log        {auditPath}
+              gateway log      {Path.Combine(dataDir, "gateway.log")}
+
+            """);
+
+        using var admin = new HttpClient { BaseAddress = adminUri };
+        using var agent = new HttpClient { BaseAddress = agentUri };
+        var explorer = await MintAsync(admin, "alice", "exploration");
+        var builder = await MintAsync(admin, "ci-bot", "build");
+        var analyst = await MintAsync(admin, "data-analyst", "sensitive-data");
+
+        Console.Out.WriteLine($"{"work type",-15} {"action",-38} {"status",6}  {"decision",-16} {"rule / reason",-28} action id");
+        await ShowAsync(agent, explorer, "exploration", HttpMethod.Get, "/api/repos");
+        await ShowAsync(agent, explorer, "exploration", HttpMethod.Post, "/api/builds");
+        await ShowAsync(agent, builder, "build", HttpMethod.Post, "/api/builds");
+        await ShowAsync(agent, builder, "build", HttpMethod.Post, "/api/deployments");
+        await ShowAsync(agent, analyst, "sensitive-data", HttpMethod.Get, "/api/customers/42");
+        await ShowAsync(agent, analyst, "sensitive-data", HttpMethod.Get, "/api/exports/q3-2026");
+        await ShowAsync(agent, explorer, "exploration", HttpMethod.Get, "/api/repos/..%2Fadmin%2Fwipe");
+        await ShowAsync(agent, explorer, "exploration", HttpMethod.Get, "/internal/metrics");
+        await ShowAsync(agent, null, "(no token)", HttpMethod.Get, "/api/repos");
+        await ShowAsync(agent, "eyJhbGciOiJub25lIn0.eyJzdWIiOiJtYWxsb3J5In0.", "(forged)", HttpMethod.Get, "/api/repos");
+        await McpTourAsync(agentUri, explorer);
+
+        var metrics = await admin.GetStringAsync("metrics");
+        var (governed, total) = GovernedCounts(metrics);
+        var verification = AuditVerifier.Verify(auditPath);
+        Console.Out.WriteLine($"""
+
+            governed-action percentage: {(total == 0 ? 0 : 100.0 * governed / total):0.0}% ({governed} of {total} actions; the report-only export is the ungoverned one)
+            audit chain: {(verification.IsIntact ? "intact" : "BROKEN")}, {verification.Records} records (perimeter audit verify {auditPath})
+
+            Try it yourself:
+              export PERIMETER_TOKEN={explorer}
+              curl -i -H "Authorization: Bearer $PERIMETER_TOKEN" {agentUri}api/repos
+              curl -s {adminUri}metrics | grep agentperimeter_
+            """);
+
+        if (args.Flag("exit"))
+            return verification.IsIntact ? 0 : 1;
+
+        Console.Out.WriteLine("Serving. Press Ctrl+C to stop.");
+        var stop = new TaskCompletionSource();
+        Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.TrySetResult(); };
+        await stop.Task;
+        await gateway.StopAsync();
+        await upstream.StopAsync();
+        return 0;
+    }
+
+    private static async Task<string> MintAsync(HttpClient admin, string agent, string workType)
+    {
+        var response = await admin.PostAsJsonAsync("admin/sessions", new { agent, workType });
+        response.EnsureSuccessStatusCode();
+        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return doc.RootElement.GetProperty("token").GetString()!;
+    }
+
+    private static async Task ShowAsync(HttpClient agent, string? token, string label, HttpMethod method, string path)
+    {
+        using var request = new HttpRequestMessage(method, new Uri(agent.BaseAddress!, path)) { Content = method == HttpMethod.Post ? JsonContent.Create(new { }) : null };
+        if (token is not null)
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await agent.SendAsync(request);
+        // The decision shown is the one the audit log recorded for this action id.
+        var id = response.Headers.TryGetValues("X-Perimeter-Action-Id", out var ids) ? ids.First() : "-";
+        var (decision, detail) = FromAudit(id);
+        Console.Out.WriteLine($"{label,-15} {method.Method + " " + path,-38} {(int)response.StatusCode,6}  {decision,-16} {detail,-28} {id}");
+    }
+
+    private static string _auditPath = "";
+
+    private static (string Decision, string Detail) FromAudit(string actionId) => FindInAudit($"\"action_id\":\"{actionId}\"");
+
+    private static (string Decision, string Detail) LatestOnRoute(string route) => FindInAudit($"\"route\":\"{route}\"");
+
+    private static (string Decision, string Detail) FindInAudit(string needle)
+    {
+        foreach (var line in File.ReadLines(_auditPath).Reverse())
+        {
+            if (!line.Contains(needle, StringComparison.Ordinal))
+                continue;
+            using var doc = JsonDocument.Parse(line);
+            var r = doc.RootElement;
+            var rule = r.GetProperty("rule").GetString();
+            return (r.GetProperty("decision").GetString()!, rule ?? r.GetProperty("code").GetString()!);
+        }
+        return ("(no record)", "");
+    }
+
+    private static async Task McpTourAsync(Uri agentUri, string token)
+    {
+        var transport = new HttpClientTransport(new HttpClientTransportOptions
+        {
+            Endpoint = new Uri(agentUri, "mcp"),
+            TransportMode = HttpTransportMode.StreamableHttp,
+            AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = $"Bearer {token}" },
+        });
+        await using var client = await McpClient.CreateAsync(transport);
+        var tools = await client.ListToolsAsync();
+        var (listDecision, _) = LatestOnRoute("demo-mcp");
+        Console.Out.WriteLine($"{"exploration",-15} {"MCP tools/list",-38} {"ok",6}  {listDecision,-16} {string.Join(",", tools.Select(t => t.Name)),-28}");
+        var result = await client.CallToolAsync("search_docs", new Dictionary<string, object?> { ["query"] = "deploy" });
+        var text = result.Content.OfType<ModelContextProtocol.Protocol.TextContentBlock>().FirstOrDefault()?.Text ?? "";
+        var (callDecision, _) = LatestOnRoute("demo-mcp");
+        Console.Out.WriteLine($"{"exploration",-15} {"MCP tools/call search_docs",-38} {"ok",6}  {callDecision,-16} {Truncate(text, 28),-28}");
+    }
+
+    private static string Truncate(string s, int n) => s.Length <= n ? s : s[..(n - 1)] + "…";
+
+    internal static (double Governed, double Total) GovernedCounts(string metrics)
+    {
+        double governed = 0, total = 0;
+        foreach (Match m in ActionsLine().Matches(metrics))
+        {
+            var value = double.Parse(m.Groups["value"].Value, System.Globalization.CultureInfo.InvariantCulture);
+            total += value;
+            if (m.Groups["labels"].Value.Contains("governed=\"true\"", StringComparison.Ordinal))
+                governed += value;
+        }
+        return (governed, total);
+    }
+
+    [GeneratedRegex(@"^agentperimeter_actions_total\{(?<labels>[^}]*)\} (?<value>[0-9.eE+]+)$", RegexOptions.Multiline)]
+    private static partial Regex ActionsLine();
+}
