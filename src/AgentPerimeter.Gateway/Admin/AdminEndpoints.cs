@@ -83,6 +83,6 @@ internal static class AdminEndpoints
         admin.MapGet("/.well-known/jwks.json", (SigningKeys keys) => Results.Json(new { keys = new[] { keys.PublicJwk() } }));
 
         // Anything else on the admin listener is simply not there.
-        app.MapFallback(() => Results.NotFound()).WithMetadata(new ListenerMetadata(ListenerKind.Admin));
+        app.MapFallback("{**path}", () => Results.NotFound()).WithMetadata(new ListenerMetadata(ListenerKind.Admin));
     }
 }

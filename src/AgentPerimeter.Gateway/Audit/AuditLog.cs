@@ -45,7 +45,7 @@ public sealed partial class AuditLog : IAsyncDisposable
         _metrics = metrics;
         _time = time;
         lock (_fileLock)
-            TryOpen();
+            _healthy = TryOpen();
         _writer = Task.Run(WriteLoopAsync);
     }
 
@@ -70,7 +70,10 @@ public sealed partial class AuditLog : IAsyncDisposable
             if (_lastReopenAttempt != long.MinValue && _time.GetElapsedTime(_lastReopenAttempt, now) < ReopenInterval)
                 return false;
             _lastReopenAttempt = now;
-            return TryOpen();
+            // Opening is not proof of writability (a full disk opens fine): the log is healthy again
+            // only once a record saying so has been made durable.
+            _healthy = TryOpen() && WriteRecords([AuditRecord.SerializeSystemEvent("audit_recovered", _time.GetUtcNow())]);
+            return _healthy;
         }
     }
 
@@ -102,19 +105,32 @@ public sealed partial class AuditLog : IAsyncDisposable
 
     private bool WriteBatch(List<Pending> batch)
     {
-        if (_stream is null && !TryOpen())
+        if (_stream is null)
         {
+            // Unhealthy: EnsureWritable alone brings the log back, so nothing queued meanwhile is written out of turn.
             _metrics.AuditWriteError();
             return false;
         }
+        var fields = new byte[batch.Count][];
+        for (int i = 0; i < batch.Count; i++)
+            fields[i] = batch[i].Fields;
+        bool ok = WriteRecords(fields);
+        if (ok)
+            _metrics.AuditBatch(batch.Count);
+        return ok;
+    }
 
+    private bool WriteRecords(byte[][] records)
+    {
+        if (_stream is null)
+            return false;
         long seq = _seq;
         string prev = _prev;
         _batchBuffer.SetLength(0);
-        foreach (var item in batch)
+        foreach (var item in records)
         {
             seq++;
-            var body = AuditChain.Body(seq, prev, item.Fields);
+            var body = AuditChain.Body(seq, prev, item);
             var hash = AuditChain.Hash(body);
             AuditChain.WriteLine(_batchBuffer, body, hash);
             prev = hash;
@@ -136,7 +152,6 @@ public sealed partial class AuditLog : IAsyncDisposable
         _durableLength += _batchBuffer.Length;
         _seq = seq;
         _prev = prev;
-        _metrics.AuditBatch(batch.Count);
         return true;
     }
 
@@ -180,13 +195,11 @@ public sealed partial class AuditLog : IAsyncDisposable
                 _durableLength = 0;
             }
             _stream = stream;
-            _healthy = true;
             Log.Opened(_logger, FilePath, _seq);
             return true;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException or NotSupportedException)
         {
-            _healthy = false;
             Log.OpenFailed(_logger, FilePath, ex.GetType().Name, ex.Message);
             return false;
         }

@@ -66,6 +66,21 @@ public static class AuditRecord
         return buffer.WrittenSpan[1..^1].ToArray();
     }
 
+    /// <summary>A record about the log itself (e.g. recovery after a write failure); it has no action.</summary>
+    public static byte[] SerializeSystemEvent(string eventName, DateTimeOffset time)
+    {
+        var buffer = new ArrayBufferWriter<byte>(128);
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true }))
+        {
+            w.WriteStartObject();
+            w.WriteString("time", time.UtcDateTime.ToString("O"));
+            w.WriteString("kind", "system");
+            w.WriteString("event", eventName);
+            w.WriteEndObject();
+        }
+        return buffer.WrittenSpan[1..^1].ToArray();
+    }
+
     private static string? Cap(string? value, int max) =>
         value is null || value.Length <= max ? value : string.Concat(value.AsSpan(0, max), "…[truncated]");
 }

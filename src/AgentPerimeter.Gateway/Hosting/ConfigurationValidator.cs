@@ -45,7 +45,7 @@ public static class ConfigurationValidator
         {
             CheckUrl(options.Listeners.Agent, "Gateway:Listeners:Agent", errors);
             CheckUrl(options.Listeners.Admin, "Gateway:Listeners:Admin", errors);
-            if (options.Listeners.Agent == options.Listeners.Admin)
+            if (options.Listeners.Agent == options.Listeners.Admin && !options.Listeners.Agent.EndsWith(":0", StringComparison.Ordinal))
                 errors.Add("Gateway:Listeners: the agent and admin listeners must differ, so agents cannot reach admin endpoints.");
             if (options.MaxRequestBodyBytes <= 0)
                 errors.Add("Gateway:MaxRequestBodyBytes: must be a positive number of bytes (default 10485760).");

@@ -44,7 +44,8 @@ public static class PerimeterHostingExtensions
         options!.DataDirectory = Path.GetFullPath(options.DataDirectory);
 
         var services = builder.Services;
-        services.AddSerilog(ConfigureLogging(options));
+        // Each gateway keeps its own logger (several run in one test process); the static Log.Logger is left alone.
+        services.AddSerilog(ConfigureLogging(options), preserveStaticLogger: true);
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(options);
         services.AddSingleton(options.Identity);
@@ -105,7 +106,9 @@ public static class PerimeterHostingExtensions
             proxy.UsePassiveHealthChecks();
         });                                             // forward (credentials stripped by transform)
 
-        app.MapFallback(ctx => ActionResponses.RefuseAsync(ctx, StatusCodes.Status404NotFound,
+        // "{**path}" rather than MapFallback's default "{*path:nonfile}": a path that looks like a file
+        // (e.g. /.well-known/jwks.json) is an action too and gets the same audited answer.
+        app.MapFallback("{**path}", ctx => ActionResponses.RefuseAsync(ctx, StatusCodes.Status404NotFound,
             new PolicyDecision(DecisionOutcome.NotFound, "route_not_found", null, "No route of this perimeter matches this request.")));
 
         app.MapAdminEndpoints();

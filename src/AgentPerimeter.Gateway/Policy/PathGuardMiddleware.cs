@@ -35,12 +35,16 @@ internal sealed class PathGuardMiddleware(RequestDelegate next)
             path = path[..query];
         if (path.Length == 0 || path[0] != '/')
         {
-            // Absolute-form ("GET http://host/p") or asterisk-form targets: take the path of an absolute URI.
-            if (!Uri.TryCreate(path.ToString(), UriKind.Absolute, out var uri))
+            // Absolute-form ("GET http://host/p"): check the raw path after the authority. System.Uri
+            // would resolve dot segments first and hide exactly what this guard looks for.
+            int scheme = path.IndexOf("://", StringComparison.Ordinal);
+            if (scheme <= 0 || !(path[..scheme].Equals("http", StringComparison.OrdinalIgnoreCase) || path[..scheme].Equals("https", StringComparison.OrdinalIgnoreCase)))
                 return "not an origin-form path";
-            path = uri.GetComponents(UriComponents.Path | UriComponents.KeepDelimiter, UriFormat.UriEscaped).AsSpan();
-            if (path.Length == 0 || path[0] != '/')
+            var afterAuthority = path[(scheme + 3)..];
+            int slash = afterAuthority.IndexOf('/');
+            if (slash < 0)
                 return "not an origin-form path";
+            path = afterAuthority[slash..];
         }
 
         for (int i = 0; i < path.Length; i++)

@@ -1,0 +1,78 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.RegularExpressions;
+using AgentPerimeter.Gateway.Audit;
+using AgentPerimeter.Gateway.Tests.Infrastructure;
+
+namespace AgentPerimeter.Gateway.Tests.EndToEnd;
+
+/// <summary>The gateway, the CLI and the demo as real child processes, the way operators run them.</summary>
+public class ProcessTests
+{
+    [Fact]
+    public async Task Gateway_WithInvalidPolicy_ExitsNonZero_LoggingEveryError()
+    {
+        var dir = Directory.CreateTempSubdirectory("perimeter-e2e-").FullName;
+        var args = TestGateway.PrepareConfig(dir, "http://127.0.0.1:1",
+            TestPolicies.Default.Replace("\"GET\", \"HEAD\"", "\"GETT\"").Replace("\"/api/builds\"", "\"api/builds\""));
+
+        using var gateway = ChildProcess.Start(ChildProcess.ProductDll("AgentPerimeter.Gateway", "AgentPerimeter.Gateway"),
+            args.Where(a => a != "--Gateway:Logging:Console=false"));
+        var exit = await gateway.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(2, exit);
+        Assert.Contains("'GETT' is not an HTTP method", gateway.Output);
+        Assert.Contains("must start with '/'", gateway.Output);
+        Assert.Contains("\"ErrorCount\":2", gateway.Output);
+    }
+
+    [Fact]
+    public async Task Gateway_CliToken_AndAgentRequest_AcrossProcesses()
+    {
+        await using var upstream = await EchoUpstream.StartAsync();
+        var dir = Directory.CreateTempSubdirectory("perimeter-e2e-").FullName;
+        var args = TestGateway.PrepareConfig(dir, upstream.Url).Where(a => a != "--Gateway:Logging:Console=false");
+
+        using var gateway = ChildProcess.Start(ChildProcess.ProductDll("AgentPerimeter.Gateway", "AgentPerimeter.Gateway"), args);
+        await gateway.WaitForOutputAsync("AgentPerimeter gateway listening", TimeSpan.FromSeconds(60));
+        var match = Regex.Match(gateway.Output, "\"AgentUri\":\"(?<agent>[^\"]+)\",\"AdminUri\":\"(?<admin>[^\"]+)\"");
+        Assert.True(match.Success, gateway.Output);
+
+        using var cli = ChildProcess.Start(ChildProcess.ProductDll("AgentPerimeter.Cli", "perimeter"),
+            ["token", "--work-type", "build", "--agent", "e2e-bot", "--admin", match.Groups["admin"].Value]);
+        Assert.Equal(0, await cli.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        var token = cli.Output.Trim();
+        Assert.Equal(3, token.Split('.').Length);
+
+        using var http = new HttpClient { BaseAddress = new Uri(match.Groups["agent"].Value) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/api/repos")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await http.DeleteAsync("/api/repos")).StatusCode);
+        Assert.Single(upstream.Received);
+
+        var audit = AuditVerifier.Verify(Path.Combine(dir, "data", "audit.jsonl"));
+        Assert.True(audit.IsIntact);
+        Assert.Equal(2, audit.Records);
+        Assert.DoesNotContain(token, gateway.Output);
+    }
+
+    [Fact]
+    public async Task Demo_RunsEndToEnd_OnEmbeddedDefaults()
+    {
+        var dir = Directory.CreateTempSubdirectory("perimeter-demo-").FullName;
+        using var demo = ChildProcess.Start(ChildProcess.ProductDll("AgentPerimeter.Cli", "perimeter"),
+            ["demo", "--exit", "--agent-port", "0", "--admin-port", "0", "--upstream-port", "0", "--data-dir", Path.Combine(dir, "data")], dir);
+
+        var exit = await demo.WaitForExitAsync(TimeSpan.FromSeconds(120));
+
+        Assert.True(exit == 0, demo.Output);
+        Assert.Matches(@"exploration\s+GET /api/repos\s+200\s+allow\s+explore-read-repos", demo.Output);
+        Assert.Matches(@"exploration\s+POST /api/builds\s+403\s+deny\s+policy_denied", demo.Output);
+        Assert.Matches(@"sensitive-data\s+GET /api/exports/q3-2026\s+200\s+would_deny", demo.Output);
+        Assert.Matches(@"GET /api/repos/\.\.%2Fadmin%2Fwipe\s+400\s+bad_request", demo.Output);
+        Assert.Matches(@"MCP tools/call search_docs\s+ok\s+allow", demo.Output);
+        Assert.Matches(@"governed-action percentage: \d+\.\d% \(\d+ of \d+ actions", demo.Output);
+        Assert.Contains("audit chain: intact", demo.Output);
+        Assert.True(File.Exists(Path.Combine(dir, "data", "signing-key.pem")), "a local signing key is created on first run");
+    }
+}

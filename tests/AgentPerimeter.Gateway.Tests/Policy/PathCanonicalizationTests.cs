@@ -1,0 +1,90 @@
+using System.Net;
+using AgentPerimeter.Gateway.Policy;
+using AgentPerimeter.Gateway.Tests.Infrastructure;
+
+namespace AgentPerimeter.Gateway.Tests.Policy;
+
+/// <summary>
+/// The exploration work type may only GET /api/public/**. Each attack tries to reach /api/private
+/// (or anything else) through an encoding the upstream might decode differently from the gateway.
+/// </summary>
+public class PathCanonicalizationTests
+{
+    [Theory]
+    [InlineData("/api/public/../private/keys")]
+    [InlineData("/api/public/%2e%2e/private/keys")]
+    [InlineData("/api/public/%2E%2E/private/keys")]
+    [InlineData("/api/public/..%2Fprivate/keys")]
+    [InlineData("/api/public/..%2fprivate/keys")]
+    [InlineData("/api/public/%2F..%2F..%2Fprivate")]
+    [InlineData("/api/public/%252e%252e%252Fprivate/keys")]
+    [InlineData("/api/public/..%5Cprivate/keys")]
+    [InlineData("/api/public/..%5cprivate/keys")]
+    [InlineData("/api/public//../private/keys")]
+    [InlineData("//api/private/keys")]
+    [InlineData("/api//private/keys")]
+    [InlineData("/api/public/./../private/keys")]
+    [InlineData("/api/public/%zz")]
+    public async Task Path_WithTraversalOrEncodedSeparator_CannotEscapeAllowlist(string rawTarget)
+    {
+        await using var upstream = await EchoUpstream.StartAsync();
+        await using var gw = await TestGateway.StartAsync(upstream.Url);
+        var token = await gw.TokenAsync("explorer", "exploration");
+
+        var (status, response) = await RawHttp.SendAsync(gw.AgentUri, "GET", rawTarget, token);
+
+        Assert.Equal(400, status);
+        Assert.Contains("path_not_canonical", response);
+        Assert.Empty(upstream.Received);
+        var record = Assert.Single(gw.AuditRecords());
+        Assert.Equal("bad_request", record.GetProperty("decision").GetString());
+        Assert.Equal("explorer", record.GetProperty("agent").GetString());
+    }
+
+    // Kestrel itself refuses some of these (400 before any middleware runs); either way nothing is forwarded.
+    [Theory]
+    [InlineData("/api/public/..\\private/keys")]
+    [InlineData("/api/public/%00/x")]
+    [InlineData("/api/public/\u0001")]
+    public async Task Path_WithBackslashOrNul_IsRefused_AndNeverForwarded(string rawTarget)
+    {
+        await using var upstream = await EchoUpstream.StartAsync();
+        await using var gw = await TestGateway.StartAsync(upstream.Url);
+        var token = await gw.TokenAsync("explorer", "exploration");
+
+        var (status, _) = await RawHttp.SendAsync(gw.AgentUri, "GET", rawTarget, token);
+
+        Assert.Equal(400, status);
+        Assert.Empty(upstream.Received);
+    }
+
+    [Theory]
+    [InlineData("/api/public/readme", "/api/public/readme")]
+    [InlineData("/api/public/a%20b", "/api/public/a%20b")]
+    [InlineData("/api/public/caf%C3%A9", "/api/public/caf%C3%A9")]
+    [InlineData("/api/public/x?q=..%2F..", "/api/public/x?q=..%2F..")]
+    public async Task CanonicalPath_IsForwarded_ExactlyAsChecked(string rawTarget, string expectedUpstreamTarget)
+    {
+        await using var upstream = await EchoUpstream.StartAsync();
+        await using var gw = await TestGateway.StartAsync(upstream.Url);
+        var token = await gw.TokenAsync("explorer", "exploration");
+
+        var (status, _) = await RawHttp.SendAsync(gw.AgentUri, "GET", rawTarget, token);
+
+        Assert.Equal(200, status);
+        Assert.Equal(expectedUpstreamTarget, Assert.Single(upstream.Received).RawTarget);
+    }
+
+    [Theory]
+    [InlineData("/a/b", null)]
+    [InlineData("/", null)]
+    [InlineData("/a/", null)]
+    [InlineData("/a/..", "dot segment")]
+    [InlineData("/a/.", "dot segment")]
+    [InlineData("/a%2Fb", "encoded '%2F'")]
+    [InlineData("/a%25b", "encoded '%25'")]
+    [InlineData("http://evil/a/../b", "dot segment")]
+    [InlineData("*", "not an origin-form path")]
+    public void Check_NamesTheProblem(string raw, string? expected) =>
+        Assert.Equal(expected, PathGuardMiddleware.Check(raw));
+}
