@@ -30,16 +30,18 @@ public sealed class ChildProcess : IDisposable
         return path;
     }
 
-    public static ChildProcess Start(string dll, IEnumerable<string> args, string? workingDirectory = null)
+    public static ChildProcess Start(string dll, IEnumerable<string> args, string? workingDirectory = null) =>
+        StartExecutable("dotnet", [dll, .. args], workingDirectory);
+
+    public static ChildProcess StartExecutable(string fileName, IEnumerable<string> args, string? workingDirectory = null)
     {
-        var info = new ProcessStartInfo("dotnet")
+        var info = new ProcessStartInfo(fileName)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
             WorkingDirectory = workingDirectory ?? Path.GetTempPath(),
         };
-        info.ArgumentList.Add(dll);
         foreach (var a in args)
             info.ArgumentList.Add(a);
         return new ChildProcess(Process.Start(info)!);

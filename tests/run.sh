@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs every test of AgentPerimeter. Installs what the tests need when it is missing
+# (Debian packages: prometheus for the dashboard test, redis-server for the rate-limit tests),
+# builds the solution, runs the suite, and ends with one line: "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "Installing test dependencies: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null \
+    || { echo "could not install ${missing[*]} (apt-get failed)"; echo "0 passed, 1 failed"; exit 1; }
+fi
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+mkdir -p artifacts
+dotnet build AgentPerimeter.sln -c Debug > artifacts/build.log 2>&1
+grep -E " error |Build succeeded|Time Elapsed" artifacts/build.log
+if ! grep -q "Build succeeded" artifacts/build.log; then
+  echo "build failed (see artifacts/build.log)"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+dotnet test AgentPerimeter.sln -c Debug --no-build --logger "console;verbosity=normal" 2>&1 | tee artifacts/test.log
+status=${PIPESTATUS[0]}
+
+# Sum the per-assembly summaries ("Passed!  - Failed: 0, Passed: 100, Skipped: 0, Total: 100").
+passed=$(grep -Eo 'Passed: +[0-9]+' artifacts/test.log | awk '{s+=$2} END {print s+0}')
+failed=$(grep -Eo 'Failed: +[0-9]+' artifacts/test.log | awk '{s+=$2} END {print s+0}')
+passed=${passed:-0}
+failed=${failed:-0}
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+if [ "$passed" -eq 0 ]; then status=1; fi
+echo "$passed passed, $failed failed"
+[ "$status" -eq 0 ] && [ "$failed" -eq 0 ]
