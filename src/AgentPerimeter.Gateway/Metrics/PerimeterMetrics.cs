@@ -11,6 +11,7 @@ namespace AgentPerimeter.Gateway.Metrics;
 public sealed class PerimeterMetrics
 {
     private readonly Counter _actions;
+    private readonly Counter _denials;
     private readonly Histogram _duration;
     private readonly Counter _auditErrors;
     private readonly Histogram _auditBatch;
@@ -26,6 +27,10 @@ public sealed class PerimeterMetrics
             "agentperimeter_actions_total",
             "Actions decided by the perimeter, one per HTTP request or MCP JSON-RPC request.",
             ["work_type", "route", "kind", "decision", "governed"]);
+        _denials = factory.CreateCounter(
+            "agentperimeter_denials_total",
+            "Actions the perimeter refused, by reason code (policy_denied, missing_token, path_not_canonical, ...).",
+            ["work_type", "route", "code"]);
         _duration = factory.CreateHistogram(
             "agentperimeter_action_duration_seconds",
             "Time from the action's arrival to its audit record (response start), in seconds.",
@@ -61,6 +66,8 @@ public sealed class PerimeterMetrics
         var decision = action.Decision.Label;
         _actions.WithLabels(workType, route, kind, decision, governed ? "true" : "false").Inc();
         _duration.WithLabels(workType, route, kind, decision).Observe(action.Elapsed.TotalSeconds);
+        if (!action.Decision.Permits)
+            _denials.WithLabels(workType, route, action.Decision.Code).Inc();
     }
 
     public void AuditBatch(int records) => _auditBatch.Observe(records);

@@ -51,6 +51,9 @@ public class PolicyEnforcementTests
             Assert.True(record.GetProperty("governed").GetBoolean());
         }
         Assert.Empty(upstream.Received);
+        var metrics = await gw.MetricsAsync();
+        Assert.Contains("agentperimeter_denials_total{work_type=\"exploration\",route=\"api\",code=\"policy_denied\"} 2", metrics);
+        Assert.Contains("agentperimeter_denials_total{work_type=\"exploration\",route=\"other\",code=\"policy_denied\"} 1", metrics);
     }
 
     [Fact]
