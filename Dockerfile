@@ -1,0 +1,71 @@
+# AgentPerimeter gateway image.
+#
+#   docker build -t agentperimeter .
+#   docker run --rm \
+#     -p 8080:8080 -p 127.0.0.1:9090:9090 \
+#     -v agentperimeter-data:/var/lib/agentperimeter \
+#     -v "$PWD/config:/app/config:ro" \
+#     agentperimeter
+#
+# Ports: 8080 is the agent listener (proxied routes only); 9090 is the admin listener (/metrics,
+# /healthz, /readyz, /admin/sessions). Publish 9090 to loopback or a private network only: anyone who
+# reaches it can mint session tokens.
+#
+# Configuration: the shipped config/*.json (gateway.json, routes.json, perimeter.json) is baked into
+# /app/config as a working default. In production mount your own directory over it (read-only is
+# fine): routes.json and perimeter.json are reloaded when they change. On mounts whose change events
+# do not reach the container (some network or Kubernetes ConfigMap volumes) set
+# DOTNET_USE_POLLING_FILE_WATCHER=true. Any setting can also be overridden with environment variables,
+# e.g. Gateway__Logging__MinimumLevel=Warning or ReverseProxy__Clusters__demo__Destinations__demo-1__Address.
+#
+# State: the signing key and the hash-chained audit log live in /var/lib/agentperimeter. Keep it on a
+# volume: a new key invalidates every issued token, and the audit log is the record of what agents did.
+
+ARG DOTNET_VERSION=10.0
+
+FROM mcr.microsoft.com/dotnet/sdk:${DOTNET_VERSION} AS build
+WORKDIR /src
+
+# Restore from the project file and the central build/package settings alone, so this layer is reused
+# until a dependency changes.
+COPY global.json Directory.Build.props Directory.Packages.props ./
+COPY src/AgentPerimeter.Gateway/AgentPerimeter.Gateway.csproj src/AgentPerimeter.Gateway/
+RUN dotnet restore src/AgentPerimeter.Gateway/AgentPerimeter.Gateway.csproj
+
+# The project links ../../config/*.json into its output, so config/ is part of the build.
+COPY config/ config/
+COPY src/AgentPerimeter.Gateway/ src/AgentPerimeter.Gateway/
+RUN dotnet publish src/AgentPerimeter.Gateway/AgentPerimeter.Gateway.csproj \
+        --configuration Release --no-restore --output /app/publish -p:UseAppHost=false
+
+
+FROM mcr.microsoft.com/dotnet/aspnet:${DOTNET_VERSION} AS runtime
+WORKDIR /app
+
+# The data directory must exist and belong to the runtime user before it becomes a volume, so a
+# fresh named volume is created writable for it.
+RUN mkdir -p /var/lib/agentperimeter && chown "$APP_UID:$APP_UID" /var/lib/agentperimeter
+
+COPY --from=build /app/publish/ ./
+COPY config/ /app/config/
+
+# Listeners on all interfaces inside the container; the data directory on the volume. The gateway
+# binds its own two listeners, so the base image's ASPNETCORE_HTTP_PORTS=8080 is cleared (otherwise
+# Kestrel logs an "Overriding address(es)" warning at start-up).
+ENV PERIMETER_CONFIG_DIR=/app/config \
+    Gateway__DataDirectory=/var/lib/agentperimeter \
+    Gateway__Listeners__Agent=http://0.0.0.0:8080 \
+    Gateway__Listeners__Admin=http://0.0.0.0:9090 \
+    ASPNETCORE_HTTP_PORTS=
+
+VOLUME ["/var/lib/agentperimeter"]
+EXPOSE 8080 9090
+
+# No HEALTHCHECK: the aspnet base image has neither curl nor wget. Probe the admin listener from the
+# orchestrator instead: GET :9090/healthz (liveness) and GET :9090/readyz (503 while the audit log
+# is not writable).
+
+# The base image's non-root "app" user (UID 1654, $APP_UID). Numeric, so runAsNonRoot checks pass.
+USER $APP_UID
+
+ENTRYPOINT ["dotnet", "AgentPerimeter.Gateway.dll"]

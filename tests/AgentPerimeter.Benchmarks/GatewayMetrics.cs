@@ -1,0 +1,56 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace AgentPerimeter.Benchmarks;
+
+/// <summary>The gateway's own view of the run, from its admin <c>/metrics</c>: a check that the load was governed and audited.</summary>
+internal sealed partial record GatewayMetrics(
+    double Actions, double GovernedActions, IReadOnlyDictionary<string, double> ActionsByDecision,
+    double AuditBatches, double AuditRecords, double AuditWriteErrors)
+{
+    public double MeanRecordsPerFsync => AuditBatches > 0 ? AuditRecords / AuditBatches : 0;
+
+    public static async Task<GatewayMetrics> ScrapeAsync(HttpClient http, Uri admin, CancellationToken ct)
+    {
+        var text = await http.GetStringAsync(new Uri(admin, "metrics"), ct).ConfigureAwait(false);
+        return Parse(text);
+    }
+
+    public static GatewayMetrics Parse(string text)
+    {
+        double actions = 0, governed = 0, batches = 0, records = 0, errors = 0;
+        var byDecision = new SortedDictionary<string, double>(StringComparer.Ordinal);
+        foreach (Match m in Sample().Matches(text))
+        {
+            var name = m.Groups["name"].Value;
+            var labels = m.Groups["labels"].Value;
+            var value = double.Parse(m.Groups["value"].Value, CultureInfo.InvariantCulture);
+            switch (name)
+            {
+                case "agentperimeter_actions_total":
+                    actions += value;
+                    if (labels.Contains("governed=\"true\"", StringComparison.Ordinal))
+                        governed += value;
+                    var decision = Decision().Match(labels) is { Success: true } d ? d.Groups[1].Value : "?";
+                    byDecision[decision] = byDecision.GetValueOrDefault(decision) + value;
+                    break;
+                case "agentperimeter_audit_batch_records_count":
+                    batches += value;
+                    break;
+                case "agentperimeter_audit_batch_records_sum":
+                    records += value;
+                    break;
+                case "agentperimeter_audit_write_errors_total":
+                    errors += value;
+                    break;
+            }
+        }
+        return new GatewayMetrics(actions, governed, byDecision, batches, records, errors);
+    }
+
+    [GeneratedRegex(@"^(?<name>[a-z_]+)(?:\{(?<labels>[^}]*)\})?\s+(?<value>[-+0-9.eE]+|NaN)\s*$", RegexOptions.Multiline)]
+    private static partial Regex Sample();
+
+    [GeneratedRegex(@"decision=""([^""]*)""")]
+    private static partial Regex Decision();
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Gateway benchmark: upstream vs bare YARP vs the full gateway, with wrk and hey.
+# Builds the gateway and the benchmark in Release, runs it, and writes docs/benchmarks.md.
+#
+#   tests/AgentPerimeter.Benchmarks/run.sh                                              # full run (~3 min)
+#   BENCH_WARMUP=3 BENCH_ROUNDS=1 BENCH_SECONDS=3 tests/AgentPerimeter.Benchmarks/run.sh  # smoke run
+#
+# Variables (all optional): BENCH_WARMUP (s per target, 20), BENCH_ROUNDS (3), BENCH_SECONDS (10),
+# BENCH_CONNECTIONS (32), BENCH_FIXED_SECONDS (10), BENCH_FIXED_RATE (req/s, 1000),
+# BENCH_YARP (process | inproc), BENCH_OUTPUT (docs/benchmarks.md, relative to the repository root).
+# Needs wrk and hey on PATH. Exit code 0 whether or not a target is met; non-zero if the run failed.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+cd "$repo"
+
+for tool in dotnet wrk hey; do
+    command -v "$tool" >/dev/null 2>&1 || { echo "run.sh: '$tool' is not on PATH" >&2; exit 1; }
+done
+
+# Release only: Debug output belongs to day-to-day development and is never touched here.
+dotnet build -c Release --nologo -v quiet src/AgentPerimeter.Gateway
+dotnet build -c Release --nologo -v quiet tests/AgentPerimeter.Benchmarks
+
+# exec: Ctrl+C and SIGTERM reach the benchmark itself, which stops every process it started.
+exec dotnet tests/AgentPerimeter.Benchmarks/bin/Release/net10.0/AgentPerimeter.Benchmarks.dll --repo "$repo" "$@"
