@@ -14,6 +14,9 @@ internal static class Cli
               Ask the gateway's admin listener for a session token; prints only the token.
           perimeter check [POLICY_FILE] [--routes ROUTES_FILE]
               Validate a policy file (default config/perimeter.json) as the gateway would at startup.
+          perimeter tools list [--admin URL]
+          perimeter tools approve ROUTE TOOL [--admin URL]
+              Show pinned MCP tool definitions; re-approve a tool whose definition changed.
           perimeter audit verify FILE
               Verify an audit log's hash chain; exit 1 if any record was edited, removed or reordered.
 
@@ -35,6 +38,7 @@ internal static class Cli
                 "demo" => await DemoCommand.RunAsync(new Args(rest)),
                 "token" => await TokenCommand.RunAsync(new Args(rest)),
                 "check" => CheckCommand.Run(new Args(rest)),
+                "tools" => await ToolsCommand.RunAsync(new Args(rest)),
                 "audit" when rest.Length > 0 && rest[0] == "verify" => AuditCommand.Verify(new Args(rest[1..])),
                 _ => Fail($"unknown command '{string.Join(' ', args)}'. Run 'perimeter --help'."),
             };

@@ -47,6 +47,9 @@ public sealed class ActionContext
     public int Status { get; set; }
     public string? Exception { get; set; }
 
+    /// <summary>The MCP message of the action, on MCP routes.</summary>
+    public AgentPerimeter.Gateway.Mcp.McpActionInfo? Mcp { get; set; }
+
     /// <summary>True when no credential supplied by the agent reached the upstream.</summary>
     public bool SecretsGoverned { get; set; } = true;
 

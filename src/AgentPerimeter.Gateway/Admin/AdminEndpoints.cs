@@ -1,6 +1,7 @@
 using AgentPerimeter.Gateway.Audit;
 using AgentPerimeter.Gateway.Hosting;
 using AgentPerimeter.Gateway.Identity;
+using AgentPerimeter.Gateway.Mcp;
 using AgentPerimeter.Gateway.Metrics;
 using AgentPerimeter.Gateway.Policy;
 using Prometheus;
@@ -79,6 +80,23 @@ internal static class AdminEndpoints
                 }),
             });
         });
+
+        admin.MapGet("/admin/tools", (ToolPins pins) => Results.Json(pins.All().Select(p => new
+        {
+            route = p.Route,
+            tool = p.Tool,
+            status = p.Withheld ? "withheld" : "approved",
+            approved_hash = p.ApprovedHash,
+            latest_hash = p.LatestHash,
+            latest_description = p.LatestDescription,
+            first_seen = p.FirstSeen,
+            changed_at = p.ChangedAt,
+        })));
+
+        admin.MapPost("/admin/tools/{route}/{tool}/approve", (string route, string tool, ToolPins pins) =>
+            pins.Approve(route, tool)
+                ? Results.Json(new { route, tool, status = "approved" })
+                : Results.Json(new { error = "unknown_tool", message = $"Tool '{tool}' has not been seen on route '{route}'." }, statusCode: 404));
 
         admin.MapGet("/.well-known/jwks.json", (SigningKeys keys) => Results.Json(new { keys = new[] { keys.PublicJwk() } }));
 

@@ -80,7 +80,7 @@ public sealed partial class AuditLog : IAsyncDisposable
     /// <summary>Appends a record; completes true once it is durable, false if it could not be written.</summary>
     public Task<bool> AppendAsync(byte[] fields)
     {
-        var pending = new Pending(fields, new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var pending = new Pending(fields, new TaskCompletionSource<bool>());
         if (!_queue.Writer.TryWrite(pending))
             return Task.FromResult(false);
         return pending.Completion.Task;
@@ -98,8 +98,14 @@ public sealed partial class AuditLog : IAsyncDisposable
             bool ok;
             lock (_fileLock)
                 ok = WriteBatch(batch);
-            foreach (var item in batch)
-                item.Completion.TrySetResult(ok);
+            // One thread-pool item releases the whole batch (its waiters continue inline there), rather
+            // than a wake-up per waiter, and the writer goes straight back to the next batch.
+            var done = batch.ToArray();
+            ThreadPool.UnsafeQueueUserWorkItem(static state =>
+            {
+                foreach (var item in state.Done)
+                    item.Completion.TrySetResult(state.Ok);
+            }, (Done: done, Ok: ok), preferLocal: false);
         }
     }
 

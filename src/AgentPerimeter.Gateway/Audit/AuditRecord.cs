@@ -40,6 +40,27 @@ public static class AuditRecord
             w.WriteString("route", action.RouteId);
             w.WriteString("method", action.Method);
             w.WriteString("path", Cap(action.Path, MaxPathChars));
+            if (action.Mcp is { } mcp)
+            {
+                w.WritePropertyName("mcp");
+                w.WriteStartObject();
+                w.WriteString("direction", mcp.Direction);
+                w.WriteString("method", Cap(mcp.Method, 128));
+                w.WriteString("message", mcp.MessageKind switch
+                {
+                    Mcp.McpMessageKind.Request => "request",
+                    Mcp.McpMessageKind.Notification => "notification",
+                    Mcp.McpMessageKind.Response => "response",
+                    _ => null,
+                });
+                if (mcp.RawId is { } id)
+                    w.WriteString("id", Cap(id, 128));
+                w.WriteString("target", Cap(mcp.Target, 512));
+                // The arguments are stored as text (already capped), never re-parsed into the record.
+                w.WriteString("arguments", mcp.Arguments);
+                w.WriteString("session", Cap(mcp.SessionId, 128));
+                w.WriteEndObject();
+            }
             w.WriteString("decision", action.Decision.Label);
             w.WriteString("code", action.Decision.Code);
             w.WriteString("rule", action.Decision.RuleId);

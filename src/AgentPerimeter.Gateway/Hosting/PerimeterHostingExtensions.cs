@@ -3,6 +3,7 @@ using AgentPerimeter.Gateway.Actions;
 using AgentPerimeter.Gateway.Admin;
 using AgentPerimeter.Gateway.Audit;
 using AgentPerimeter.Gateway.Identity;
+using AgentPerimeter.Gateway.Mcp;
 using AgentPerimeter.Gateway.Metrics;
 using AgentPerimeter.Gateway.Policy;
 using AgentPerimeter.Gateway.Proxy;
@@ -56,6 +57,8 @@ public static class PerimeterHostingExtensions
             sp.GetRequiredService<ILogger<AuditLog>>(), sp.GetRequiredService<PerimeterMetrics>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new SigningKeys(options.ResolveDataPath(options.Identity.SigningKeyPath), sp.GetRequiredService<ILogger<SigningKeys>>()));
         services.AddSingleton<SessionIssuer>();
+        services.AddSingleton<McpSessions>();
+        services.AddSingleton(sp => new ToolPins(options.ResolveDataPath("tool-pins.json"), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ToolPins>>()));
         services.AddSingleton<IdentityResolver>();
         services.AddSingleton<PerimeterListeners>();
         services.AddSingleton<MatcherPolicy, ListenerMatcherPolicy>();
@@ -70,6 +73,7 @@ public static class PerimeterHostingExtensions
                 // The agent's credentials never go upstream: upstream credentials come from the gateway.
                 transforms.AddRequestHeaderRemove("Authorization");
                 transforms.AddRequestHeaderRemove("Proxy-Authorization");
+                transforms.AddResponseTransform(McpResponseTransform.TransformAsync);
             });
 
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
@@ -100,6 +104,7 @@ public static class PerimeterHostingExtensions
         app.MapReverseProxy(proxy =>
         {
             proxy.Use(PolicyStage.InvokeAsync);         // work type × route × method × path
+            proxy.Use(McpStage.InvokeAsync);            // MCP routes: JSON-RPC → action; tools, arguments, session binding
             proxy.Use(UpstreamErrorStage.InvokeAsync);  // upstream failures in the perimeter's shape
             proxy.UseSessionAffinity();
             proxy.UseLoadBalancing();
@@ -141,6 +146,11 @@ public static class PerimeterHostingExtensions
 
     private static void AddIdentity(IServiceCollection services, IdentityOptions identity)
     {
+        // WebApplication adds the authentication middleware by itself, and ASP.NET Core makes a lone
+        // scheme the default: together they would validate every token on every request before the
+        // identity stage's cache is consulted. The identity stage chooses the scheme per issuer, so
+        // there is no default scheme.
+        AppContext.SetSwitch("Microsoft.AspNetCore.Authentication.SuppressAutoDefaultScheme", true);
         var auth = services.AddAuthentication();
         auth.AddJwtBearer(IdentityResolver.OwnScheme, _ => { });
         services.AddOptions<JwtBearerOptions>(IdentityResolver.OwnScheme).Configure<SigningKeys>((o, keys) =>

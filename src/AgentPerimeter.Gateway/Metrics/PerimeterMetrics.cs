@@ -17,6 +17,8 @@ public sealed class PerimeterMetrics
     private readonly Histogram _auditBatch;
     private readonly Counter _policyReloads;
     private readonly Counter _sessions;
+    private readonly Counter _mcpActions;
+    private readonly Counter _serverMessages;
 
     public PerimeterMetrics()
     {
@@ -50,6 +52,14 @@ public sealed class PerimeterMetrics
             "agentperimeter_policy_reloads_total",
             "Policy or route file changes seen, by result (applied, rejected).",
             ["result"]);
+        _mcpActions = factory.CreateCounter(
+            "agentperimeter_mcp_actions_total",
+            "MCP actions (one per JSON-RPC message an agent sent), by MCP method and tool.",
+            ["work_type", "route", "mcp_method", "tool", "decision"]);
+        _serverMessages = factory.CreateCounter(
+            "agentperimeter_mcp_server_messages_total",
+            "Notifications and requests MCP servers streamed to agents (audited, not agent actions).",
+            ["route", "mcp_method"]);
         _sessions = factory.CreateCounter(
             "agentperimeter_sessions_issued_total",
             "Session tokens minted by the gateway's own issuer.",
@@ -68,7 +78,27 @@ public sealed class PerimeterMetrics
         _duration.WithLabels(workType, route, kind, decision).Observe(action.Elapsed.TotalSeconds);
         if (!action.Decision.Permits)
             _denials.WithLabels(workType, route, action.Decision.Code).Inc();
+        if (action.Mcp is { } mcp)
+        {
+            // The tool label only carries names the policy allowed, so agents cannot mint label values.
+            var tool = mcp.Target is not null && mcp.Method == "tools/call" && action.Decision.Permits ? mcp.Target : "";
+            _mcpActions.WithLabels(workType, route, BoundedMethod(mcp.Method), tool, decision).Inc();
+        }
     }
+
+    public void ServerMessage(string route, string method) => _serverMessages.WithLabels(route, BoundedMethod(method)).Inc();
+
+    private static string BoundedMethod(string? method) => method switch
+    {
+        null => "",
+        "initialize" or "ping" or "tools/list" or "tools/call" or "resources/list" or "resources/read" or "resources/templates/list"
+            or "resources/subscribe" or "resources/unsubscribe" or "prompts/list" or "prompts/get" or "completion/complete"
+            or "logging/setLevel" or "sampling/createMessage" or "elicitation/create" or "roots/list" => method,
+        "notifications/initialized" or "notifications/cancelled" or "notifications/progress" or "notifications/message"
+            or "notifications/roots/list_changed" or "notifications/resources/updated" or "notifications/resources/list_changed"
+            or "notifications/tools/list_changed" or "notifications/prompts/list_changed" => method,
+        _ => "other",
+    };
 
     public void AuditBatch(int records) => _auditBatch.Observe(records);
 

@@ -20,6 +20,18 @@ public sealed class PolicyRule
     public required Glob[] Paths { get; init; }
     public RuleMode Mode { get; init; }
 
+    /// <summary>MCP tools this rule allows (globs on the tool name); empty: none.</summary>
+    public Glob[] Tools { get; init; } = [];
+
+    /// <summary>MCP resources this rule allows (globs on the URI); empty: none.</summary>
+    public Glob[] Resources { get; init; } = [];
+
+    /// <summary>MCP prompts this rule allows (globs on the name); empty: none.</summary>
+    public Glob[] Prompts { get; init; } = [];
+
+    /// <summary>Constraints on the arguments of the tools this rule allows, by argument name.</summary>
+    public IReadOnlyDictionary<string, ArgumentConstraint> Arguments { get; init; } = new Dictionary<string, ArgumentConstraint>();
+
     public bool Matches(string method, string path)
     {
         if (!AnyMethod && !Methods.Contains(method))
@@ -30,6 +42,36 @@ public sealed class PolicyRule
                 return true;
         }
         return false;
+    }
+}
+
+/// <summary>A constraint on one tool argument: a list of allowed values and/or a glob the value must match.</summary>
+public sealed class ArgumentConstraint
+{
+    public string[]? OneOf { get; init; }
+    public Glob? Glob { get; init; }
+    public int? MaxLength { get; init; }
+
+    /// <summary>Null when <paramref name="value"/> satisfies the constraint, else why not.</summary>
+    public string? Check(string name, System.Text.Json.JsonElement? value)
+    {
+        if (value is not { } v || v.ValueKind == System.Text.Json.JsonValueKind.Undefined)
+            return $"argument '{name}' is required by policy";
+        var text = v.ValueKind switch
+        {
+            System.Text.Json.JsonValueKind.String => v.GetString()!,
+            System.Text.Json.JsonValueKind.Number or System.Text.Json.JsonValueKind.True or System.Text.Json.JsonValueKind.False => v.GetRawText(),
+            _ => null,
+        };
+        if (text is null)
+            return $"argument '{name}' must be a plain value";
+        if (OneOf is not null && !OneOf.Contains(text, StringComparer.Ordinal))
+            return $"argument '{name}' must be one of: {string.Join(", ", OneOf)}";
+        if (Glob is not null && !Glob.IsMatch(text))
+            return $"argument '{name}' must match '{Glob.Pattern}'";
+        if (MaxLength is { } max && text.Length > max)
+            return $"argument '{name}' must be at most {max} characters";
+        return null;
     }
 }
 

@@ -20,7 +20,8 @@ public static class PolicyLoader
 
     private static readonly string[] RootKeys = ["WorkTypes"];
     private static readonly string[] WorkTypeKeys = ["Description", "Agents", "Rules"];
-    private static readonly string[] RuleKeys = ["Id", "Description", "Route", "Methods", "Paths", "Mode"];
+    private static readonly string[] RuleKeys = ["Id", "Description", "Route", "Methods", "Paths", "Mode", "Tools", "Resources", "Prompts", "Arguments"];
+    private static readonly string[] ArgumentKeys = ["OneOf", "Glob", "MaxLength"];
 
     private static readonly FrozenSet<string> KnownMethods =
         new[] { "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS" }.ToFrozenSet(StringComparer.Ordinal);
@@ -149,11 +150,42 @@ public static class PolicyLoader
         else if (modeText != "enforce")
             errors.Add($"{section.Path}:Mode: '{modeText}' is not a mode. Use \"enforce\" (default) or \"report\" (allow, log as would-deny, count ungoverned).");
 
+        var tools = ReadGlobs(section, "Tools", errors);
+        var resources = ReadGlobs(section, "Resources", errors);
+        var prompts = ReadGlobs(section, "Prompts", errors);
+        var arguments = new Dictionary<string, ArgumentConstraint>(StringComparer.Ordinal);
+        var argsSection = section.GetSection("Arguments");
+        if (argsSection.Exists() && tools.Length == 0)
+            errors.Add($"{argsSection.Path}: argument constraints apply to the rule's Tools; list the tools they constrain in \"Tools\".");
+        foreach (var arg in argsSection.GetChildren())
+        {
+            CheckKeys(arg, ArgumentKeys, errors);
+            var oneOf = ReadList(arg, "OneOf", errors);
+            var glob = arg["Glob"];
+            int? maxLength = null;
+            if (arg["MaxLength"] is { } ml)
+            {
+                if (int.TryParse(ml, out var n) && n > 0)
+                    maxLength = n;
+                else
+                    errors.Add($"{arg.Path}:MaxLength: must be a positive whole number.");
+            }
+            if (glob is not null && Glob.Validate(glob, mustBePath: false) is { } gerr)
+                errors.Add($"{arg.Path}:Glob: pattern {gerr}.");
+            if (oneOf is null && glob is null && maxLength is null)
+                errors.Add($"{arg.Path}: give the argument a constraint: \"OneOf\": [values], \"Glob\": \"/workspace/**\" or \"MaxLength\": n.");
+            arguments[arg.Key] = new ArgumentConstraint { OneOf = oneOf?.ToArray(), Glob = glob is null ? null : Glob.Parse(glob), MaxLength = maxLength };
+        }
+
         if (errors.Count != before)
             return null;
 
         return new PolicyRule
         {
+            Tools = tools,
+            Resources = resources,
+            Prompts = prompts,
+            Arguments = arguments,
             Id = id!,
             Route = route!,
             Methods = methods.Where(m => m != "*").ToFrozenSet(StringComparer.Ordinal),
@@ -161,6 +193,22 @@ public static class PolicyLoader
             Paths = paths.Select(Glob.Parse).ToArray(),
             Mode = mode,
         };
+    }
+
+    private static Glob[] ReadGlobs(IConfigurationSection parent, string key, List<string> errors)
+    {
+        var items = ReadList(parent, key, errors);
+        if (items is null)
+            return [];
+        var globs = new List<Glob>();
+        foreach (var item in items)
+        {
+            if (Glob.Validate(item, mustBePath: false) is { } err)
+                errors.Add($"{parent.Path}:{key}: pattern {err}.");
+            else
+                globs.Add(Glob.Parse(item));
+        }
+        return [.. globs];
     }
 
     private static List<string>? ReadList(IConfigurationSection parent, string key, List<string> errors)

@@ -1,0 +1,25 @@
+namespace AgentPerimeter.Gateway.Mcp;
+
+/// <summary>The MCP side of an action, set by the MCP stage and written into the audit record.</summary>
+public sealed class McpActionInfo
+{
+    /// <summary>JSON-RPC method (null for a client's response to a server request, or a GET/DELETE).</summary>
+    public string? Method { get; set; }
+    public string? RawId { get; set; }
+    public McpMessageKind? MessageKind { get; set; }
+
+    /// <summary>Tool name, resource URI or prompt name the message targets.</summary>
+    public string? Target { get; set; }
+
+    /// <summary>Tool arguments as JSON, capped for the audit record.</summary>
+    public string? Arguments { get; set; }
+
+    /// <summary>The <c>Mcp-Session-Id</c> in use.</summary>
+    public string? SessionId { get; set; }
+
+    /// <summary>"tools", "resources", "resourceTemplates" or "prompts" when the answer is a list to filter.</summary>
+    public string? ListKind { get; set; }
+
+    /// <summary>"client" for what the agent sent; "server" for messages the server streamed back.</summary>
+    public string Direction { get; set; } = "client";
+}

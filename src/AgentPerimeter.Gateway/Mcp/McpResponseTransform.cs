@@ -1,0 +1,213 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using AgentPerimeter.Gateway.Actions;
+using AgentPerimeter.Gateway.Audit;
+using AgentPerimeter.Gateway.Metrics;
+using AgentPerimeter.Gateway.Policy;
+using Yarp.ReverseProxy.Transforms;
+
+namespace AgentPerimeter.Gateway.Mcp;
+
+/// <summary>
+/// The server-to-agent half of MCP inspection, as a YARP response transform. Lists (<c>tools/list</c>,
+/// <c>resources/list</c>, <c>prompts/list</c>, JSON or SSE) are filtered to what the work type may use and
+/// tool definitions are pinned; every SSE stream is relayed event by event — each event flushed as soon
+/// as it is complete, so progress keeps its timing — and the server's notifications and requests in it
+/// are audited as server messages.
+/// </summary>
+internal static partial class McpResponseTransform
+{
+    public static async ValueTask TransformAsync(ResponseTransformContext context)
+    {
+        var http = context.HttpContext;
+        var mcp = http.Features.Get<IActionFeature>()?.Action.Mcp;
+        if (mcp is null || context.ProxyResponse is not { } upstream)
+            return;
+
+        var mediaType = upstream.Content.Headers.ContentType?.MediaType;
+        if (string.Equals(mediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase))
+        {
+            context.SuppressResponseBody = true;
+            http.Response.Headers.ContentLength = null;
+            await RelaySseAsync(http, mcp, upstream).ConfigureAwait(false);
+        }
+        else if (mcp.ListKind is not null && string.Equals(mediaType, "application/json", StringComparison.OrdinalIgnoreCase))
+        {
+            context.SuppressResponseBody = true;
+            var body = await upstream.Content.ReadAsByteArrayAsync(http.RequestAborted).ConfigureAwait(false);
+            var filtered = Filter(http, mcp, body);
+            http.Response.Headers.ContentLength = filtered.Length;
+            await http.Response.Body.WriteAsync(filtered, http.RequestAborted).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task RelaySseAsync(HttpContext http, McpActionInfo mcp, HttpResponseMessage upstream)
+    {
+        var stream = await upstream.Content.ReadAsStreamAsync(http.RequestAborted).ConfigureAwait(false);
+        var reader = PipeReader.Create(stream);
+        var output = http.Response.Body;
+        var eventLines = new List<string>();
+        try
+        {
+            while (true)
+            {
+                var result = await reader.ReadAsync(http.RequestAborted).ConfigureAwait(false);
+                var buffer = result.Buffer;
+                while (TryReadLine(ref buffer, out var line))
+                {
+                    if (line.Length > 0)
+                    {
+                        eventLines.Add(line);
+                        continue;
+                    }
+                    // A blank line ends the event: inspect it, then pass it on at once.
+                    await WriteEventAsync(http, mcp, output, eventLines).ConfigureAwait(false);
+                    eventLines.Clear();
+                }
+                reader.AdvanceTo(buffer.Start, buffer.End);
+                if (result.IsCompleted)
+                    break;
+            }
+            if (eventLines.Count > 0)
+                await WriteEventAsync(http, mcp, output, eventLines).ConfigureAwait(false);
+        }
+        finally
+        {
+            await reader.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static async Task WriteEventAsync(HttpContext http, McpActionInfo mcp, Stream output, List<string> lines)
+    {
+        var data = new StringBuilder();
+        foreach (var line in lines)
+        {
+            if (line.StartsWith("data:", StringComparison.Ordinal))
+                data.Append(data.Length > 0 ? "\n" : "").Append(line.AsSpan(line.Length > 5 && line[5] == ' ' ? 6 : 5));
+        }
+
+        string? rewritten = null;
+        if (data.Length > 0)
+            rewritten = InspectServerMessage(http, mcp, data.ToString());
+
+        var sb = new StringBuilder();
+        foreach (var line in lines)
+        {
+            if (rewritten is not null && line.StartsWith("data:", StringComparison.Ordinal))
+                continue;
+            sb.Append(line).Append('\n');
+        }
+        if (rewritten is not null)
+            sb.Append("data: ").Append(rewritten).Append('\n');
+        sb.Append('\n');
+        await output.WriteAsync(Encoding.UTF8.GetBytes(sb.ToString()), http.RequestAborted).ConfigureAwait(false);
+        await output.FlushAsync(http.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>Audits server messages; returns the rewritten data for a filtered list, else null.</summary>
+    private static string? InspectServerMessage(HttpContext http, McpActionInfo mcp, string data)
+    {
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(data);
+        }
+        catch (JsonException)
+        {
+            return null; // Not JSON-RPC: relayed untouched.
+        }
+        if (node is not JsonObject message)
+            return null;
+
+        if (message["method"] is JsonValue m && m.TryGetValue<string>(out var method))
+        {
+            RecordServerMessage(http, method, message.ContainsKey("id"));
+            return null;
+        }
+        if (mcp.ListKind is not null && message["id"]?.ToJsonString() == mcp.RawId)
+            return Encoding.UTF8.GetString(Filter(http, mcp, message));
+        return null;
+    }
+
+    private static byte[] Filter(HttpContext http, McpActionInfo mcp, byte[] body)
+    {
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(body);
+        }
+        catch (JsonException)
+        {
+            return body;
+        }
+        return node is JsonObject message ? Filter(http, mcp, message) : body;
+    }
+
+    private static byte[] Filter(HttpContext http, McpActionInfo mcp, JsonObject message)
+    {
+        var action = http.GetAction();
+        var services = http.RequestServices;
+        var policy = services.GetRequiredService<PolicyStore>().Current;
+        var pins = services.GetRequiredService<ToolPins>();
+        var kind = mcp.ListKind!;
+        if (message["result"] is JsonObject result && result[kind] is JsonArray items)
+        {
+            var policyKind = kind == "resourceTemplates" ? "resources" : kind;
+            var nameKey = kind switch { "tools" or "prompts" => "name", "resources" => "uri", _ => "uriTemplate" };
+            for (int i = items.Count - 1; i >= 0; i--)
+            {
+                var item = items[i] as JsonObject;
+                var name = item?[nameKey]?.GetValue<string>();
+                bool keep = name is not null && policy.MayList(action.WorkType!, action.RouteId!, policyKind, name);
+                if (keep && kind == "tools")
+                {
+                    var description = item!["description"]?.GetValue<string>();
+                    keep = pins.Observe(action.RouteId!, name!, ToolPins.Hash(name!, description, item["inputSchema"]), description);
+                }
+                if (!keep)
+                    items.RemoveAt(i);
+            }
+        }
+        return Encoding.UTF8.GetBytes(message.ToJsonString());
+    }
+
+    private static void RecordServerMessage(HttpContext http, string method, bool isRequest)
+    {
+        var parent = http.GetAction();
+        var services = http.RequestServices;
+        var record = new ActionContext("act_" + Guid.CreateVersion7().ToString("N"), services.GetRequiredService<TimeProvider>().GetUtcNow())
+        {
+            Kind = ActionKind.Mcp,
+            AgentId = parent.AgentId,
+            SessionId = parent.SessionId,
+            WorkType = parent.WorkType,
+            RouteId = parent.RouteId,
+            Method = parent.Method,
+            Path = parent.Path,
+            Status = parent.Status,
+            Decision = new PolicyDecision(DecisionOutcome.Allow, isRequest ? "server_request" : "server_notification", null, null),
+            Mcp = new McpActionInfo { Method = method, Direction = "server", SessionId = parent.Mcp?.SessionId, MessageKind = isRequest ? McpMessageKind.Request : McpMessageKind.Notification },
+        };
+        var fields = AuditRecord.SerializeFields(record, services.GetRequiredService<PolicyStore>().Current.Version);
+        // Observed, not decided: the stream is not held back for the record's fsync.
+        _ = services.GetRequiredService<AuditLog>().AppendAsync(fields);
+        services.GetRequiredService<PerimeterMetrics>().ServerMessage(parent.RouteId ?? "none", method);
+    }
+
+    private static bool TryReadLine(ref ReadOnlySequence<byte> buffer, out string line)
+    {
+        var position = buffer.PositionOf((byte)'\n');
+        if (position is null)
+        {
+            line = "";
+            return false;
+        }
+        var slice = buffer.Slice(0, position.Value);
+        line = Encoding.UTF8.GetString(slice).TrimEnd('\r');
+        buffer = buffer.Slice(buffer.GetPosition(1, position.Value));
+        return true;
+    }
+}

@@ -1,0 +1,54 @@
+using System.Buffers;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using AgentPerimeter.Gateway.Actions;
+
+namespace AgentPerimeter.Gateway.Mcp;
+
+/// <summary>
+/// The gateway's own JSON-RPC answers on MCP routes. A refusal is a JSON-RPC error whose
+/// <c>message</c> is a sentence for the model and whose <c>data</c> carries the machine-readable
+/// reason (same fields as the HTTP refusal body), so a harness can act on it.
+/// </summary>
+public static class McpResponses
+{
+    /// <summary>JSON-RPC error code of every refusal by the perimeter (implementation-defined range).</summary>
+    public const int PerimeterRefusal = -32001;
+
+    public static async Task RefuseAsync(HttpContext context, int httpStatus, int code, PolicyDecision decision, string? rawId, string message)
+    {
+        var action = context.GetAction();
+        action.Decision = decision;
+        context.Response.StatusCode = httpStatus;
+        context.Response.ContentType = "application/json";
+        context.Response.Headers.CacheControl = "no-store";
+        var buffer = new ArrayBufferWriter<byte>(384);
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            w.WriteStartObject();
+            w.WriteString("jsonrpc", "2.0");
+            w.WritePropertyName("id");
+            if (rawId is null)
+                w.WriteNullValue();
+            else
+                w.WriteRawValue(rawId, skipInputValidation: true);
+            w.WritePropertyName("error");
+            w.WriteStartObject();
+            w.WriteNumber("code", code);
+            w.WriteString("message", $"[{decision.Code}] {message}");
+            w.WritePropertyName("data");
+            w.WriteStartObject();
+            w.WriteString("error", decision.Code);
+            w.WriteString("decision", decision.Label);
+            w.WriteString("rule", decision.RuleId);
+            w.WriteString("work_type", action.WorkType);
+            w.WriteString("route", action.RouteId);
+            w.WriteString("action_id", action.ActionId);
+            w.WriteEndObject();
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        context.Response.ContentLength = buffer.WrittenCount;
+        await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
+    }
+}
