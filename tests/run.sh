@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of AgentPerimeter. Installs what the tests need when it is missing
-# (Debian packages: prometheus for the dashboard test, redis-server for the rate-limit tests),
+# (Debian packages: prometheus for the dashboard test, redis-server for the rate-limit tests;
+# the npm package @modelcontextprotocol/sdk for the MCP interop test),
 # builds the solution, runs the suite, and ends with one line: "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
   $sudo apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null \
     || { echo "could not install ${missing[*]} (apt-get failed)"; echo "0 passed, 1 failed"; exit 1; }
+fi
+
+# The MCP interop test drives the gateway with a client nobody here wrote: the TypeScript SDK.
+node_dir=tests/AgentPerimeter.Gateway.Tests/Mcp/node
+if [ ! -d "$node_dir/node_modules/@modelcontextprotocol/sdk" ]; then
+  echo "Installing the TypeScript MCP SDK for the interop test (npm ci)"
+  (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) \
+    || { echo "npm ci failed in $node_dir"; echo "0 passed, 1 failed"; exit 1; }
 fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
