@@ -86,7 +86,7 @@ internal static partial class DemoCommand
         await ShowAsync(agent, explorer, "exploration", HttpMethod.Get, "/internal/metrics");
         await ShowAsync(agent, null, "(no token)", HttpMethod.Get, "/api/repos");
         await ShowAsync(agent, "eyJhbGciOiJub25lIn0.eyJzdWIiOiJtYWxsb3J5In0.", "(forged)", HttpMethod.Get, "/api/repos");
-        await McpTourAsync(agentUri, explorer);
+        await McpTourAsync(agentUri, explorer, builder);
 
         var metrics = await admin.GetStringAsync("metrics");
         var (governed, total) = GovernedCounts(metrics);
@@ -138,8 +138,6 @@ internal static partial class DemoCommand
 
     private static (string Decision, string Detail) FromAudit(string actionId) => FindInAudit($"\"action_id\":\"{actionId}\"");
 
-    private static (string Decision, string Detail) LatestOnRoute(string route) => FindInAudit($"\"route\":\"{route}\"");
-
     private static (string Decision, string Detail) FindInAudit(string needle)
     {
         foreach (var line in File.ReadLines(_auditPath).Reverse())
@@ -154,23 +152,47 @@ internal static partial class DemoCommand
         return ("(no record)", "");
     }
 
-    private static async Task McpTourAsync(Uri agentUri, string token)
+    private static async Task McpTourAsync(Uri agentUri, string explorer, string builder)
     {
-        var transport = new HttpClientTransport(new HttpClientTransportOptions
+        await using var exploring = await McpClientAsync(agentUri, explorer);
+        var tools = await exploring.ListToolsAsync();
+        var (listDecision, listRule) = FindInAudit("\"method\":\"tools/list\"");
+        Row("exploration", "MCP tools/list", "ok", listDecision, string.Join(",", tools.Select(t => t.Name)));
+        await CallAsync(exploring, "exploration", "search_docs", new() { ["query"] = "deploy" });
+        await CallAsync(exploring, "exploration", "deploy", new() { ["repo"] = "payments-service", ["env"] = "production" });
+
+        await using var building = await McpClientAsync(agentUri, builder);
+        await CallAsync(building, "build", "run_build", new() { ["repo"] = "payments-service" });
+        await CallAsync(building, "build", "run_build", new() { ["repo"] = "infra" });
+    }
+
+    private static async Task<McpClient> McpClientAsync(Uri agentUri, string token) =>
+        await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
         {
             Endpoint = new Uri(agentUri, "mcp"),
             TransportMode = HttpTransportMode.StreamableHttp,
             AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = $"Bearer {token}" },
-        });
-        await using var client = await McpClient.CreateAsync(transport);
-        var tools = await client.ListToolsAsync();
-        var (listDecision, _) = LatestOnRoute("demo-mcp");
-        Console.Out.WriteLine($"{"exploration",-15} {"MCP tools/list",-38} {"ok",6}  {listDecision,-16} {string.Join(",", tools.Select(t => t.Name)),-28}");
-        var result = await client.CallToolAsync("search_docs", new Dictionary<string, object?> { ["query"] = "deploy" });
-        var text = result.Content.OfType<ModelContextProtocol.Protocol.TextContentBlock>().FirstOrDefault()?.Text ?? "";
-        var (callDecision, _) = LatestOnRoute("demo-mcp");
-        Console.Out.WriteLine($"{"exploration",-15} {"MCP tools/call search_docs",-38} {"ok",6}  {callDecision,-16} {Truncate(text, 28),-28}");
+        }));
+
+    private static async Task CallAsync(McpClient client, string label, string tool, Dictionary<string, object?> arguments)
+    {
+        string outcome;
+        try
+        {
+            var result = await client.CallToolAsync(tool, arguments);
+            outcome = result.Content.OfType<ModelContextProtocol.Protocol.TextContentBlock>().FirstOrDefault()?.Text ?? "";
+        }
+        catch (ModelContextProtocol.McpProtocolException ex)
+        {
+            outcome = ex.Message;
+        }
+        var (decision, rule) = FindInAudit($"\"target\":\"{tool}\"");
+        var args = string.Join(",", arguments.Select(a => $"{a.Key}={a.Value}"));
+        Row(label, Truncate($"MCP {tool}({args})", 38), "ok", decision, rule, Truncate(outcome, 60));
     }
+
+    private static void Row(string label, string action, string status, string decision, string detail, string? tail = null) =>
+        Console.Out.WriteLine($"{label,-15} {action,-38} {status,6}  {decision,-16} {Truncate(detail, 28),-28} {tail}");
 
     private static string Truncate(string s, int n) => s.Length <= n ? s : s[..(n - 1)] + "…";
 

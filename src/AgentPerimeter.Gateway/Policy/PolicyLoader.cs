@@ -31,6 +31,8 @@ public static class PolicyLoader
     /// <param name="knownRoutes">Route ids of the proxy configuration; null skips the cross-check.</param>
     public static PolicyLoadResult Load(IConfiguration configuration, IReadOnlySet<string>? knownRoutes)
     {
+        // MCP rules only make sense on routes whose traffic is inspected as MCP.
+        var mcpRoutes = knownRoutes is null ? null : PolicyStore.McpRoutes(configuration);
         var errors = new List<string>();
         var root = configuration.GetSection(SectionName);
         if (!root.Exists())
@@ -70,7 +72,7 @@ public static class PolicyLoader
                 errors.Add($"{rulesSection.Path}: must be a list of rules, not a single value.");
             foreach (var ruleSection in rulesSection.GetChildren())
             {
-                if (LoadRule(ruleSection, knownRoutes, ruleIds, errors) is { } rule)
+                if (LoadRule(ruleSection, knownRoutes, mcpRoutes, ruleIds, errors) is { } rule)
                     rules.Add(rule);
             }
 
@@ -99,7 +101,7 @@ public static class PolicyLoader
         }, errors);
     }
 
-    private static PolicyRule? LoadRule(IConfigurationSection section, IReadOnlySet<string>? knownRoutes, HashSet<string> ruleIds, List<string> errors)
+    private static PolicyRule? LoadRule(IConfigurationSection section, IReadOnlySet<string>? knownRoutes, IReadOnlySet<string>? mcpRoutes, HashSet<string> ruleIds, List<string> errors)
     {
         int before = errors.Count;
         CheckKeys(section, RuleKeys, errors);
@@ -153,6 +155,9 @@ public static class PolicyLoader
         var tools = ReadGlobs(section, "Tools", errors);
         var resources = ReadGlobs(section, "Resources", errors);
         var prompts = ReadGlobs(section, "Prompts", errors);
+        if ((tools.Length > 0 || resources.Length > 0 || prompts.Length > 0) && mcpRoutes is not null
+            && route is not null && route != "*" && knownRoutes!.Contains(route) && !mcpRoutes.Contains(route))
+            errors.Add($"{section.Path}: Tools, Resources and Prompts need an MCP route, and '{route}' is not one. Mark it in routes.json: \"Metadata\": {{ \"Perimeter.Mcp\": \"true\" }}.");
         var arguments = new Dictionary<string, ArgumentConstraint>(StringComparer.Ordinal);
         var argsSection = section.GetSection("Arguments");
         if (argsSection.Exists() && tools.Length == 0)

@@ -34,6 +34,12 @@ public sealed partial class PolicyStore : IDisposable
     public static IReadOnlySet<string> KnownRoutes(IConfiguration configuration) =>
         configuration.GetSection("ReverseProxy:Routes").GetChildren().Select(c => c.Key).ToHashSet(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>Route ids whose metadata marks them as MCP (<c>"Perimeter.Mcp": "true"</c>).</summary>
+    public static IReadOnlySet<string> McpRoutes(IConfiguration configuration) =>
+        configuration.GetSection("ReverseProxy:Routes").GetChildren()
+            .Where(c => string.Equals(c["Metadata:Perimeter.Mcp"], "true", StringComparison.OrdinalIgnoreCase))
+            .Select(c => c.Key).ToHashSet(StringComparer.OrdinalIgnoreCase);
+
     internal void Reload()
     {
         PolicyLoadResult result;

@@ -70,7 +70,9 @@ public class ProcessTests
         Assert.Matches(@"exploration\s+POST /api/builds\s+403\s+deny\s+policy_denied", demo.Output);
         Assert.Matches(@"sensitive-data\s+GET /api/exports/q3-2026\s+200\s+would_deny", demo.Output);
         Assert.Matches(@"GET /api/repos/\.\.%2Fadmin%2Fwipe\s+400\s+bad_request", demo.Output);
-        Assert.Matches(@"MCP tools/call search_docs\s+ok\s+allow", demo.Output);
+        Assert.Matches(@"MCP search_docs\(query=deploy\)\s+ok\s+allow\s+explore-mcp-docs", demo.Output);
+        Assert.Matches(@"MCP deploy\(.*ok\s+deny\s+policy_denied", demo.Output);
+        Assert.Matches(@"MCP run_build\(repo=infra\)\s+ok\s+deny\s+build-mcp-run\s+.*\[argument_not_allowed\]", demo.Output);
         Assert.Matches(@"governed-action percentage: \d+\.\d% \(\d+ of \d+ actions", demo.Output);
         Assert.Contains("audit chain: intact", demo.Output);
         Assert.True(File.Exists(Path.Combine(dir, "data", "signing-key.pem")), "a local signing key is created on first run");

@@ -23,7 +23,7 @@ public static class McpPolicies
             "WorkTypes": {
               "exploration": {
                 "Rules": [
-                  { "Id": "explore-search", "Route": "tools-mcp", "Methods": [ "POST", "GET", "DELETE" ], "Paths": [ "/mcp" ], "Tools": [ "search_*" ] },
+                  { "Id": "explore-search", "Route": "tools-mcp", "Methods": [ "POST", "GET", "DELETE" ], "Paths": [ "/mcp" ], "Tools": [ "search_*" ], "Resources": [ "docs://public/**" ], "Prompts": [ "summarize" ] },
                   { "Id": "explore-read", "Route": "tools-mcp", "Methods": [ "POST" ], "Paths": [ "/mcp" ], "Tools": [ "read_file", "slow_job" ], "Arguments": { "path": { "Glob": "/workspace/**" } } }
                 ]
               },

@@ -56,6 +56,26 @@ public sealed class TestMcpServer : IAsyncDisposable
                     InputSchema = JsonSerializer.Deserialize<JsonElement>("""{"type":"object","properties":{"text":{"type":"string"},"path":{"type":"string"},"env":{"type":"string"},"steps":{"type":"integer"}}}"""),
                 }).ToList(),
             }))
+            .WithListResourcesHandler((ctx, ct) => ValueTask.FromResult(new ListResourcesResult
+            {
+                Resources =
+                [
+                    new Resource { Uri = "docs://public/readme", Name = "readme" },
+                    new Resource { Uri = "docs://private/salaries", Name = "salaries" },
+                ],
+            }))
+            .WithReadResourceHandler((ctx, ct) => ValueTask.FromResult(new ReadResourceResult
+            {
+                Contents = [new TextResourceContents { Uri = ctx.Params!.Uri, Text = $"contents of {ctx.Params.Uri}" }],
+            }))
+            .WithListPromptsHandler((ctx, ct) => ValueTask.FromResult(new ListPromptsResult
+            {
+                Prompts = [new Prompt { Name = "summarize" }, new Prompt { Name = "exfiltrate" }],
+            }))
+            .WithGetPromptHandler((ctx, ct) => ValueTask.FromResult(new GetPromptResult
+            {
+                Messages = [new PromptMessage { Role = Role.User, Content = new TextContentBlock { Text = $"prompt {ctx.Params!.Name}" } }],
+            }))
             .WithCallToolHandler(async (ctx, ct) =>
             {
                 var name = ctx.Params!.Name;

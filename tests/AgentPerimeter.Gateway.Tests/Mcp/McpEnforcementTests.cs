@@ -119,3 +119,29 @@ public class McpEnforcementTests
         Assert.Empty(setup.Server.Received);
     }
 }
+
+public class McpResourcesAndPromptsTests
+{
+    [Fact]
+    public async Task ResourcesAndPrompts_AreFilteredAndEnforced_ByUriAndName()
+    {
+        await using var setup = await McpSetup.StartAsync();
+        await using var client = await setup.ClientAsync("agent-1", "exploration");
+
+        var resources = await client.ListResourcesAsync();
+        var prompts = await client.ListPromptsAsync();
+        var readme = await client.ReadResourceAsync("docs://public/readme");
+        var secret = await Assert.ThrowsAsync<McpProtocolException>(() => client.ReadResourceAsync("docs://private/salaries").AsTask());
+        var bad = await Assert.ThrowsAsync<McpProtocolException>(() => client.GetPromptAsync("exfiltrate").AsTask());
+        var good = await client.GetPromptAsync("summarize");
+
+        Assert.Equal(["docs://public/readme"], resources.Select(r => r.Uri));
+        Assert.Equal(["summarize"], prompts.Select(p => p.Name));
+        Assert.Contains("contents of docs://public/readme", Assert.IsType<TextResourceContents>(Assert.Single(readme.Contents)).Text);
+        Assert.Contains("[policy_denied]", secret.Message);
+        Assert.Contains("[policy_denied]", bad.Message);
+        Assert.Single(good.Messages);
+        Assert.Equal(1, setup.Server.Received.Count(r => r == "resources/read"));
+        Assert.Equal(1, setup.Server.Received.Count(r => r == "prompts/get"));
+    }
+}

@@ -54,6 +54,28 @@ public class PolicyLoaderTests
     }
 
     [Fact]
+    public void McpRules_OnARouteThatIsNotMcp_AreRejected()
+    {
+        var result = PolicyLoader.Load(Load("""
+            {
+              "ReverseProxy": { "Routes": { "api": { "ClusterId": "c", "Match": { "Path": "/api" } },
+                                            "mcp": { "ClusterId": "c", "Match": { "Path": "/mcp" }, "Metadata": { "Perimeter.Mcp": "true" } } } },
+              "Perimeter": { "WorkTypes": { "build": { "Rules": [
+                { "Id": "a", "Route": "api", "Methods": [ "POST" ], "Paths": [ "/api" ], "Tools": [ "deploy" ] },
+                { "Id": "b", "Route": "mcp", "Methods": [ "POST" ], "Paths": [ "/mcp" ], "Tools": [ "deploy" ], "Arguments": { "env": { } } },
+                { "Id": "c", "Route": "mcp", "Methods": [ "POST" ], "Paths": [ "/mcp" ], "Arguments": { "env": { "OneOf": [ "staging" ] } } }
+              ] } } }
+            }
+            """), new HashSet<string> { "api", "mcp" });
+
+        var errors = string.Join("\n", result.Errors);
+        Assert.Contains("Rules:0: Tools, Resources and Prompts need an MCP route, and 'api' is not one", errors);
+        Assert.Contains("Rules:1:Arguments:env: give the argument a constraint", errors);
+        Assert.Contains("Rules:2:Arguments: argument constraints apply to the rule's Tools", errors);
+        Assert.Equal(3, result.Errors.Count);
+    }
+
+    [Fact]
     public void ShippedPolicy_IsValid_AgainstShippedRoutes()
     {
         var root = RepoRoot();
