@@ -17,6 +17,8 @@ internal static class Cli
           perimeter tools list [--admin URL]
           perimeter tools approve ROUTE TOOL [--admin URL]
               Show pinned MCP tool definitions; re-approve a tool whose definition changed.
+          perimeter secrets [--json] [--admin URL]
+              The secret inventory: source, bindings, work types, use. Never a value.
           perimeter audit verify FILE
               Verify an audit log's hash chain; exit 1 if any record was edited, removed or reordered.
 
@@ -39,6 +41,7 @@ internal static class Cli
                 "token" => await TokenCommand.RunAsync(new Args(rest)),
                 "check" => CheckCommand.Run(new Args(rest)),
                 "tools" => await ToolsCommand.RunAsync(new Args(rest)),
+                "secrets" => await SecretsCommand.RunAsync(new Args(rest)),
                 "audit" when rest.Length > 0 && rest[0] == "verify" => AuditCommand.Verify(new Args(rest[1..])),
                 _ => Fail($"unknown command '{string.Join(' ', args)}'. Run 'perimeter --help'."),
             };

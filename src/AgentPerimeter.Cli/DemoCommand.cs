@@ -25,6 +25,11 @@ internal static partial class DemoCommand
         int upstreamPort = args.Int("upstream-port") ?? 5081;
         var dataDir = Path.GetFullPath(args.Get("data-dir") ?? "data");
 
+        // The demo customer service expects the key the gateway injects from config/secrets/.
+        var keyFile = new[] { Path.GetFullPath(Path.Combine("config", "secrets", "customers-api-key")), Path.Combine(AppContext.BaseDirectory, "config", "secrets", "customers-api-key") }
+            .FirstOrDefault(File.Exists);
+        if (keyFile is not null)
+            Environment.SetEnvironmentVariable("DEMO_CUSTOMERS_API_KEY", File.ReadAllText(keyFile).TrimEnd('\r', '\n'));
         await using var upstream = DemoUpstreamApp.Build(["--urls", $"http://127.0.0.1:{upstreamPort}"]);
         try
         {
@@ -80,13 +85,20 @@ internal static partial class DemoCommand
         await ShowAsync(agent, explorer, "exploration", HttpMethod.Post, "/api/builds");
         await ShowAsync(agent, builder, "build", HttpMethod.Post, "/api/builds");
         await ShowAsync(agent, builder, "build", HttpMethod.Post, "/api/deployments");
-        await ShowAsync(agent, analyst, "sensitive-data", HttpMethod.Get, "/api/customers/42");
+        var customer = await ShowAsync(agent, analyst, "sensitive-data", HttpMethod.Get, "/api/customers/42");
         await ShowAsync(agent, analyst, "sensitive-data", HttpMethod.Get, "/api/exports/q3-2026");
         await ShowAsync(agent, explorer, "exploration", HttpMethod.Get, "/api/repos/..%2Fadmin%2Fwipe");
         await ShowAsync(agent, explorer, "exploration", HttpMethod.Get, "/internal/metrics");
         await ShowAsync(agent, null, "(no token)", HttpMethod.Get, "/api/repos");
         await ShowAsync(agent, "eyJhbGciOiJub25lIn0.eyJzdWIiOiJtYWxsb3J5In0.", "(forged)", HttpMethod.Get, "/api/repos");
         await McpTourAsync(agentUri, explorer, builder);
+
+        Console.Out.WriteLine($"""
+
+            The customer service got the key the gateway injected (X-Api-Key, secret 'customers-api-key'),
+            and echoed it back; what the agent received:
+              {customer}
+            """);
 
         var metrics = await admin.GetStringAsync("metrics");
         var (governed, total) = GovernedCounts(metrics);
@@ -122,7 +134,7 @@ internal static partial class DemoCommand
         return doc.RootElement.GetProperty("token").GetString()!;
     }
 
-    private static async Task ShowAsync(HttpClient agent, string? token, string label, HttpMethod method, string path)
+    private static async Task<string> ShowAsync(HttpClient agent, string? token, string label, HttpMethod method, string path)
     {
         using var request = new HttpRequestMessage(method, new Uri(agent.BaseAddress!, path)) { Content = method == HttpMethod.Post ? JsonContent.Create(new { }) : null };
         if (token is not null)
@@ -132,6 +144,7 @@ internal static partial class DemoCommand
         var id = response.Headers.TryGetValues("X-Perimeter-Action-Id", out var ids) ? ids.First() : "-";
         var (decision, detail) = FromAudit(id);
         Console.Out.WriteLine($"{label,-15} {method.Method + " " + path,-38} {(int)response.StatusCode,6}  {decision,-16} {detail,-28} {id}");
+        return await response.Content.ReadAsStringAsync();
     }
 
     private static string _auditPath = "";

@@ -44,7 +44,16 @@ public static class DemoUpstreamApp
         });
         api.MapGet("/builds/{id}", (BuildQueue queue, string id) =>
             queue.Get(id) is { } b ? Results.Json(new { build_id = id, repo = b, status = "succeeded" }) : Results.NotFound());
-        api.MapGet("/customers/{id}", (string id) => Results.Json(new { id, name = "Ada Lovelace", tier = "enterprise" }));
+        // The customer service wants an API key (DEMO_CUSTOMERS_API_KEY) — and, like many real services,
+        // carelessly echoes it back in a debug field: the gateway must mask it before the agent sees it.
+        api.MapGet("/customers/{id}", (string id, HttpContext ctx) =>
+        {
+            var expected = Environment.GetEnvironmentVariable("DEMO_CUSTOMERS_API_KEY");
+            var key = ctx.Request.Headers["X-Api-Key"].ToString();
+            if (!string.IsNullOrEmpty(expected) && key != expected)
+                return Results.Json(new { error = "missing or wrong X-Api-Key" }, statusCode: 401);
+            return Results.Json(new { id, name = "Ada Lovelace", tier = "enterprise", debug = new { api_key = key } });
+        });
         api.MapGet("/exports/{**name}", (string name) => Results.Json(new { export = name, rows = 1200 }));
         api.MapPost("/deployments", () => Results.Json(new { deployment_id = "dep-1", status = "rolling out" }, statusCode: 202));
         api.MapGet("/deployments/{id}", (string id) => Results.Json(new { deployment_id = id, status = "healthy" }));

@@ -50,6 +50,12 @@ public sealed class ActionContext
     /// <summary>The MCP message of the action, on MCP routes.</summary>
     public AgentPerimeter.Gateway.Mcp.McpActionInfo? Mcp { get; set; }
 
+    /// <summary>Secret values chosen by the secrets stage, injected by the request transform.</summary>
+    internal IReadOnlyList<AgentPerimeter.Gateway.Secrets.PendingInjection>? Injections { get; set; }
+
+    /// <summary>Names of the secrets injected into the forwarded request (for the audit record).</summary>
+    public List<string> SecretsInjected { get; } = [];
+
     /// <summary>True when no credential supplied by the agent reached the upstream.</summary>
     public bool SecretsGoverned { get; set; } = true;
 

@@ -18,6 +18,7 @@ internal sealed partial class ActionMiddleware(
     PolicyStore policy,
     TimeProvider time,
     GatewayLimits limits,
+    Secrets.SecretScrubber scrubber,
     ILogger<ActionMiddleware> logger)
 {
     private static readonly Func<object, Task> OnStartingCallback = static state =>
@@ -105,7 +106,7 @@ internal sealed partial class ActionMiddleware(
         if (action.Decision.Outcome == DecisionOutcome.Pending && action.Status == StatusCodes.Status404NotFound)
             action.Decision = new PolicyDecision(DecisionOutcome.NotFound, "route_not_found", null, "No route matches this request.");
 
-        var fields = AuditRecord.SerializeFields(action, policy.Current.Version);
+        var fields = AuditRecord.SerializeFields(action, policy.Current.Version, scrubber);
         bool durable = await audit.AppendAsync(fields).ConfigureAwait(false);
         var flags = AuditRecord.GovernedFlags(action, durable);
         metrics.Action(action, flags.All);

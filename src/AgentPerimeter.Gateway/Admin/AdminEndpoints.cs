@@ -2,6 +2,7 @@ using AgentPerimeter.Gateway.Audit;
 using AgentPerimeter.Gateway.Hosting;
 using AgentPerimeter.Gateway.Identity;
 using AgentPerimeter.Gateway.Mcp;
+using AgentPerimeter.Gateway.Secrets;
 using AgentPerimeter.Gateway.Metrics;
 using AgentPerimeter.Gateway.Policy;
 using Prometheus;
@@ -79,6 +80,31 @@ internal static class AdminEndpoints
                     }),
                 }),
             });
+        });
+
+        admin.MapGet("/admin/secrets", (PolicyStore store, SecretStats stats) =>
+        {
+            var policy = store.Current;
+            return Results.Json(policy.Secrets.Secrets.Values.OrderBy(s => s.Name).Select(s =>
+            {
+                var (count, last) = stats.For(s.Name);
+                return new
+                {
+                    name = s.Name,
+                    description = s.Description,
+                    source = new { kind = s.Provider.Kind, location = s.Location },
+                    available = s.Read().Value is not null,
+                    bindings = s.Bindings.Select(b => new
+                    {
+                        route = b.Route,
+                        inject = b.Describe(),
+                        when_not_entitled = b.RefuseWhenNotEntitled ? "refuse" : "forward",
+                    }),
+                    work_types = policy.WorkTypes.Values.Where(w => w.Secrets.Contains(s.Name)).Select(w => w.Name).Order(),
+                    injections = count,
+                    last_injected = last,
+                };
+            }));
         });
 
         admin.MapGet("/admin/tools", (ToolPins pins) => Results.Json(pins.All().Select(p => new

@@ -24,8 +24,10 @@ public static class AuditRecord
         new(action.Decision.IsEnforced, audited, action.SecretsGoverned);
 
     /// <summary>Writes the record's fields (without braces) for the chain writer to wrap.</summary>
-    public static byte[] SerializeFields(ActionContext action, string policyVersion)
+    public static byte[] SerializeFields(ActionContext action, string policyVersion, Secrets.SecretScrubber? scrubber = null)
     {
+        // Every free text that could carry a secret an upstream echoed goes through the scrubber.
+        string? Clean(string? text) => scrubber is null ? text : scrubber.Scrub(text);
         var buffer = new ArrayBufferWriter<byte>(512);
         using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
@@ -39,7 +41,7 @@ public static class AuditRecord
             w.WriteString("work_type", action.WorkType);
             w.WriteString("route", action.RouteId);
             w.WriteString("method", action.Method);
-            w.WriteString("path", Cap(action.Path, MaxPathChars));
+            w.WriteString("path", Cap(Clean(action.Path), MaxPathChars));
             if (action.Mcp is { } mcp)
             {
                 w.WritePropertyName("mcp");
@@ -55,16 +57,16 @@ public static class AuditRecord
                 });
                 if (mcp.RawId is { } id)
                     w.WriteString("id", Cap(id, 128));
-                w.WriteString("target", Cap(mcp.Target, 512));
+                w.WriteString("target", Cap(Clean(mcp.Target), 512));
                 // The arguments are stored as text (already capped), never re-parsed into the record.
-                w.WriteString("arguments", mcp.Arguments);
+                w.WriteString("arguments", Clean(mcp.Arguments));
                 w.WriteString("session", Cap(mcp.SessionId, 128));
                 w.WriteEndObject();
             }
             w.WriteString("decision", action.Decision.Label);
             w.WriteString("code", action.Decision.Code);
             w.WriteString("rule", action.Decision.RuleId);
-            w.WriteString("reason", Cap(action.Decision.Reason, MaxTextChars));
+            w.WriteString("reason", Cap(Clean(action.Decision.Reason), MaxTextChars));
             w.WriteNumber("status", action.Status);
             if (action.UpstreamStatus is { } upstream)
                 w.WriteNumber("upstream_status", upstream);
@@ -79,7 +81,12 @@ public static class AuditRecord
             w.WriteBoolean("audit", governed.Audit);
             w.WriteBoolean("secrets", governed.Secrets);
             w.WriteEndObject();
-            w.WriteString("exception", Cap(action.Exception, MaxTextChars));
+            w.WritePropertyName("secrets");
+            w.WriteStartArray();
+            foreach (var name in action.SecretsInjected)
+                w.WriteStringValue(name);
+            w.WriteEndArray();
+            w.WriteString("exception", Cap(Clean(action.Exception), MaxTextChars));
             w.WriteString("policy_version", policyVersion);
             w.WriteEndObject();
         }

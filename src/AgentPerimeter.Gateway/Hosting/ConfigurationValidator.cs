@@ -1,4 +1,5 @@
 using AgentPerimeter.Gateway.Policy;
+using AgentPerimeter.Gateway.Secrets;
 
 namespace AgentPerimeter.Gateway.Hosting;
 
@@ -25,7 +26,7 @@ public static class ConfigurationValidator
         ["Logging"] = Keys("Console", "File", "MinimumLevel"),
     };
 
-    public static (GatewayOptions? Options, List<string> Errors) Validate(IConfiguration configuration)
+    public static (GatewayOptions? Options, List<string> Errors) Validate(IConfiguration configuration, string? configDirectory = null)
     {
         var errors = new List<string>();
         var section = configuration.GetSection(GatewayOptions.SectionName);
@@ -60,7 +61,8 @@ public static class ConfigurationValidator
                 errors.Add($"Gateway:Logging:MinimumLevel: '{options.Logging.MinimumLevel}' is not a level. Use Verbose, Debug, Information, Warning, Error or Fatal.");
         }
 
-        var policy = PolicyLoader.Load(configuration, PolicyStore.KnownRoutes(configuration));
+        var secretContext = SecretLoadContext.Default with { BaseDirectory = configDirectory ?? Directory.GetCurrentDirectory() };
+        var policy = PolicyLoader.Load(configuration, PolicyStore.KnownRoutes(configuration), secretContext);
         errors.AddRange(policy.Errors);
         return (options, errors);
     }

@@ -17,6 +17,9 @@ public sealed class GatewayOptions
     public long MaxRequestBodyBytes { get; set; } = 10 * 1024 * 1024;
 
     public IdentityOptions Identity { get; set; } = new();
+
+    /// <summary>The directory the configuration files were read from (relative secret files start here). Not configurable.</summary>
+    internal string ConfigDirectory { get; set; } = Directory.GetCurrentDirectory();
     public AuditOptions Audit { get; set; } = new();
     public LoggingOptions Logging { get; set; } = new();
 

@@ -4,6 +4,7 @@ using AgentPerimeter.Gateway.Admin;
 using AgentPerimeter.Gateway.Audit;
 using AgentPerimeter.Gateway.Identity;
 using AgentPerimeter.Gateway.Mcp;
+using AgentPerimeter.Gateway.Secrets;
 using AgentPerimeter.Gateway.Metrics;
 using AgentPerimeter.Gateway.Policy;
 using AgentPerimeter.Gateway.Proxy;
@@ -39,10 +40,11 @@ public static class PerimeterHostingExtensions
         config.AddEnvironmentVariables();
         config.AddCommandLine(args);
 
-        var (options, errors) = ConfigurationValidator.Validate(config);
+        var (options, errors) = ConfigurationValidator.Validate(config, configDir);
         if (errors.Count > 0)
             throw new ConfigurationValidationException(errors);
         options!.DataDirectory = Path.GetFullPath(options.DataDirectory);
+        options.ConfigDirectory = configDir;
 
         var services = builder.Services;
         // Each gateway keeps its own logger (several run in one test process); the static Log.Logger is left alone.
@@ -58,6 +60,10 @@ public static class PerimeterHostingExtensions
         services.AddSingleton(sp => new SigningKeys(options.ResolveDataPath(options.Identity.SigningKeyPath), sp.GetRequiredService<ILogger<SigningKeys>>()));
         services.AddSingleton<SessionIssuer>();
         services.AddSingleton<McpSessions>();
+        services.AddSingleton<SecretScrubber>();
+        services.AddSingleton<SecretStats>();
+        services.AddSingleton<ISecretProvider, EnvironmentSecretProvider>();
+        services.AddSingleton<ISecretProvider, FileSecretProvider>();
         services.AddSingleton(sp => new ToolPins(options.ResolveDataPath("tool-pins.json"), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ToolPins>>()));
         services.AddSingleton<IdentityResolver>();
         services.AddSingleton<PerimeterListeners>();
@@ -70,9 +76,9 @@ public static class PerimeterHostingExtensions
             .LoadFromConfig(config.GetSection("ReverseProxy"))
             .AddTransforms(transforms =>
             {
-                // The agent's credentials never go upstream: upstream credentials come from the gateway.
-                transforms.AddRequestHeaderRemove("Authorization");
-                transforms.AddRequestHeaderRemove("Proxy-Authorization");
+                // The agent's credentials never go upstream: upstream credentials come from the gateway,
+                // injected here, after every decision, at the last moment.
+                transforms.AddRequestTransform(SecretsStage.InjectAsync);
                 transforms.AddResponseTransform(McpResponseTransform.TransformAsync);
             });
 
@@ -105,6 +111,7 @@ public static class PerimeterHostingExtensions
         {
             proxy.Use(PolicyStage.InvokeAsync);         // work type × route × method × path
             proxy.Use(McpStage.InvokeAsync);            // MCP routes: JSON-RPC → action; tools, arguments, session binding
+            proxy.Use(SecretsStage.InvokeAsync);        // which credentials this work type may have injected
             proxy.Use(UpstreamErrorStage.InvokeAsync);  // upstream failures in the perimeter's shape
             proxy.UseSessionAffinity();
             proxy.UseLoadBalancing();
@@ -131,17 +138,20 @@ public static class PerimeterHostingExtensions
         return Path.Combine(AppContext.BaseDirectory, "config");
     }
 
-    private static Action<IServiceProvider, LoggerConfiguration> ConfigureLogging(GatewayOptions options) => (_, log) =>
+    private static Action<IServiceProvider, LoggerConfiguration> ConfigureLogging(GatewayOptions options) => (services, log) =>
     {
         log.MinimumLevel.Is(Enum.Parse<LogEventLevel>(options.Logging.MinimumLevel, ignoreCase: true))
             .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
-            .MinimumLevel.Override("Yarp", LogEventLevel.Warning)
             .MinimumLevel.Override("Microsoft.AspNetCore.DataProtection", LogEventLevel.Error)
+            .MinimumLevel.Override("Yarp", LogEventLevel.Warning)
             .Enrich.FromLogContext();
+        // Every sink sits behind the scrubber: no secret value reaches a log line.
+        var sinks = new LoggerConfiguration().MinimumLevel.Verbose();
         if (options.Logging.Console)
-            log.WriteTo.Console(new CompactJsonFormatter());
+            sinks.WriteTo.Console(new CompactJsonFormatter());
         if (options.Logging.File is { } file)
-            log.WriteTo.File(new CompactJsonFormatter(), options.ResolveDataPath(file));
+            sinks.WriteTo.File(new CompactJsonFormatter(), options.ResolveDataPath(file));
+        log.WriteTo.Sink(new ScrubbingLogSink(sinks.CreateLogger(), services.GetRequiredService<SecretScrubber>()));
     };
 
     private static void AddIdentity(IServiceCollection services, IdentityOptions identity)

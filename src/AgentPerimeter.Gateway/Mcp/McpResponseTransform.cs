@@ -7,6 +7,7 @@ using AgentPerimeter.Gateway.Actions;
 using AgentPerimeter.Gateway.Audit;
 using AgentPerimeter.Gateway.Metrics;
 using AgentPerimeter.Gateway.Policy;
+using AgentPerimeter.Gateway.Secrets;
 using Yarp.ReverseProxy.Transforms;
 
 namespace AgentPerimeter.Gateway.Mcp;
@@ -23,28 +24,81 @@ internal static partial class McpResponseTransform
     public static async ValueTask TransformAsync(ResponseTransformContext context)
     {
         var http = context.HttpContext;
-        var mcp = http.Features.Get<IActionFeature>()?.Action.Mcp;
-        if (mcp is null || context.ProxyResponse is not { } upstream)
+        var action = http.Features.Get<IActionFeature>()?.Action;
+        if (action is null || context.ProxyResponse is not { } upstream)
             return;
+        var mcp = action.Mcp;
+        var scrubber = http.RequestServices.GetRequiredService<SecretScrubber>();
+        // Only routes that secrets are injected into can echo them; other routes stream untouched.
+        bool scrub = !scrubber.IsEmpty && action.RouteId is { } route
+            && http.RequestServices.GetRequiredService<PolicyStore>().Current.Secrets.BindingsByRoute.ContainsKey(route);
+        if (mcp is null && !scrub)
+            return;
+
+        if (scrub)
+            ScrubHeaders(http.Response.Headers, scrubber);
 
         var mediaType = upstream.Content.Headers.ContentType?.MediaType;
         if (string.Equals(mediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase))
         {
             context.SuppressResponseBody = true;
             http.Response.Headers.ContentLength = null;
-            await RelaySseAsync(http, mcp, upstream).ConfigureAwait(false);
+            await RelaySseAsync(http, mcp, upstream, scrub ? scrubber : null).ConfigureAwait(false);
         }
-        else if (mcp.ListKind is not null && string.Equals(mediaType, "application/json", StringComparison.OrdinalIgnoreCase))
+        else if (mcp?.ListKind is not null && string.Equals(mediaType, "application/json", StringComparison.OrdinalIgnoreCase))
         {
             context.SuppressResponseBody = true;
             var body = await upstream.Content.ReadAsByteArrayAsync(http.RequestAborted).ConfigureAwait(false);
             var filtered = Filter(http, mcp, body);
+            if (scrub)
+                filtered = Encoding.UTF8.GetBytes(scrubber.Scrub(Encoding.UTF8.GetString(filtered))!);
             http.Response.Headers.ContentLength = filtered.Length;
             await http.Response.Body.WriteAsync(filtered, http.RequestAborted).ConfigureAwait(false);
         }
+        else if (scrub)
+        {
+            context.SuppressResponseBody = true;
+            http.Response.Headers.ContentLength = null;
+            await CopyScrubbedAsync(http, upstream, scrubber).ConfigureAwait(false);
+        }
     }
 
-    private static async Task RelaySseAsync(HttpContext http, McpActionInfo mcp, HttpResponseMessage upstream)
+    private static void ScrubHeaders(IHeaderDictionary headers, SecretScrubber scrubber)
+    {
+        foreach (var (name, values) in headers.ToList())
+        {
+            if (values.Any(v => v is not null && scrubber.Contains(v)))
+                headers[name] = new Microsoft.Extensions.Primitives.StringValues(values.Select(v => scrubber.Scrub(v)).ToArray());
+        }
+    }
+
+    /// <summary>
+    /// Streams a body through the scrubber chunk by chunk, flushing each, and holding back only the few
+    /// bytes that could be the start of a secret continuing in the next chunk.
+    /// </summary>
+    private static async Task CopyScrubbedAsync(HttpContext http, HttpResponseMessage upstream, SecretScrubber scrubber)
+    {
+        var stream = await upstream.Content.ReadAsStreamAsync(http.RequestAborted).ConfigureAwait(false);
+        var buffer = new byte[16 * 1024];
+        var pending = new List<byte>();
+        var output = http.Response.Body;
+        int read;
+        while ((read = await stream.ReadAsync(buffer, http.RequestAborted).ConfigureAwait(false)) > 0)
+        {
+            pending.AddRange(buffer.AsSpan(0, read));
+            var safe = scrubber.ScrubChunk(pending, final: false, out _);
+            if (safe.Length > 0)
+            {
+                await output.WriteAsync(safe, http.RequestAborted).ConfigureAwait(false);
+                await output.FlushAsync(http.RequestAborted).ConfigureAwait(false);
+            }
+        }
+        var rest = scrubber.ScrubChunk(pending, final: true, out _);
+        if (rest.Length > 0)
+            await output.WriteAsync(rest, http.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static async Task RelaySseAsync(HttpContext http, McpActionInfo? mcp, HttpResponseMessage upstream, SecretScrubber? scrubber)
     {
         var stream = await upstream.Content.ReadAsStreamAsync(http.RequestAborted).ConfigureAwait(false);
         var reader = PipeReader.Create(stream);
@@ -64,7 +118,7 @@ internal static partial class McpResponseTransform
                         continue;
                     }
                     // A blank line ends the event: inspect it, then pass it on at once.
-                    await WriteEventAsync(http, mcp, output, eventLines).ConfigureAwait(false);
+                    await WriteEventAsync(http, mcp, output, eventLines, scrubber).ConfigureAwait(false);
                     eventLines.Clear();
                 }
                 reader.AdvanceTo(buffer.Start, buffer.End);
@@ -72,7 +126,7 @@ internal static partial class McpResponseTransform
                     break;
             }
             if (eventLines.Count > 0)
-                await WriteEventAsync(http, mcp, output, eventLines).ConfigureAwait(false);
+                await WriteEventAsync(http, mcp, output, eventLines, scrubber).ConfigureAwait(false);
         }
         finally
         {
@@ -80,7 +134,7 @@ internal static partial class McpResponseTransform
         }
     }
 
-    private static async Task WriteEventAsync(HttpContext http, McpActionInfo mcp, Stream output, List<string> lines)
+    private static async Task WriteEventAsync(HttpContext http, McpActionInfo? mcp, Stream output, List<string> lines, SecretScrubber? scrubber)
     {
         var data = new StringBuilder();
         foreach (var line in lines)
@@ -90,7 +144,7 @@ internal static partial class McpResponseTransform
         }
 
         string? rewritten = null;
-        if (data.Length > 0)
+        if (data.Length > 0 && mcp is not null)
             rewritten = InspectServerMessage(http, mcp, data.ToString());
 
         var sb = new StringBuilder();
@@ -103,7 +157,9 @@ internal static partial class McpResponseTransform
         if (rewritten is not null)
             sb.Append("data: ").Append(rewritten).Append('\n');
         sb.Append('\n');
-        await output.WriteAsync(Encoding.UTF8.GetBytes(sb.ToString()), http.RequestAborted).ConfigureAwait(false);
+        // An event is complete here, so a secret cannot straddle what is scrubbed and what comes next.
+        var text = scrubber is null ? sb.ToString() : scrubber.Scrub(sb.ToString())!;
+        await output.WriteAsync(Encoding.UTF8.GetBytes(text), http.RequestAborted).ConfigureAwait(false);
         await output.FlushAsync(http.RequestAborted).ConfigureAwait(false);
     }
 
@@ -191,7 +247,7 @@ internal static partial class McpResponseTransform
             Decision = new PolicyDecision(DecisionOutcome.Allow, isRequest ? "server_request" : "server_notification", null, null),
             Mcp = new McpActionInfo { Method = method, Direction = "server", SessionId = parent.Mcp?.SessionId, MessageKind = isRequest ? McpMessageKind.Request : McpMessageKind.Notification },
         };
-        var fields = AuditRecord.SerializeFields(record, services.GetRequiredService<PolicyStore>().Current.Version);
+        var fields = AuditRecord.SerializeFields(record, services.GetRequiredService<PolicyStore>().Current.Version, services.GetRequiredService<Secrets.SecretScrubber>());
         // Observed, not decided: the stream is not held back for the record's fsync.
         _ = services.GetRequiredService<AuditLog>().AppendAsync(fields);
         services.GetRequiredService<PerimeterMetrics>().ServerMessage(parent.RouteId ?? "none", method);

@@ -19,6 +19,7 @@ public sealed class PerimeterMetrics
     private readonly Counter _sessions;
     private readonly Counter _mcpActions;
     private readonly Counter _serverMessages;
+    private readonly Counter _secretInjections;
 
     public PerimeterMetrics()
     {
@@ -60,6 +61,10 @@ public sealed class PerimeterMetrics
             "agentperimeter_mcp_server_messages_total",
             "Notifications and requests MCP servers streamed to agents (audited, not agent actions).",
             ["route", "mcp_method"]);
+        _secretInjections = factory.CreateCounter(
+            "agentperimeter_secret_injections_total",
+            "Secrets injected into forwarded requests, by secret name and route (never values).",
+            ["secret", "route"]);
         _sessions = factory.CreateCounter(
             "agentperimeter_sessions_issued_total",
             "Session tokens minted by the gateway's own issuer.",
@@ -99,6 +104,8 @@ public sealed class PerimeterMetrics
             or "notifications/tools/list_changed" or "notifications/prompts/list_changed" => method,
         _ => "other",
     };
+
+    public void SecretInjected(string secret, string route) => _secretInjections.WithLabels(secret, route).Inc();
 
     public void AuditBatch(int records) => _auditBatch.Observe(records);
 

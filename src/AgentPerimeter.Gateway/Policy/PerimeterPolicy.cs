@@ -81,6 +81,8 @@ public sealed class WorkTypePolicy
     public required string Name { get; init; }
     public string? Description { get; init; }
     public required Glob[] Agents { get; init; }
+    /// <summary>Secrets the gateway may inject for this work type's actions.</summary>
+    public FrozenSet<string> Secrets { get; init; } = FrozenSet<string>.Empty;
     /// <summary>Rules by route id; enforcing rules come before report-only ones. Key "*" holds catch-all rules.</summary>
     public required FrozenDictionary<string, PolicyRule[]> RulesByRoute { get; init; }
     public required IReadOnlyList<PolicyRule> Rules { get; init; }
@@ -100,6 +102,9 @@ public sealed class WorkTypePolicy
 public sealed class PerimeterPolicy
 {
     public required FrozenDictionary<string, WorkTypePolicy> WorkTypes { get; init; }
+
+    /// <summary>Declared secrets and their bindings (names and locations, never values).</summary>
+    public AgentPerimeter.Gateway.Secrets.SecretCatalog Secrets { get; init; } = AgentPerimeter.Gateway.Secrets.SecretCatalog.Empty;
 
     /// <summary>Hex SHA-256 of the policy's source text: which version decided an action.</summary>
     public required string Version { get; init; }

@@ -1,6 +1,7 @@
 using System.Collections.Frozen;
 using System.Security.Cryptography;
 using System.Text;
+using AgentPerimeter.Gateway.Secrets;
 
 namespace AgentPerimeter.Gateway.Policy;
 
@@ -18,8 +19,8 @@ public static class PolicyLoader
 {
     public const string SectionName = "Perimeter";
 
-    private static readonly string[] RootKeys = ["WorkTypes"];
-    private static readonly string[] WorkTypeKeys = ["Description", "Agents", "Rules"];
+    private static readonly string[] RootKeys = ["WorkTypes", "Secrets", "StripHeaders"];
+    private static readonly string[] WorkTypeKeys = ["Description", "Agents", "Rules", "Secrets"];
     private static readonly string[] RuleKeys = ["Id", "Description", "Route", "Methods", "Paths", "Mode", "Tools", "Resources", "Prompts", "Arguments"];
     private static readonly string[] ArgumentKeys = ["OneOf", "Glob", "MaxLength"];
 
@@ -29,7 +30,7 @@ public static class PolicyLoader
     /// <summary>Loads the policy from a configuration root that has a <c>Perimeter</c> section.</summary>
     /// <param name="configuration">Configuration holding the <c>Perimeter</c> section.</param>
     /// <param name="knownRoutes">Route ids of the proxy configuration; null skips the cross-check.</param>
-    public static PolicyLoadResult Load(IConfiguration configuration, IReadOnlySet<string>? knownRoutes)
+    public static PolicyLoadResult Load(IConfiguration configuration, IReadOnlySet<string>? knownRoutes, SecretLoadContext? secretContext = null)
     {
         // MCP rules only make sense on routes whose traffic is inspected as MCP.
         var mcpRoutes = knownRoutes is null ? null : PolicyStore.McpRoutes(configuration);
@@ -42,6 +43,7 @@ public static class PolicyLoader
         }
 
         CheckKeys(root, RootKeys, errors);
+        var secrets = SecretLoader.Load(root, knownRoutes, secretContext ?? SecretLoadContext.Default, errors);
         var workTypesSection = root.GetSection("WorkTypes");
         var workTypes = new Dictionary<string, WorkTypePolicy>(StringComparer.Ordinal);
         var ruleIds = new HashSet<string>(StringComparer.Ordinal);
@@ -66,6 +68,13 @@ public static class PolicyLoader
                     agentGlobs.Add(Glob.Parse(agent));
             }
 
+            var entitled = ReadList(wtSection, "Secrets", errors) ?? [];
+            foreach (var secret in entitled)
+            {
+                if (!secrets.Secrets.ContainsKey(secret))
+                    errors.Add($"{wtSection.Path}:Secrets: secret '{secret}' is not declared in Perimeter:Secrets. Declared: {(secrets.Secrets.Count == 0 ? "none" : string.Join(", ", secrets.Secrets.Keys.Order()))}.");
+            }
+
             var rules = new List<PolicyRule>();
             var rulesSection = wtSection.GetSection("Rules");
             if (rulesSection.Value is not null)
@@ -81,6 +90,7 @@ public static class PolicyLoader
                 Name = name,
                 Description = wtSection["Description"],
                 Agents = [.. agentGlobs],
+                Secrets = entitled.ToFrozenSet(StringComparer.Ordinal),
                 Rules = rules,
                 RulesByRoute = rules
                     .GroupBy(r => r.Route, StringComparer.Ordinal)
@@ -97,6 +107,7 @@ public static class PolicyLoader
         return new PolicyLoadResult(new PerimeterPolicy
         {
             WorkTypes = workTypes.ToFrozenDictionary(StringComparer.Ordinal),
+            Secrets = secrets,
             Version = Fingerprint(root),
         }, errors);
     }
@@ -216,7 +227,7 @@ public static class PolicyLoader
         return [.. globs];
     }
 
-    private static List<string>? ReadList(IConfigurationSection parent, string key, List<string> errors)
+    internal static List<string>? ReadList(IConfigurationSection parent, string key, List<string> errors)
     {
         var section = parent.GetSection(key);
         if (!section.Exists())
@@ -237,7 +248,7 @@ public static class PolicyLoader
         return items;
     }
 
-    private static void CheckKeys(IConfigurationSection section, string[] known, List<string> errors)
+    internal static void CheckKeys(IConfigurationSection section, string[] known, List<string> errors)
     {
         foreach (var child in section.GetChildren())
         {

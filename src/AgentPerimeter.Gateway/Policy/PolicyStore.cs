@@ -1,4 +1,5 @@
 using AgentPerimeter.Gateway.Metrics;
+using AgentPerimeter.Gateway.Secrets;
 using Microsoft.Extensions.Primitives;
 
 namespace AgentPerimeter.Gateway.Policy;
@@ -13,17 +14,24 @@ public sealed partial class PolicyStore : IDisposable
     private readonly ILogger<PolicyStore> _logger;
     private readonly PerimeterMetrics _metrics;
     private readonly IDisposable _subscription;
+    private readonly SecretScrubber _scrubber;
     private volatile PerimeterPolicy _current;
 
-    public PolicyStore(IConfiguration configuration, ILogger<PolicyStore> logger, PerimeterMetrics metrics)
+    private readonly SecretLoadContext _secretContext;
+
+    public PolicyStore(IConfiguration configuration, ILogger<PolicyStore> logger, PerimeterMetrics metrics,
+        Hosting.GatewayOptions options, IEnumerable<ISecretProvider> providers, SecretScrubber scrubber)
     {
         _configuration = configuration;
         _logger = logger;
         _metrics = metrics;
-        var result = PolicyLoader.Load(configuration, KnownRoutes(configuration));
+        _scrubber = scrubber;
+        _secretContext = new SecretLoadContext(options.ConfigDirectory, [.. providers]);
+        var result = PolicyLoader.Load(configuration, KnownRoutes(configuration), _secretContext);
         if (!result.IsValid)
             throw new PolicyValidationException(result.Errors);
         _current = result.Policy!;
+        RememberSecretValues(_current);
         Log.PolicyLoaded(_logger, _current.Version, _current.WorkTypes.Count);
         _subscription = ChangeToken.OnChange(configuration.GetReloadToken, Reload);
     }
@@ -45,7 +53,7 @@ public sealed partial class PolicyStore : IDisposable
         PolicyLoadResult result;
         try
         {
-            result = PolicyLoader.Load(_configuration, KnownRoutes(_configuration));
+            result = PolicyLoader.Load(_configuration, KnownRoutes(_configuration), _secretContext);
         }
         catch (Exception ex)
         {
@@ -64,9 +72,20 @@ public sealed partial class PolicyStore : IDisposable
 
         if (result.Policy!.Version == _current.Version)
             return;
+        RememberSecretValues(result.Policy);
         _current = result.Policy;
         _metrics.PolicyReload(applied: true);
         Log.PolicyLoaded(_logger, _current.Version, _current.WorkTypes.Count);
+    }
+
+    /// <summary>The scrubber learns every value before any request can carry it.</summary>
+    private void RememberSecretValues(PerimeterPolicy policy)
+    {
+        foreach (var secret in policy.Secrets.Secrets.Values)
+        {
+            if (secret.Read().Value is { } value)
+                _scrubber.Remember(secret.Name, value);
+        }
     }
 
     public void Dispose() => _subscription.Dispose();

@@ -117,6 +117,9 @@ public sealed class TestGateway : IAsyncDisposable
         Admin.Dispose();
         await App.StopAsync();
         await App.DisposeAsync();
+        // Every audit and log line this gateway wrote is searched for every secret value of the run.
+        // (The config directory holds secret files on purpose, so only the data directory is searched.)
+        TestSecrets.AssertNoneIn(DataDir);
         try { Directory.Delete(Dir, recursive: true); } catch (IOException) { }
     }
 }

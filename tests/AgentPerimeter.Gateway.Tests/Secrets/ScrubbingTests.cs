@@ -1,0 +1,82 @@
+using System.Text;
+using AgentPerimeter.Gateway.Secrets;
+using AgentPerimeter.Gateway.Tests.Infrastructure;
+using Serilog.Core;
+using Serilog.Events;
+using Serilog.Parsing;
+
+namespace AgentPerimeter.Gateway.Tests.Secrets;
+
+public class ScrubbingTests
+{
+    private sealed class CollectingSink : ILogEventSink
+    {
+        public List<LogEvent> Events { get; } = [];
+        public void Emit(LogEvent logEvent) => Events.Add(logEvent);
+    }
+
+    [Fact]
+    public void LogSink_MasksSecretValues_InPropertiesAndExceptions()
+    {
+        var secret = TestSecrets.New("log");
+        var scrubber = new SecretScrubber();
+        scrubber.Remember("k", secret);
+        var inner = new CollectingSink();
+        var sink = new ScrubbingLogSink(inner, scrubber);
+        var template = new MessageTemplateParser().Parse("Upstream said {Body}");
+
+        sink.Emit(new LogEvent(DateTimeOffset.UtcNow, LogEventLevel.Error, new InvalidOperationException($"bad key {secret}"), template,
+            [new LogEventProperty("Body", new ScalarValue($"token={secret}")), new LogEventProperty("Safe", new ScalarValue(42))]));
+
+        var written = Assert.Single(inner.Events);
+        var text = new StringWriter();
+        new Serilog.Formatting.Compact.CompactJsonFormatter().Format(written, text);
+        Assert.DoesNotContain(secret, text.ToString());
+        Assert.Contains("token=[REDACTED]", text.ToString());
+        Assert.Contains("bad key [REDACTED]", text.ToString());
+        Assert.Equal(42, ((ScalarValue)written.Properties["Safe"]).Value);
+    }
+
+    [Fact]
+    public void StreamScrubber_FindsAValueSplitAcrossChunks_AtEveryPossibleSplit()
+    {
+        var secret = "abcdefghij-SECRET";
+        var scrubber = new SecretScrubber();
+        scrubber.Remember("k", secret);
+        var text = $"before {secret} after";
+        for (int split = 1; split < text.Length; split++)
+        {
+            var pending = new List<byte>();
+            var output = new List<byte>();
+            pending.AddRange(Encoding.UTF8.GetBytes(text[..split]));
+            output.AddRange(scrubber.ScrubChunk(pending, final: false, out _));
+            pending.AddRange(Encoding.UTF8.GetBytes(text[split..]));
+            output.AddRange(scrubber.ScrubChunk(pending, final: true, out _));
+            Assert.Equal("before [REDACTED] after", Encoding.UTF8.GetString([.. output]));
+        }
+    }
+
+    [Fact]
+    public void LeakSearch_ItselfDetectsALeak()
+    {
+        var dir = Directory.CreateTempSubdirectory("perimeter-leak-").FullName;
+        var secret = TestSecrets.New("canary");
+        File.WriteAllText(Path.Combine(dir, "audit.jsonl"), $"{{\"path\":\"/x/{secret}\"}}\n");
+
+        Assert.Throws<Xunit.Sdk.XunitException>(() => TestSecrets.AssertNoneIn(dir));
+        Directory.Delete(dir, recursive: true);
+    }
+
+    [Fact]
+    public async Task SecretInTheRequestPath_IsMaskedInTheAuditRecord()
+    {
+        await using var s = await SecretSetup.StartAsync();
+        var token = await s.Gateway.TokenAsync("explorer", "exploration");
+
+        var response = await s.Gateway.GetAsync($"/plain/{s.ApiKey}", token);
+
+        var record = s.Gateway.AuditFor(response);
+        Assert.Equal("/plain/[REDACTED]", record.GetProperty("path").GetString());
+        Assert.False(record.GetProperty("governed").GetBoolean());
+    }
+}
