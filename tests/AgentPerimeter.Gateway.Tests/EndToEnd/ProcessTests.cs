@@ -54,6 +54,7 @@ public class ProcessTests
         Assert.True(audit.IsIntact);
         Assert.Equal(2, audit.Records);
         Assert.DoesNotContain(token, gateway.Output);
+        TestSecrets.AssertNoneIn(Path.Combine(dir, "data"));
     }
 
     [Fact]
@@ -76,5 +77,10 @@ public class ProcessTests
         Assert.Matches(@"governed-action percentage: \d+\.\d% \(\d+ of \d+ actions", demo.Output);
         Assert.Contains("audit chain: intact", demo.Output);
         Assert.True(File.Exists(Path.Combine(dir, "data", "signing-key.pem")), "a local signing key is created on first run");
+        // The demo injects the shipped demo key and its upstream echoes it: the agent saw it masked,
+        // and neither the audit log nor the gateway log holds it.
+        Assert.Contains("\"api_key\":\"[REDACTED]\"", demo.Output);
+        Assert.DoesNotContain(TestSecrets.Demo, demo.Output);
+        TestSecrets.AssertNoneIn(Path.Combine(dir, "data"));
     }
 }

@@ -37,6 +37,9 @@ public sealed class TestMcpServer : IAsyncDisposable
         ["slow_job"] = "Run a job that reports progress.",
     };
 
+    /// <summary>The Authorization header of every POST the server received ("" when absent).</summary>
+    public ConcurrentQueue<string> Authorizations { get; } = new();
+
     public IEnumerable<string> ToolCalls => Received.Where(r => r.StartsWith("tools/call", StringComparison.Ordinal));
 
     public static async Task<TestMcpServer> StartAsync()
@@ -101,6 +104,7 @@ public sealed class TestMcpServer : IAsyncDisposable
         {
             if (HttpMethods.IsPost(ctx.Request.Method))
             {
+                server.Authorizations.Enqueue(ctx.Request.Headers.Authorization.ToString());
                 ctx.Request.EnableBuffering();
                 try
                 {
