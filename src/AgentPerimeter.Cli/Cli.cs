@@ -17,6 +17,9 @@ internal static class Cli
           perimeter tools list [--admin URL]
           perimeter tools approve ROUTE TOOL [--admin URL]
               Show pinned MCP tool definitions; re-approve a tool whose definition changed.
+          perimeter sessions list [--admin URL]
+          perimeter sessions revoke SESSION_ID | --agent NAME [--admin URL]
+              The kill switch: every replica refuses a revoked session (or all of an agent's) within a second.
           perimeter secrets [--json] [--admin URL]
               The secret inventory: source, bindings, work types, use. Never a value.
           perimeter audit verify FILE
@@ -42,6 +45,7 @@ internal static class Cli
                 "check" => CheckCommand.Run(new Args(rest)),
                 "tools" => await ToolsCommand.RunAsync(new Args(rest)),
                 "secrets" => await SecretsCommand.RunAsync(new Args(rest)),
+                "sessions" => await SessionsCommand.RunAsync(new Args(rest)),
                 "audit" when rest.Length > 0 && rest[0] == "verify" => AuditCommand.Verify(new Args(rest[1..])),
                 _ => Fail($"unknown command '{string.Join(' ', args)}'. Run 'perimeter --help'."),
             };

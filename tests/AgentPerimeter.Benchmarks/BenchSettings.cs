@@ -9,6 +9,7 @@ internal sealed record BenchSettings
     public const int DefaultRounds = 3;
     public const int DefaultRoundSeconds = 10;
     public const int DefaultFixedSeconds = 10;
+    public const int DefaultMcpWarmupSeconds = 10;
 
     public required string RepoRoot { get; init; }
     public required string OutputPath { get; init; }
@@ -16,6 +17,12 @@ internal sealed record BenchSettings
 
     /// <summary>wrk warm-up per target before the measured rounds (BENCH_WARMUP).</summary>
     public int WarmupSeconds { get; init; } = DefaultWarmupSeconds;
+
+    /// <summary>
+    /// wrk warm-up per MCP target (BENCH_MCP_WARMUP; default 10 s, or BENCH_WARMUP if that is shorter). Shorter
+    /// than the HTTP warm-up: the gateway is already warm from the HTTP targets, only the MCP paths are new.
+    /// </summary>
+    public int McpWarmupSeconds { get; init; } = DefaultMcpWarmupSeconds;
 
     /// <summary>Interleaved measured rounds (BENCH_ROUNDS); each target runs once per round.</summary>
     public int Rounds { get; init; } = DefaultRounds;
@@ -42,7 +49,7 @@ internal sealed record BenchSettings
 
     /// <summary>Shorter than a real run: the report says so at the top.</summary>
     public bool IsSmoke => WarmupSeconds < DefaultWarmupSeconds || Rounds < DefaultRounds
-        || RoundSeconds < DefaultRoundSeconds || FixedSeconds < DefaultFixedSeconds;
+        || RoundSeconds < DefaultRoundSeconds || FixedSeconds < DefaultFixedSeconds || McpWarmupSeconds < DefaultMcpWarmupSeconds;
 
     public static BenchSettings Load(string[] args)
     {
@@ -70,12 +77,14 @@ internal sealed record BenchSettings
         if (yarpMode is not ("process" or "inproc"))
             throw new ArgumentException($"BENCH_YARP: '{yarpMode}' is neither 'process' nor 'inproc'.");
 
+        var warmup = Int("BENCH_WARMUP", DefaultWarmupSeconds, min: 0);
         return new BenchSettings
         {
             RepoRoot = repo,
             OutputPath = Path.GetFullPath(Path.Combine(repo, output)),
             GatewayDll = Path.GetFullPath(Path.Combine(repo, gatewayDll)),
-            WarmupSeconds = Int("BENCH_WARMUP", DefaultWarmupSeconds, min: 0),
+            WarmupSeconds = warmup,
+            McpWarmupSeconds = Int("BENCH_MCP_WARMUP", Math.Min(warmup, DefaultMcpWarmupSeconds), min: 0),
             Rounds = Int("BENCH_ROUNDS", DefaultRounds, min: 1),
             RoundSeconds = Int("BENCH_SECONDS", DefaultRoundSeconds, min: 1),
             Connections = Int("BENCH_CONNECTIONS", 32, min: 1),

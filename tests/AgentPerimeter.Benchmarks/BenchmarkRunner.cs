@@ -3,20 +3,41 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace AgentPerimeter.Benchmarks;
 
-/// <summary>A load target: a base URL (requests go to <c>api/repos</c>) and, for child processes, an RSS sampler.</summary>
-internal sealed class Target(string name, Uri baseUri, RssSampler? rss)
+/// <summary>
+/// A load target: a URL and, for child processes, an RSS sampler. HTTP targets get <c>GET /api/repos</c>;
+/// MCP targets (with a wrk script) get the MCP <c>tools/call</c> POST.
+/// </summary>
+internal sealed class Target(string name, Uri url, RssSampler? rss, string? wrkScript = null)
 {
     public string Name { get; } = name;
-    public Uri Url { get; } = new(baseUri, "api/repos");
+    public Uri Url { get; } = url;
     public RssSampler? Rss { get; } = rss;
+
+    /// <summary>The Lua script that makes every wrk request the MCP <c>tools/call</c>; null for the HTTP targets.</summary>
+    public string? WrkScript { get; } = wrkScript;
+
+    public bool IsMcp => WrkScript is not null;
     public List<WrkResult> Rounds { get; } = [];
     public HeyResult? Fixed { get; set; }
 
-    public Task<T> LoadAsync<T>(Func<Task<T>> load) => Rss is null ? load() : Rss.MeasureAsync(load);
+    /// <summary>Responses the load generators received from this target (warm-up, rounds, fixed rate).</summary>
+    public long Answered { get; set; }
+
+    public Task<WrkResult> WrkAsync(string token, int seconds, int connections, CancellationToken ct) =>
+        LoadAsync(() => Wrk.RunAsync(Url, token, seconds, connections, ct, WrkScript));
+
+    public Task<HeyResult> HeyAsync(string token, BenchSettings s, CancellationToken ct) =>
+        LoadAsync(() => Hey.RunAsync(Url, token, s.FixedSeconds, s.FixedWorkers, s.FixedQpsPerWorker, ct, IsMcp));
+
+    private Task<T> LoadAsync<T>(Func<Task<T>> load) => Rss is null ? load() : Rss.MeasureAsync(load);
 }
+
+/// <summary>What the MCP part of the run saw besides timings: the checks that the load was what it claims to be.</summary>
+internal sealed record McpCheck(string ResponseContentType, string AuditAfterPreflight, long EchoCalls);
 
 /// <summary>
 /// Starts the upstream, bare YARP and the gateway, drives wrk and hey against them, and writes the
@@ -27,6 +48,9 @@ internal static class BenchmarkRunner
     public const string UpstreamName = "upstream (direct, reference)";
     public const string YarpName = "bare YARP";
     public const string GatewayName = "gateway";
+    public const string McpDirectName = "MCP server (direct, reference)";
+    public const string McpRawName = "gateway, uninspected (/raw/mcp)";
+    public const string McpInspectedName = "gateway, MCP inspection (/inspected/mcp)";
 
     /// <summary>Above this share of the machine's CPU used by other processes, the report warns that the run was disturbed.</summary>
     public const double OtherCpuWarning = 0.05;
@@ -90,12 +114,12 @@ internal static class BenchmarkRunner
         var dotnet = Environment.ProcessPath is { } host && Path.GetFileNameWithoutExtension(host) == "dotnet" ? host : "dotnet";
         var temp = Directory.CreateTempSubdirectory("agentperimeter-bench-");
         WebApplication? upstream = null, yarpInProcess = null;
-        ChildProcess? yarpChild = null, gateway = null;
+        ChildProcess? yarpChild = null, mcpChild = null, gateway = null;
         RssSampler? gatewayRss = null, yarpRss = null;
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         try
         {
-            Log($"settings: warm-up {settings.WarmupSeconds} s, {settings.Rounds} round(s) x {settings.RoundSeconds} s, "
+            Log($"settings: warm-up {settings.WarmupSeconds} s (MCP {settings.McpWarmupSeconds} s), {settings.Rounds} round(s) x {settings.RoundSeconds} s, "
                 + $"{settings.Connections} connections, fixed rate {settings.FixedRate} req/s for {settings.FixedSeconds} s, "
                 + $"bare YARP {(settings.YarpInProcess ? "in-process" : "in its own process")}");
 
@@ -111,12 +135,15 @@ internal static class BenchmarkRunner
             }
             else
             {
-                (yarpChild, yarpUri) = await StartYarpChildAsync(dotnet, upstreamUri, temp.FullName, ct).ConfigureAwait(false);
+                (yarpChild, yarpUri) = await StartServerChildAsync(YarpName, dotnet, [Servers.ServeYarpCommand, upstreamUri.ToString()], temp.FullName, ct).ConfigureAwait(false);
                 yarpRss = new RssSampler(yarpChild.Pid);
             }
             Log($"bare YARP on {yarpUri}");
 
-            var (gatewayProcess, agentUri, adminUri) = await StartGatewayAsync(settings, dotnet, upstreamUri, temp.FullName, http, ct).ConfigureAwait(false);
+            (mcpChild, var mcpUri) = await StartServerChildAsync(McpDirectName, dotnet, [McpBench.ServeMcpCommand], temp.FullName, ct).ConfigureAwait(false);
+            Log($"MCP server (pid {mcpChild.Pid}) on {mcpUri}");
+
+            var (gatewayProcess, agentUri, adminUri) = await StartGatewayAsync(settings, dotnet, upstreamUri, mcpUri, temp.FullName, http, ct).ConfigureAwait(false);
             gateway = gatewayProcess;
             Log($"gateway (pid {gateway.Pid}) agents on {agentUri}, admin on {adminUri}");
             var token = await MintTokenAsync(http, adminUri, ct).ConfigureAwait(false);
@@ -124,63 +151,60 @@ internal static class BenchmarkRunner
 
             var targets = new List<Target>
             {
-                new(UpstreamName, upstreamUri, null),
-                new(YarpName, yarpUri, yarpRss),
-                new(GatewayName, agentUri, gatewayRss),
+                new(UpstreamName, new Uri(upstreamUri, "api/repos"), null),
+                new(YarpName, new Uri(yarpUri, "api/repos"), yarpRss),
+                new(GatewayName, new Uri(agentUri, "api/repos"), gatewayRss),
+            };
+            var script = McpBench.WriteWrkScript(temp.FullName);
+            var mcpTargets = new List<Target>
+            {
+                new(McpDirectName, new Uri(mcpUri, McpBench.McpPath.TrimStart('/')), null, script),
+                new(McpRawName, new Uri(agentUri, McpBench.RawPath.TrimStart('/')), gatewayRss, script),
+                new(McpInspectedName, new Uri(agentUri, McpBench.InspectedPath.TrimStart('/')), gatewayRss, script),
             };
             foreach (var target in targets)
                 await PreflightAsync(http, target, token, ct).ConfigureAwait(false);
+            string? mcpContentType = null;
+            foreach (var target in mcpTargets)
+            {
+                var contentType = await PreflightMcpAsync(http, target, token, ct).ConfigureAwait(false);
+                if (mcpContentType is not null && contentType != mcpContentType)
+                    throw new InvalidOperationException($"{target.Name}: answered tools/call as {contentType}, the MCP server as {mcpContentType}");
+                mcpContentType = contentType;
+            }
+            var auditLog = Path.Combine(temp.FullName, "data", "audit.jsonl");
+            var auditAfterPreflight = CheckMcpAudit(auditLog);
+            Log($"MCP preflight: tools/call answered as {mcpContentType} by every MCP target; audit: {auditAfterPreflight}");
 
             var problems = new List<string>();
             var notes = new List<string>();
             var loadBefore = CpuAccounting.LoadAverage();
-            var cpu = yarpChild is null ? new CpuAccounting(gateway.Pid) : new CpuAccounting(gateway.Pid, yarpChild.Pid);
+            int[] children = yarpChild is null ? [gateway.Pid, mcpChild.Pid] : [gateway.Pid, yarpChild.Pid, mcpChild.Pid];
+            var cpu = new CpuAccounting(children);
 
-            if (settings.WarmupSeconds > 0)
-            {
-                foreach (var target in targets)
-                {
-                    Log($"warm-up {target.Name}: {settings.WarmupSeconds} s");
-                    var warm = await target.LoadAsync(() => Wrk.RunAsync(target.Url, token, settings.WarmupSeconds, settings.Connections, ct)).ConfigureAwait(false);
-                    Check(target, "warm-up", warm, problems, notes);
-                }
-            }
-
-            for (int round = 0; round < settings.Rounds; round++)
-            {
-                // Interleaved, and the order rotates each round, so drift (thermal, page cache, the audit
-                // log growing) does not always favour the same target.
-                for (int i = 0; i < targets.Count; i++)
-                {
-                    var target = targets[(i + round) % targets.Count];
-                    var result = await target.LoadAsync(() => Wrk.RunAsync(target.Url, token, settings.RoundSeconds, settings.Connections, ct)).ConfigureAwait(false);
-                    target.Rounds.Add(result);
-                    Check(target, $"round {round + 1}", result, problems, notes);
-                    Log($"round {round + 1}/{settings.Rounds} {target.Name}: {result.RequestsPerSecond:F0} req/s, p50 {result.P50Ms:F2} ms, p99 {result.P99Ms:F2} ms");
-                }
-            }
-
+            await RunRoundsAsync(settings, targets, settings.WarmupSeconds, token, problems, notes, ct).ConfigureAwait(false);
             foreach (var target in targets.Where(t => t.Name != UpstreamName))
-            {
-                Log($"fixed rate {target.Name}: hey -z {settings.FixedSeconds}s -c {settings.FixedWorkers} -q {settings.FixedQpsPerWorker}");
-                var result = await target.LoadAsync(() => Hey.RunAsync(target.Url, token, settings.FixedSeconds, settings.FixedWorkers, settings.FixedQpsPerWorker, ct)).ConfigureAwait(false);
-                target.Fixed = result;
-                if (result.Non2xx > 0 || result.Errors > 0)
-                    problems.Add($"{target.Name} fixed rate: {result.Non2xx} non-2xx responses, {result.Errors} errors");
-                Log($"fixed rate {target.Name}: {result.RequestsPerSecond:F0} req/s, p50 {result.P50Ms:F2} ms, p99 {result.P99Ms:F2} ms");
-            }
+                await RunFixedRateAsync(settings, target, token, problems, ct).ConfigureAwait(false);
+
+            await RunRoundsAsync(settings, mcpTargets, settings.McpWarmupSeconds, token, problems, notes, ct).ConfigureAwait(false);
+            foreach (var target in mcpTargets)
+                await RunFixedRateAsync(settings, target, token, problems, ct).ConfigureAwait(false);
 
             var otherCpu = cpu.OtherShare();
             if (otherCpu > OtherCpuWarning)
                 notes.Add($"other processes used {otherCpu:P0} of the machine's CPU during the measurement, so the numbers are disturbed; "
                     + "rerun on a quiet machine");
             var metrics = await GatewayMetrics.ScrapeAsync(http, adminUri, ct).ConfigureAwait(false);
+            var echoCalls = await McpEchoCallsAsync(http, mcpUri, ct).ConfigureAwait(false);
+            CheckMcpCounts(mcpTargets, metrics, echoCalls, problems);
             if (gateway.HasExited)
                 problems.Add("the gateway exited during the run:" + Environment.NewLine + gateway.Tail());
-            var auditLog = Path.Combine(temp.FullName, "data", "audit.jsonl");
+            if (mcpChild.HasExited)
+                problems.Add("the MCP server exited during the run:" + Environment.NewLine + mcpChild.Tail());
 
             var report = Report.Build(new ReportData(
-                settings, targets, gatewayRss, yarpRss, metrics,
+                settings, targets, mcpTargets, new McpCheck(mcpContentType!, auditAfterPreflight, echoCalls),
+                gatewayRss, yarpRss, metrics,
                 File.Exists(auditLog) ? new FileInfo(auditLog).Length : 0,
                 await MachineInfo.CollectAsync(settings.RepoRoot, ct).ConfigureAwait(false),
                 loadBefore, otherCpu,
@@ -208,6 +232,8 @@ internal static class BenchmarkRunner
                 await yarpRss.DisposeAsync().ConfigureAwait(false);
             if (gateway is not null)
                 await gateway.DisposeAsync().ConfigureAwait(false);
+            if (mcpChild is not null)
+                await mcpChild.DisposeAsync().ConfigureAwait(false);
             if (yarpChild is not null)
                 await yarpChild.DisposeAsync().ConfigureAwait(false);
             if (yarpInProcess is not null)
@@ -225,19 +251,61 @@ internal static class BenchmarkRunner
         }
     }
 
+    /// <summary>Warm-up of each target, then interleaved measured rounds; the order rotates each round.</summary>
+    private static async Task RunRoundsAsync(BenchSettings settings, List<Target> targets, int warmupSeconds, string token,
+        List<string> problems, List<string> notes, CancellationToken ct)
+    {
+        if (warmupSeconds > 0)
+        {
+            foreach (var target in targets)
+            {
+                Log($"warm-up {target.Name}: {warmupSeconds} s");
+                var warm = await target.WrkAsync(token, warmupSeconds, settings.Connections, ct).ConfigureAwait(false);
+                Check(target, "warm-up", warm, problems, notes);
+            }
+        }
+
+        for (int round = 0; round < settings.Rounds; round++)
+        {
+            // Interleaved, and the order rotates each round, so drift (thermal, page cache, the audit
+            // log growing) does not always favour the same target.
+            for (int i = 0; i < targets.Count; i++)
+            {
+                var target = targets[(i + round) % targets.Count];
+                var result = await target.WrkAsync(token, settings.RoundSeconds, settings.Connections, ct).ConfigureAwait(false);
+                target.Rounds.Add(result);
+                Check(target, $"round {round + 1}", result, problems, notes);
+                Log($"round {round + 1}/{settings.Rounds} {target.Name}: {result.RequestsPerSecond:F0} req/s, p50 {result.P50Ms:F2} ms, p99 {result.P99Ms:F2} ms");
+            }
+        }
+    }
+
+    private static async Task RunFixedRateAsync(BenchSettings settings, Target target, string token, List<string> problems, CancellationToken ct)
+    {
+        Log($"fixed rate {target.Name}: hey -z {settings.FixedSeconds}s -c {settings.FixedWorkers} -q {settings.FixedQpsPerWorker}");
+        var result = await target.HeyAsync(token, settings, ct).ConfigureAwait(false);
+        target.Fixed = result;
+        target.Answered += result.Responses;
+        if (result.Non2xx > 0 || result.Errors > 0)
+            problems.Add($"{target.Name} fixed rate: {result.Non2xx} non-2xx responses, {result.Errors} errors");
+        Log($"fixed rate {target.Name}: {result.RequestsPerSecond:F0} req/s, p50 {result.P50Ms:F2} ms, p99 {result.P99Ms:F2} ms");
+    }
+
     private static void Check(Target target, string phase, WrkResult result, List<string> problems, List<string> notes)
     {
+        target.Answered += result.Requests;
         if (result.Non2xx > 0)
             problems.Add($"{target.Name} {phase}: {result.Non2xx} non-2xx responses of {result.Requests}");
         if (result.SocketErrors > 0)
             notes.Add($"{target.Name} {phase}: wrk counted {result.SocketErrors} socket errors (connect/read/write/timeout)");
     }
 
-    private static async Task<(ChildProcess Child, Uri Uri)> StartYarpChildAsync(string dotnet, Uri upstream, string workDir, CancellationToken ct)
+    /// <summary>Starts this benchmark's own executable as a server child (serve-yarp, serve-mcp) and waits for its address.</summary>
+    private static async Task<(ChildProcess Child, Uri Uri)> StartServerChildAsync(string name, string dotnet, string[] command, string workDir, CancellationToken ct)
     {
         var listening = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
         var benchDll = Path.Combine(AppContext.BaseDirectory, "AgentPerimeter.Benchmarks.dll");
-        var child = ChildProcess.Start(YarpName, dotnet, [benchDll, Servers.ServeYarpCommand, upstream.ToString()], workDir, line =>
+        var child = ChildProcess.Start(name, dotnet, [benchDll, .. command], workDir, line =>
         {
             if (line.StartsWith(Servers.ListeningPrefix, StringComparison.Ordinal))
                 listening.TrySetResult(new Uri(line[Servers.ListeningPrefix.Length..].Trim()));
@@ -262,21 +330,30 @@ internal static class BenchmarkRunner
         {
             var tail = child.Tail();
             await child.DisposeAsync().ConfigureAwait(false);
-            throw new InvalidOperationException($"bare YARP did not start:{Environment.NewLine}{tail}");
+            throw new InvalidOperationException($"{name} did not start:{Environment.NewLine}{tail}");
         }
         return (child, await listening.Task.ConfigureAwait(false));
     }
 
     private static async Task<(ChildProcess Child, Uri Agent, Uri Admin)> StartGatewayAsync(
-        BenchSettings settings, string dotnet, Uri upstream, string temp, HttpClient http, CancellationToken ct)
+        BenchSettings settings, string dotnet, Uri upstream, Uri mcpServer, string temp, HttpClient http, CancellationToken ct)
     {
-        // The shipped configuration, copied so the run never touches the repository's config/ or data/.
+        // The shipped configuration, copied so the run never touches the repository's config/ or data/,
+        // plus the benchmark's two MCP routes and their rules.
         var configDir = Path.Combine(temp, "config");
         var dataDir = Path.Combine(temp, "data");
         Directory.CreateDirectory(configDir);
         Directory.CreateDirectory(dataDir);
-        foreach (var file in Directory.GetFiles(Path.Combine(settings.RepoRoot, "config"), "*.json"))
-            File.Copy(file, Path.Combine(configDir, Path.GetFileName(file)));
+        // All of config/, subfolders included: files the config refers to by relative path (secret sources) come along.
+        var shipped = Path.Combine(settings.RepoRoot, "config");
+        foreach (var file in Directory.GetFiles(shipped, "*", SearchOption.AllDirectories))
+        {
+            var copy = Path.Combine(configDir, Path.GetRelativePath(shipped, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
+            File.Copy(file, copy);
+        }
+        AddMcpRoutes(Path.Combine(configDir, "routes.json"), mcpServer);
+        AddMcpRules(Path.Combine(configDir, "perimeter.json"));
 
         int agentPort = FreePort(), adminPort = FreePort();
         while (adminPort == agentPort)
@@ -318,6 +395,65 @@ internal static class BenchmarkRunner
         }
     }
 
+    private static readonly JsonDocumentOptions ConfigJson = new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
+
+    /// <summary>
+    /// Two routes to the benchmark's MCP server that differ only in the <c>Perimeter.Mcp</c> metadata:
+    /// <c>/inspected/mcp</c> with MCP inspection and <c>/raw/mcp</c> without (a plain HTTP route). Both set the
+    /// path to <c>/mcp</c> on the way upstream.
+    /// </summary>
+    private static void AddMcpRoutes(string path, Uri mcpServer)
+    {
+        var root = JsonNode.Parse(File.ReadAllText(path), documentOptions: ConfigJson)?.AsObject()
+            ?? throw new InvalidOperationException($"{path} is empty");
+        var proxy = root["ReverseProxy"] as JsonObject ?? throw new InvalidOperationException($"{path} has no ReverseProxy section");
+        var routes = proxy["Routes"] as JsonObject ?? throw new InvalidOperationException($"{path} has no ReverseProxy:Routes");
+        var clusters = proxy["Clusters"] as JsonObject ?? throw new InvalidOperationException($"{path} has no ReverseProxy:Clusters");
+        routes[McpBench.InspectedRoute] = new JsonObject
+        {
+            ["ClusterId"] = McpBench.Cluster,
+            ["Match"] = new JsonObject { ["Path"] = McpBench.InspectedPath },
+            ["Metadata"] = new JsonObject { ["Perimeter.Mcp"] = "true" },
+            ["Transforms"] = new JsonArray(new JsonObject { ["PathSet"] = McpBench.McpPath }),
+        };
+        routes[McpBench.RawRoute] = new JsonObject
+        {
+            ["ClusterId"] = McpBench.Cluster,
+            ["Match"] = new JsonObject { ["Path"] = McpBench.RawPath },
+            ["Transforms"] = new JsonArray(new JsonObject { ["PathSet"] = McpBench.McpPath }),
+        };
+        clusters[McpBench.Cluster] = new JsonObject
+        {
+            ["Destinations"] = new JsonObject { [McpBench.Cluster + "-1"] = new JsonObject { ["Address"] = mcpServer.ToString() } },
+        };
+        File.WriteAllText(path, root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    /// <summary>Rules for the two MCP routes in work type <c>build</c> (the benchmark's session): <c>echo</c> only on the inspected one.</summary>
+    private static void AddMcpRules(string path)
+    {
+        var root = JsonNode.Parse(File.ReadAllText(path), documentOptions: ConfigJson)?.AsObject()
+            ?? throw new InvalidOperationException($"{path} is empty");
+        var rules = root["Perimeter"]?["WorkTypes"]?["build"]?["Rules"] as JsonArray
+            ?? throw new InvalidOperationException($"{path} has no Perimeter:WorkTypes:build:Rules; the benchmark's session is of work type 'build'");
+        rules.Add(new JsonObject
+        {
+            ["Id"] = McpBench.InspectedRoute,
+            ["Route"] = McpBench.InspectedRoute,
+            ["Methods"] = new JsonArray("POST"),
+            ["Paths"] = new JsonArray(McpBench.InspectedPath),
+            ["Tools"] = new JsonArray(McpBench.Tool),
+        });
+        rules.Add(new JsonObject
+        {
+            ["Id"] = McpBench.RawRoute,
+            ["Route"] = McpBench.RawRoute,
+            ["Methods"] = new JsonArray("POST"),
+            ["Paths"] = new JsonArray(McpBench.RawPath),
+        });
+        File.WriteAllText(path, root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
     private static async Task<string> MintTokenAsync(HttpClient http, Uri admin, CancellationToken ct)
     {
         using var response = await http.PostAsJsonAsync(new Uri(admin, "admin/sessions"),
@@ -340,6 +476,103 @@ internal static class BenchmarkRunner
             var body = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
             throw new InvalidOperationException($"{target.Name}: GET {target.Url.PathAndQuery} answered {(int)response.StatusCode}, expected 200: {body}");
         }
+    }
+
+    /// <summary>
+    /// One MCP <c>tools/call</c> of <c>echo</c>, exactly as the load generators send it: 200, and the tool's
+    /// result rather than a JSON-RPC error (the gateway refuses MCP calls with 200 and an error). Returns the
+    /// response's media type.
+    /// </summary>
+    private static async Task<string> PreflightMcpAsync(HttpClient http, Target target, string token, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, target.Url)
+        {
+            Content = new StringContent(McpBench.ToolCallBody, new System.Net.Http.Headers.MediaTypeHeaderValue(McpBench.ContentType)),
+        };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        request.Headers.TryAddWithoutValidation("Accept", McpBench.Accept);
+        using var response = await http.SendAsync(request, ct).ConfigureAwait(false);
+        var body = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
+        var expected = $"{{\"type\":\"text\",\"text\":\"{McpBench.Text}\"}}";
+        if (response.StatusCode != HttpStatusCode.OK || !body.Contains(expected, StringComparison.Ordinal)
+            || body.Contains("\"error\"", StringComparison.Ordinal) || body.Contains("\"isError\":true", StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"{target.Name}: POST {target.Url.PathAndQuery} tools/call answered {(int)response.StatusCode}, "
+                + $"expected 200 with the echo result {expected}: {body}");
+        }
+        return response.Content.Headers.ContentType?.MediaType ?? "(no content type)";
+    }
+
+    /// <summary>
+    /// After the preflight the audit log holds one record per route (a request's record is durable before
+    /// its response): the inspected call must be an MCP action, tools/call of echo, allowed by its rule;
+    /// the uninspected one a plain HTTP action.
+    /// </summary>
+    private static string CheckMcpAudit(string auditLog)
+    {
+        if (!File.Exists(auditLog))
+            throw new InvalidOperationException($"the gateway wrote no audit log at {auditLog}");
+        JsonObject? inspected = null, raw = null;
+        foreach (var line in File.ReadLines(auditLog))
+        {
+            if (JsonNode.Parse(line) is not JsonObject record)
+                continue;
+            var route = record["route"]?.GetValue<string>();
+            if (route == McpBench.InspectedRoute)
+                inspected = record;
+            else if (route == McpBench.RawRoute)
+                raw = record;
+        }
+
+        static string? Str(JsonNode? node) => node is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+        if (inspected is null || Str(inspected["kind"]) != "mcp" || Str(inspected["mcp"]?["method"]) != "tools/call"
+            || Str(inspected["mcp"]?["target"]) != McpBench.Tool || Str(inspected["decision"]) != "allow" || Str(inspected["rule"]) != McpBench.InspectedRoute)
+        {
+            throw new InvalidOperationException($"the audit record of the inspected MCP call is not an allowed MCP tools/call of '{McpBench.Tool}' "
+                + $"by rule {McpBench.InspectedRoute}: {inspected?.ToJsonString() ?? "(none)"}");
+        }
+        if (raw is null || Str(raw["kind"]) != "http" || Str(raw["decision"]) != "allow" || raw["mcp"] is not null)
+            throw new InvalidOperationException($"the audit record of the uninspected MCP call is not an allowed plain HTTP action: {raw?.ToJsonString() ?? "(none)"}");
+        return $"{McpBench.InspectedRoute} → kind mcp, {Str(inspected["mcp"]?["method"])} {Str(inspected["mcp"]?["target"])}, "
+            + $"arguments {Str(inspected["mcp"]?["arguments"])}, decision {Str(inspected["decision"])} (rule {Str(inspected["rule"])}); "
+            + $"{McpBench.RawRoute} → kind http, decision {Str(raw["decision"])} (rule {Str(raw["rule"])})";
+    }
+
+    private static async Task<long> McpEchoCallsAsync(HttpClient http, Uri mcpServer, CancellationToken ct)
+    {
+        using var json = JsonDocument.Parse(await http.GetStringAsync(new Uri(mcpServer, McpBench.StatsPath.TrimStart('/')), ct).ConfigureAwait(false));
+        return json.RootElement.GetProperty("echo").GetInt64();
+    }
+
+    /// <summary>
+    /// wrk and hey count HTTP statuses only, and the gateway refuses an MCP call with 200 and a JSON-RPC
+    /// error; so every answered request must show up as an allowed action in the gateway's metrics and as
+    /// a call of the tool on the server.
+    /// </summary>
+    private static void CheckMcpCounts(List<Target> mcpTargets, GatewayMetrics metrics, long echoCalls, List<string> problems)
+    {
+        var raw = mcpTargets.Single(t => t.Name == McpRawName);
+        var inspected = mcpTargets.Single(t => t.Name == McpInspectedName);
+
+        var inspectedActions = metrics.RouteActions(McpBench.InspectedRoute);
+        var inspectedMcp = metrics.RouteMcpActions(McpBench.InspectedRoute);
+        var allowedCalls = inspectedMcp.GetValueOrDefault($"tools/call/{McpBench.Tool}/allow");
+        foreach (var (key, count) in inspectedMcp.Where(kv => kv.Key != $"tools/call/{McpBench.Tool}/allow"))
+            problems.Add($"{McpBench.InspectedRoute}: the gateway counted {count:N0} MCP actions {key} (mcp_method/tool/decision); all should be tools/call/{McpBench.Tool}/allow");
+        foreach (var (key, count) in inspectedActions.Where(kv => kv.Key != "mcp/allow"))
+            problems.Add($"{McpBench.InspectedRoute}: the gateway counted {count:N0} actions {key} (kind/decision); all should be mcp/allow");
+        if (allowedCalls < inspected.Answered)
+            problems.Add($"{McpBench.InspectedRoute}: the gateway allowed {allowedCalls:N0} tools/call actions, fewer than the {inspected.Answered:N0} responses the load generators got");
+
+        var rawActions = metrics.RouteActions(McpBench.RawRoute);
+        foreach (var (key, count) in rawActions.Where(kv => kv.Key != "http/allow"))
+            problems.Add($"{McpBench.RawRoute}: the gateway counted {count:N0} actions {key} (kind/decision); all should be http/allow");
+        if (rawActions.GetValueOrDefault("http/allow") < raw.Answered)
+            problems.Add($"{McpBench.RawRoute}: the gateway allowed {rawActions.GetValueOrDefault("http/allow"):N0} actions, fewer than the {raw.Answered:N0} responses the load generators got");
+
+        var answered = mcpTargets.Sum(t => t.Answered);
+        if (echoCalls < answered)
+            problems.Add($"the MCP server ran echo {echoCalls:N0} times, fewer than the {answered:N0} MCP responses the load generators got: some were errors");
     }
 
     private static async Task StopAsync(WebApplication app)

@@ -3,12 +3,31 @@ using System.Text.RegularExpressions;
 
 namespace AgentPerimeter.Benchmarks;
 
+/// <summary>One sample of a counter, with its labels.</summary>
+internal sealed record MetricSample(string Name, IReadOnlyDictionary<string, string> Labels, double Value)
+{
+    public string Label(string name) => Labels.TryGetValue(name, out var v) ? v : "";
+}
+
 /// <summary>The gateway's own view of the run, from its admin <c>/metrics</c>: a check that the load was governed and audited.</summary>
 internal sealed partial record GatewayMetrics(
     double Actions, double GovernedActions, IReadOnlyDictionary<string, double> ActionsByDecision,
-    double AuditBatches, double AuditRecords, double AuditWriteErrors)
+    double AuditBatches, double AuditRecords, double AuditWriteErrors,
+    IReadOnlyList<MetricSample> ActionSamples, IReadOnlyList<MetricSample> McpActionSamples)
 {
     public double MeanRecordsPerFsync => AuditBatches > 0 ? AuditRecords / AuditBatches : 0;
+
+    /// <summary><c>agentperimeter_actions_total</c> of one route, by <c>kind/decision</c>.</summary>
+    public IReadOnlyDictionary<string, double> RouteActions(string route) => ActionSamples
+        .Where(s => s.Label("route") == route)
+        .GroupBy(s => $"{s.Label("kind")}/{s.Label("decision")}", StringComparer.Ordinal)
+        .ToDictionary(g => g.Key, g => g.Sum(s => s.Value), StringComparer.Ordinal);
+
+    /// <summary><c>agentperimeter_mcp_actions_total</c> of one route, by <c>mcp_method/tool/decision</c>.</summary>
+    public IReadOnlyDictionary<string, double> RouteMcpActions(string route) => McpActionSamples
+        .Where(s => s.Label("route") == route)
+        .GroupBy(s => $"{s.Label("mcp_method")}/{s.Label("tool")}/{s.Label("decision")}", StringComparer.Ordinal)
+        .ToDictionary(g => g.Key, g => g.Sum(s => s.Value), StringComparer.Ordinal);
 
     public static async Task<GatewayMetrics> ScrapeAsync(HttpClient http, Uri admin, CancellationToken ct)
     {
@@ -20,6 +39,8 @@ internal sealed partial record GatewayMetrics(
     {
         double actions = 0, governed = 0, batches = 0, records = 0, errors = 0;
         var byDecision = new SortedDictionary<string, double>(StringComparer.Ordinal);
+        var actionSamples = new List<MetricSample>();
+        var mcpSamples = new List<MetricSample>();
         foreach (Match m in Sample().Matches(text))
         {
             var name = m.Groups["name"].Value;
@@ -33,6 +54,10 @@ internal sealed partial record GatewayMetrics(
                         governed += value;
                     var decision = Decision().Match(labels) is { Success: true } d ? d.Groups[1].Value : "?";
                     byDecision[decision] = byDecision.GetValueOrDefault(decision) + value;
+                    actionSamples.Add(new MetricSample(name, Labels(labels), value));
+                    break;
+                case "agentperimeter_mcp_actions_total":
+                    mcpSamples.Add(new MetricSample(name, Labels(labels), value));
                     break;
                 case "agentperimeter_audit_batch_records_count":
                     batches += value;
@@ -45,12 +70,18 @@ internal sealed partial record GatewayMetrics(
                     break;
             }
         }
-        return new GatewayMetrics(actions, governed, byDecision, batches, records, errors);
+        return new GatewayMetrics(actions, governed, byDecision, batches, records, errors, actionSamples, mcpSamples);
     }
+
+    private static Dictionary<string, string> Labels(string labels) =>
+        Label().Matches(labels).ToDictionary(l => l.Groups[1].Value, l => l.Groups[2].Value, StringComparer.Ordinal);
 
     [GeneratedRegex(@"^(?<name>[a-z_]+)(?:\{(?<labels>[^}]*)\})?\s+(?<value>[-+0-9.eE]+|NaN)\s*$", RegexOptions.Multiline)]
     private static partial Regex Sample();
 
     [GeneratedRegex(@"decision=""([^""]*)""")]
     private static partial Regex Decision();
+
+    [GeneratedRegex(@"([a-z_]+)=""([^""]*)""")]
+    private static partial Regex Label();
 }

@@ -54,14 +54,17 @@ internal static class Tool
 
 internal static partial class Wrk
 {
-    public static async Task<WrkResult> RunAsync(Uri url, string token, int seconds, int connections, CancellationToken ct)
+    /// <summary>Runs wrk; <paramref name="script"/> (a Lua file, <c>-s</c>) shapes the request, else it is a GET.</summary>
+    public static async Task<WrkResult> RunAsync(Uri url, string token, int seconds, int connections, CancellationToken ct, string? script = null)
     {
-        string[] args =
+        List<string> args =
         [
             "-t1", $"-c{connections}", $"-d{seconds}s", "--latency",
             "-H", $"Authorization: Bearer {token}",
-            url.ToString(),
         ];
+        if (script is not null)
+            args.AddRange(["-s", script]);
+        args.Add(url.ToString());
         var (exit, stdout, stderr) = await Tool.RunAsync("wrk", args, TimeSpan.FromSeconds(seconds + 30), ct).ConfigureAwait(false);
         if (exit != 0)
             throw new InvalidOperationException($"wrk exited with {exit} for {url}: {stderr.Trim()} {stdout.Trim()}");
@@ -138,14 +141,17 @@ internal static partial class Wrk
 
 internal static partial class Hey
 {
-    public static async Task<HeyResult> RunAsync(Uri url, string token, int seconds, int workers, int qpsPerWorker, CancellationToken ct)
+    /// <summary>Runs hey; with <paramref name="mcp"/> every request is the MCP <c>tools/call</c> POST, else a GET.</summary>
+    public static async Task<HeyResult> RunAsync(Uri url, string token, int seconds, int workers, int qpsPerWorker, CancellationToken ct, bool mcp = false)
     {
-        string[] args =
+        List<string> args =
         [
             "-z", $"{seconds}s", "-c", workers.ToString(CultureInfo.InvariantCulture), "-q", qpsPerWorker.ToString(CultureInfo.InvariantCulture),
             "-H", $"Authorization: Bearer {token}",
-            url.ToString(),
         ];
+        if (mcp)
+            args.AddRange(["-m", "POST", "-T", McpBench.ContentType, "-H", $"Accept: {McpBench.Accept}", "-d", McpBench.ToolCallBody]);
+        args.Add(url.ToString());
         var (exit, stdout, stderr) = await Tool.RunAsync("hey", args, TimeSpan.FromSeconds(seconds + 60), ct).ConfigureAwait(false);
         if (exit != 0)
             throw new InvalidOperationException($"hey exited with {exit} for {url}: {stderr.Trim()} {stdout.Trim()}");

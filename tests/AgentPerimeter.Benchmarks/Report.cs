@@ -6,6 +6,8 @@ namespace AgentPerimeter.Benchmarks;
 internal sealed record ReportData(
     BenchSettings Settings,
     IReadOnlyList<Target> Targets,
+    IReadOnlyList<Target> McpTargets,
+    McpCheck Mcp,
     RssSampler? GatewayRss,
     RssSampler? YarpRss,
     GatewayMetrics Metrics,
@@ -22,6 +24,7 @@ internal static class Report
     public const double ThroughputTarget = 0.60;   // gateway req/s ≥ 60 % of bare YARP
     public const double P99BudgetMs = 1.0;         // at ~1k req/s, gateway p99 ≤ bare YARP p99 + 1 ms
     public const double RssTargetMb = 200;         // gateway RSS under load < 200 MB
+    public const double McpInspectionTarget = 0.85; // MCP tools/call req/s with inspection ≥ 85 % of the same gateway route uninspected
 
     public static string Build(ReportData d)
     {
@@ -31,14 +34,18 @@ internal static class Report
         var yarp = d.Targets.Single(t => t.Name == BenchmarkRunner.YarpName);
         var gateway = d.Targets.Single(t => t.Name == BenchmarkRunner.GatewayName);
         double yarpRps = Median(yarp.Rounds.Select(r => r.RequestsPerSecond));
+        var mcpDirect = d.McpTargets.Single(t => t.Name == BenchmarkRunner.McpDirectName);
+        var mcpRaw = d.McpTargets.Single(t => t.Name == BenchmarkRunner.McpRawName);
+        var mcpInspected = d.McpTargets.Single(t => t.Name == BenchmarkRunner.McpInspectedName);
+        double mcpDirectRps = MedianRps(mcpDirect), mcpRawRps = MedianRps(mcpRaw), mcpInspectedRps = MedianRps(mcpInspected);
 
         sb.AppendLine("# Benchmarks");
         sb.AppendLine();
         if (s.IsSmoke)
         {
             sb.AppendLine($"> **SMOKE RUN — these numbers are not a measurement.** This file came from a shortened run "
-                + $"(warm-up {s.WarmupSeconds} s, {s.Rounds} round(s) × {s.RoundSeconds} s, fixed rate {s.FixedSeconds} s; "
-                + $"defaults are {BenchSettings.DefaultWarmupSeconds} s, {BenchSettings.DefaultRounds} × {BenchSettings.DefaultRoundSeconds} s "
+                + $"(warm-up {s.WarmupSeconds} s, MCP warm-up {s.McpWarmupSeconds} s, {s.Rounds} round(s) × {s.RoundSeconds} s, fixed rate {s.FixedSeconds} s; "
+                + $"defaults are {BenchSettings.DefaultWarmupSeconds} s, {BenchSettings.DefaultMcpWarmupSeconds} s, {BenchSettings.DefaultRounds} × {BenchSettings.DefaultRoundSeconds} s "
                 + $"and {BenchSettings.DefaultFixedSeconds} s) that only checks the benchmark works end to end. Replace it with a full run: "
                 + "`tests/AgentPerimeter.Benchmarks/run.sh` with no BENCH_* variables set.");
             sb.AppendLine();
@@ -62,14 +69,14 @@ internal static class Report
         sb.AppendLine("## Method");
         sb.AppendLine();
         sb.AppendLine("Every process — load generator, upstream, proxies — shares the machine above and talks over loopback only, "
-            + "so the numbers compare the three targets with each other; they are not the capacity of a dedicated host.");
+            + "so the numbers compare the targets with each other; they are not the capacity of a dedicated host.");
         sb.AppendLine();
         sb.AppendLine($"- **upstream**: a minimal Kestrel app in the benchmark process; any `GET /api/*` answers 200 with a {Servers.BodyLength}-byte JSON body. "
             + "Measured directly as a reference ceiling.");
         sb.AppendLine($"- **bare YARP**: Kestrel + YARP {typeof(Yarp.ReverseProxy.Configuration.RouteConfig).Assembly.GetName().Version?.ToString(3)} "
             + $"({(s.YarpInProcess ? "in the benchmark process" : "in its own process, like the gateway")}), the gateway's routes "
             + "(`/api/{**rest}` → upstream) and default proxy pipeline, with no identity, policy, audit or metrics.");
-        sb.AppendLine("- **gateway**: the Release build of `src/AgentPerimeter.Gateway` as a child process with the shipped `config/*.json` "
+        sb.AppendLine("- **gateway**: the Release build of `src/AgentPerimeter.Gateway` as a child process with a temporary copy of the shipped `config/` "
             + "(console logging off), agent `bench` with a session token of work type `build`, so `GET /api/repos` is allowed and governed. "
             + "Every request is a real action: JWT validation, policy, a hash-chained audit record made durable by fsync (group commit) "
             + "in a temporary data directory, and metrics.");
@@ -78,7 +85,33 @@ internal static class Report
             + "and the median of the rounds for req/s, p50 and p99.");
         sb.AppendLine($"- **fixed rate**: `hey -z {s.FixedSeconds}s -c {s.FixedWorkers} -q {s.FixedQpsPerWorker}` "
             + $"({s.FixedWorkers} workers × {s.FixedQpsPerWorker} req/s ≈ {s.FixedWorkers * s.FixedQpsPerWorker:N0} req/s offered); hey reports latency to 0.1 ms.");
-        sb.AppendLine("- **memory**: the gateway's VmRSS from `/proc/PID/status`, sampled every 200 ms while a load generator runs against it.");
+        sb.AppendLine("- **memory**: the gateway's VmRSS from `/proc/PID/status`, sampled every 200 ms while a load generator runs against it "
+            + "(the HTTP and the MCP loads).");
+        sb.AppendLine();
+        sb.AppendLine("MCP `tools/call`, measured after the HTTP targets, against the same gateway process:");
+        sb.AppendLine();
+        sb.AppendLine($"- **MCP server**: the official MCP C# SDK (ModelContextProtocol.AspNetCore {typeof(ModelContextProtocol.Server.McpServer).Assembly.GetName().Version?.ToString(3)}), "
+            + $"Streamable HTTP in stateless mode, in its own process, with one tool `{McpBench.Tool}` that returns its `text` argument, "
+            + $"served at `{McpBench.McpPath}`. Every request is the same POST, `{McpBench.ToolCallBody}` ({McpBench.ToolCallBody.Length} bytes) with "
+            + $"`Content-Type: {McpBench.ContentType}`, `Accept: {McpBench.Accept}` and the bearer token, and no `initialize` before it "
+            + $"(stateless: each POST stands alone). The server answers `{d.Mcp.ResponseContentType}`"
+            + (d.Mcp.ResponseContentType == "text/event-stream" ? " (one SSE event carrying the result), so the inspected route relays the response event by event." : "."));
+        sb.AppendLine($"- **direct**: that server, no proxy. **uninspected**: the gateway route `{McpBench.RawRoute}` at `{McpBench.RawPath}` "
+            + $"with no `Perimeter.Mcp` metadata: identity, HTTP policy (rule `{McpBench.RawRoute}`: POST `{McpBench.RawPath}`), audit and metrics, the body forwarded as bytes. "
+            + $"**inspected**: the route `{McpBench.InspectedRoute}` at `{McpBench.InspectedPath}` with `\"Perimeter.Mcp\": \"true\"`: the same plus MCP inspection — the body buffered "
+            + $"and parsed as JSON-RPC, the tool and its arguments decided by rule `{McpBench.InspectedRoute}` (`Tools: [\"{McpBench.Tool}\"]`), an MCP audit record, "
+            + "and the server's SSE response relayed through the MCP response transform. The two routes differ only in that metadata (both set the path to "
+            + $"`{McpBench.McpPath}` upstream; the shipped `demo-mcp` route already owns `{McpBench.McpPath}` on the gateway) and are added, with their rules in work type `build`, "
+            + "to a temporary copy of the shipped config.");
+        sb.AppendLine($"- **load**: the same wrk settings with a Lua script (`-s`) that sets method, body and headers; {s.McpWarmupSeconds} s warm-up per MCP target "
+            + $"(shorter than the HTTP warm-up: the gateway is already warm from the HTTP targets; the MCP server is warmed by its own), "
+            + $"then {s.Rounds} interleaved round(s) with the order rotating, medians as above; and the same fixed-rate hey run (`-m POST`) against each MCP target. "
+            + $"Under wrk's saturating load the latencies are mostly queueing behind {s.Connections} connections, so the added p50/p99 there follow the "
+            + "throughput; the fixed-rate run shows the per-request cost.");
+        sb.AppendLine("- **checks**: wrk and hey only see HTTP statuses, and the gateway refuses an MCP call with 200 and a JSON-RPC error, so a preflight call to each target "
+            + "must return the echo result; the audit record of the preflight call must be an allowed MCP `tools/call` (inspected) or an allowed HTTP action (uninspected); "
+            + "and at the end the gateway's `agentperimeter_mcp_actions_total` / `agentperimeter_actions_total` must count at least as many allowed actions per route as the load "
+            + "generators got responses, with no other decision, and the server at least as many `echo` calls as all MCP responses.");
         sb.AppendLine();
 
         sb.AppendLine("## Throughput");
@@ -100,6 +133,24 @@ internal static class Report
             sb.AppendLine($"| {t.Name} | {t.Fixed!.RequestsPerSecond:N0} | {Ms(t.Fixed.P50Ms)} | {Ms(t.Fixed.P99Ms)} |");
         sb.AppendLine();
 
+        sb.AppendLine("## MCP tools/call");
+        sb.AppendLine();
+        sb.AppendLine("| target | req/s (median) | p50 | p99 | ratio vs direct | ratio vs uninspected |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|");
+        foreach (var t in new[] { mcpDirect, mcpRaw, mcpInspected })
+        {
+            double rps = MedianRps(t);
+            sb.AppendLine($"| {t.Name} | {rps:N0} | {Ms(MedianP50(t))} | {Ms(MedianP99(t))} | {rps / mcpDirectRps:F2} | {rps / mcpRawRps:F2} |");
+        }
+        sb.AppendLine();
+        sb.AppendLine($"At a fixed rate (~{s.FixedWorkers * s.FixedQpsPerWorker:N0} req/s):");
+        sb.AppendLine();
+        sb.AppendLine("| target | achieved req/s | p50 | p99 |");
+        sb.AppendLine("|---|---:|---:|---:|");
+        foreach (var t in new[] { mcpDirect, mcpRaw, mcpInspected })
+            sb.AppendLine($"| {t.Name} | {t.Fixed!.RequestsPerSecond:N0} | {Ms(t.Fixed.P50Ms)} | {Ms(t.Fixed.P99Ms)} |");
+        sb.AppendLine();
+
         double gatewayRps = Median(gateway.Rounds.Select(r => r.RequestsPerSecond));
         double share = gatewayRps / yarpRps;
         double p99Delta = gateway.Fixed!.P99Ms - yarp.Fixed!.P99Ms;
@@ -111,6 +162,15 @@ internal static class Report
         sb.AppendLine($"| gateway throughput | ≥ {ThroughputTarget:P0} of bare YARP req/s | {share:P0} ({gatewayRps:N0} vs {yarpRps:N0} req/s) | {PassOrShort(share >= ThroughputTarget)} |");
         sb.AppendLine($"| gateway p99 at ~{s.FixedWorkers * s.FixedQpsPerWorker:N0} req/s | ≤ bare YARP p99 + {P99BudgetMs:F0} ms | {p99Delta:+0.00;-0.00;0.00} ms ({Ms(gateway.Fixed.P99Ms)} vs {Ms(yarp.Fixed.P99Ms)}) | {PassOrShort(p99Delta <= P99BudgetMs)} |");
         sb.AppendLine($"| gateway RSS under load | < {RssTargetMb:F0} MB | {rssMb:F0} MB (max) | {PassOrShort(rssMb > 0 && rssMb < RssTargetMb)} |");
+        double mcpShare = mcpInspectedRps / mcpRawRps;
+        sb.AppendLine($"| MCP inspection throughput | ≥ {McpInspectionTarget:P0} of the same gateway's uninspected req/s (same body, same server) "
+            + $"| {mcpShare:P0} ({mcpInspectedRps:N0} vs {mcpRawRps:N0} req/s; {mcpInspectedRps / mcpDirectRps:P0} of direct) | {PassOrShort(mcpShare >= McpInspectionTarget)} |");
+        sb.AppendLine($"| MCP inspected latency added vs direct, saturated (wrk -c{s.Connections}) | reported, no threshold "
+            + $"| p50 {Delta(MedianP50(mcpInspected) - MedianP50(mcpDirect))}, p99 {Delta(MedianP99(mcpInspected) - MedianP99(mcpDirect))} "
+            + $"(uninspected: p50 {Delta(MedianP50(mcpRaw) - MedianP50(mcpDirect))}, p99 {Delta(MedianP99(mcpRaw) - MedianP99(mcpDirect))}) | — |");
+        sb.AppendLine($"| MCP inspected latency added vs direct at ~{s.FixedWorkers * s.FixedQpsPerWorker:N0} req/s (hey) | reported, no threshold "
+            + $"| p50 {Delta(mcpInspected.Fixed!.P50Ms - mcpDirect.Fixed!.P50Ms)}, p99 {Delta(mcpInspected.Fixed.P99Ms - mcpDirect.Fixed.P99Ms)} "
+            + $"(uninspected: p50 {Delta(mcpRaw.Fixed!.P50Ms - mcpDirect.Fixed.P50Ms)}, p99 {Delta(mcpRaw.Fixed.P99Ms - mcpDirect.Fixed.P99Ms)}) | — |");
         sb.AppendLine();
 
         sb.AppendLine("## The gateway during the run");
@@ -123,19 +183,27 @@ internal static class Report
             + string.Join(", ", m.ActionsByDecision.Select(kv => $"{kv.Key}: {kv.Value:N0}")) + ").");
         sb.AppendLine($"- audit: {m.AuditRecords:N0} records in {m.AuditBatches:N0} fsync'd batches ({m.MeanRecordsPerFsync:F1} records per fsync on average), "
             + $"{m.AuditWriteErrors:N0} write errors, log {d.AuditLogBytes / 1e6:N0} MB.");
+        sb.AppendLine($"- MCP: route `{McpBench.InspectedRoute}` " + Counts(m.RouteActions(McpBench.InspectedRoute)) + " (kind/decision), MCP actions "
+            + Counts(m.RouteMcpActions(McpBench.InspectedRoute)) + $" (method/tool/decision), for {mcpInspected.Answered:N0} responses to the load generators; "
+            + $"route `{McpBench.RawRoute}` " + Counts(m.RouteActions(McpBench.RawRoute)) + $" for {mcpRaw.Answered:N0} responses; "
+            + $"the MCP server ran `{McpBench.Tool}` {d.Mcp.EchoCalls:N0} times for {d.McpTargets.Sum(t => t.Answered):N0} MCP responses in all.");
+        sb.AppendLine($"- audit records of the MCP preflight calls: {d.Mcp.AuditAfterPreflight}.");
         sb.AppendLine();
 
         sb.AppendLine("## Rounds");
         sb.AppendLine();
         sb.AppendLine("| round | target | req/s | p50 | p99 |");
         sb.AppendLine("|---:|---|---:|---:|---:|");
-        for (int round = 0; round < s.Rounds; round++)
+        foreach (var group in new[] { d.Targets, d.McpTargets })
         {
-            for (int i = 0; i < d.Targets.Count; i++)
+            for (int round = 0; round < s.Rounds; round++)
             {
-                var t = d.Targets[(i + round) % d.Targets.Count];
-                var r = t.Rounds[round];
-                sb.AppendLine($"| {round + 1} | {t.Name} | {r.RequestsPerSecond:N0} | {Ms(r.P50Ms)} | {Ms(r.P99Ms)} |");
+                for (int i = 0; i < group.Count; i++)
+                {
+                    var t = group[(i + round) % group.Count];
+                    var r = t.Rounds[round];
+                    sb.AppendLine($"| {round + 1} | {t.Name} | {r.RequestsPerSecond:N0} | {Ms(r.P50Ms)} | {Ms(r.P99Ms)} |");
+                }
             }
         }
         sb.AppendLine();
@@ -158,7 +226,7 @@ internal static class Report
         sb.AppendLine("# shorter: BENCH_WARMUP=3 BENCH_ROUNDS=1 BENCH_SECONDS=3 tests/AgentPerimeter.Benchmarks/run.sh");
         sb.AppendLine("```");
         sb.AppendLine();
-        sb.AppendLine("Variables: BENCH_WARMUP (s, default 20), BENCH_ROUNDS (3), BENCH_SECONDS (10), BENCH_CONNECTIONS (32), "
+        sb.AppendLine("Variables: BENCH_WARMUP (s, default 20), BENCH_MCP_WARMUP (s, default 10 or BENCH_WARMUP if shorter), BENCH_ROUNDS (3), BENCH_SECONDS (10), BENCH_CONNECTIONS (32), "
             + "BENCH_FIXED_SECONDS (10), BENCH_FIXED_RATE (1000), BENCH_YARP (`process` or `inproc`), BENCH_OUTPUT (docs/benchmarks.md), "
             + "BENCH_GATEWAY_DLL (the Release build). The exit code is 0 whether or not a target is met; non-zero means the run itself failed.");
         return sb.ToString();
@@ -174,6 +242,17 @@ internal static class Report
     }
 
     private static string Ms(double ms) => $"{ms:F2} ms";
+
+    private static string Delta(double ms) => $"{ms:+0.00;-0.00;0.00} ms";
+
+    private static double MedianRps(Target t) => Median(t.Rounds.Select(r => r.RequestsPerSecond));
+
+    private static double MedianP50(Target t) => Median(t.Rounds.Select(r => r.P50Ms));
+
+    private static double MedianP99(Target t) => Median(t.Rounds.Select(r => r.P99Ms));
+
+    private static string Counts(IReadOnlyDictionary<string, double> counts) =>
+        counts.Count == 0 ? "none" : string.Join(", ", counts.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}: {kv.Value:N0}"));
 
     private static string Mb(long kb) => $"{kb * 1024 / 1e6:F0} MB";
 

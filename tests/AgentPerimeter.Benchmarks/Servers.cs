@@ -61,10 +61,7 @@ internal static class Servers
         return app;
     }
 
-    /// <summary>
-    /// The bare-YARP child: prints <c>LISTENING url</c> once bound, then serves until its parent closes
-    /// standard input (the parent ended, however it ended) or it receives SIGTERM/SIGINT.
-    /// </summary>
+    /// <summary>The bare-YARP child (<c>serve-yarp UPSTREAM_URL</c>).</summary>
     public static async Task<int> ServeYarpChildAsync(string[] args)
     {
         if (args.Length != 2 || !Uri.TryCreate(args[1], UriKind.Absolute, out var upstream))
@@ -72,7 +69,15 @@ internal static class Servers
             await Console.Error.WriteLineAsync($"usage: AgentPerimeter.Benchmarks {ServeYarpCommand} UPSTREAM_URL").ConfigureAwait(false);
             return 2;
         }
-        var app = await StartYarpAsync(upstream, CancellationToken.None).ConfigureAwait(false);
+        return await ServeChildAsync(await StartYarpAsync(upstream, CancellationToken.None).ConfigureAwait(false)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs a started app as a child process: prints <c>LISTENING url</c>, then serves until its parent
+    /// closes standard input (the parent ended, however it ended) or it receives SIGTERM/SIGINT.
+    /// </summary>
+    public static async Task<int> ServeChildAsync(WebApplication app)
+    {
         await using (app.ConfigureAwait(false))
         {
             Console.Out.WriteLine(ListeningPrefix + BoundUri(app));
@@ -92,7 +97,7 @@ internal static class Servers
         return new Uri(address.EndsWith('/') ? address : address + "/");
     }
 
-    private static WebApplicationBuilder NewBuilder()
+    public static WebApplicationBuilder NewBuilder()
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         // Per-request Information logs would dominate a proxy benchmark: warnings and errors only.

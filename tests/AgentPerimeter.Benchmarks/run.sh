@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Gateway benchmark: upstream vs bare YARP vs the full gateway, with wrk and hey.
+# Gateway benchmark: upstream vs bare YARP vs the full gateway, and MCP tools/call direct vs through the
+# gateway (uninspected and inspected), with wrk and hey.
 # Builds the gateway and the benchmark in Release, runs it, and writes docs/benchmarks.md.
 #
-#   tests/AgentPerimeter.Benchmarks/run.sh                                              # full run (~3 min)
+#   tests/AgentPerimeter.Benchmarks/run.sh                                              # full run (~6 min)
 #   BENCH_WARMUP=3 BENCH_ROUNDS=1 BENCH_SECONDS=3 tests/AgentPerimeter.Benchmarks/run.sh  # smoke run
 #
-# Variables (all optional): BENCH_WARMUP (s per target, 20), BENCH_ROUNDS (3), BENCH_SECONDS (10),
+# Variables (all optional): BENCH_WARMUP (s per target, 20), BENCH_MCP_WARMUP (s per MCP target, 10 or
+# BENCH_WARMUP if shorter), BENCH_ROUNDS (3), BENCH_SECONDS (10),
 # BENCH_CONNECTIONS (32), BENCH_FIXED_SECONDS (10), BENCH_FIXED_RATE (req/s, 1000),
 # BENCH_YARP (process | inproc), BENCH_OUTPUT (docs/benchmarks.md, relative to the repository root).
 # Needs wrk and hey on PATH. Exit code 0 whether or not a target is met; non-zero if the run failed.

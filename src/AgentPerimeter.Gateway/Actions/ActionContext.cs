@@ -50,6 +50,9 @@ public sealed class ActionContext
     /// <summary>The MCP message of the action, on MCP routes.</summary>
     public AgentPerimeter.Gateway.Mcp.McpActionInfo? Mcp { get; set; }
 
+    /// <summary>Set when a rate limit (or its store) refused the action: when to retry.</summary>
+    public TimeSpan? RetryAfter { get; set; }
+
     /// <summary>Secret values chosen by the secrets stage, injected by the request transform.</summary>
     internal IReadOnlyList<AgentPerimeter.Gateway.Secrets.PendingInjection>? Injections { get; set; }
 

@@ -38,6 +38,8 @@ public static class ActionResponses
             w.WriteString("work_type", action.WorkType);
             w.WriteString("route", action.RouteId);
             w.WriteString("action_id", action.ActionId);
+            if (action.RetryAfter is { } retry)
+                w.WriteNumber("retry_after_ms", (long)Math.Ceiling(retry.TotalMilliseconds));
             w.WriteEndObject();
         }
         context.Response.ContentLength = buffer.WrittenCount;

@@ -19,6 +19,10 @@ public enum DecisionOutcome
     BadRequest,
     /// <summary>The gateway cannot act safely right now (audit sink down).</summary>
     Unavailable,
+    /// <summary>Over a rate limit of the work type.</summary>
+    RateLimited,
+    /// <summary>Allowed without its rate limit checked (limit store unreachable, work type fails open).</summary>
+    Degraded,
 }
 
 /// <summary>A decision with the rule that made it and the reason the agent reads.</summary>
@@ -36,6 +40,8 @@ public sealed record PolicyDecision(DecisionOutcome Outcome, string Code, string
         DecisionOutcome.NotFound => "not_found",
         DecisionOutcome.BadRequest => "bad_request",
         DecisionOutcome.Unavailable => "unavailable",
+        DecisionOutcome.RateLimited => "rate_limited",
+        DecisionOutcome.Degraded => "degraded",
         _ => "pending",
     };
 
@@ -44,7 +50,7 @@ public sealed record PolicyDecision(DecisionOutcome Outcome, string Code, string
     /// perimeter is governance; an allowance by a report-only rule, or an undecided action, is not.
     /// </summary>
     public bool IsEnforced => Outcome is DecisionOutcome.Allow or DecisionOutcome.Deny
-        or DecisionOutcome.Unauthenticated or DecisionOutcome.NotFound or DecisionOutcome.BadRequest;
+        or DecisionOutcome.Unauthenticated or DecisionOutcome.NotFound or DecisionOutcome.BadRequest or DecisionOutcome.RateLimited;
 
-    public bool Permits => Outcome is DecisionOutcome.Allow or DecisionOutcome.WouldDeny;
+    public bool Permits => Outcome is DecisionOutcome.Allow or DecisionOutcome.WouldDeny or DecisionOutcome.Degraded;
 }

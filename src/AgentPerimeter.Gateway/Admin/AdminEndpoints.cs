@@ -21,12 +21,34 @@ internal static class AdminEndpoints
 
         admin.MapGet("/healthz", () => Results.Text("ok\n"));
 
-        admin.MapGet("/readyz", (AuditLog audit, PolicyStore policy) =>
+        admin.MapGet("/readyz", (AuditLog audit, PolicyStore policy, RateLimiting.IRateLimitStore limits) =>
         {
             bool auditOk = audit.EnsureWritable();
-            var body = new { status = auditOk ? "ready" : "not_ready", audit = auditOk ? "writable" : "unwritable", policy_version = policy.Current.Version };
-            return Results.Json(body, statusCode: auditOk ? 200 : 503);
+            var limitProblem = limits.Problem;
+            bool ready = auditOk && limitProblem is null;
+            var body = new
+            {
+                status = ready ? "ready" : "not_ready",
+                audit = auditOk ? "writable" : "unwritable",
+                ratelimit_store = limitProblem ?? "ok",
+                policy_version = policy.Current.Version,
+            };
+            return Results.Json(body, statusCode: ready ? 200 : 503);
         });
+
+        admin.MapPost("/admin/sessions/{id}/revoke", async (string id, RateLimiting.IRevocationStore revocations) =>
+        {
+            await revocations.RevokeAsync("session", id);
+            return Results.Json(new { revoked = $"session:{id}" });
+        });
+
+        admin.MapPost("/admin/agents/{id}/revoke", async (string id, RateLimiting.IRevocationStore revocations) =>
+        {
+            await revocations.RevokeAsync("agent", id);
+            return Results.Json(new { revoked = $"agent:{id}" });
+        });
+
+        admin.MapGet("/admin/revocations", (RateLimiting.IRevocationStore revocations) => Results.Json(revocations.All.Order()));
 
         admin.MapGet("/metrics", async (HttpContext ctx, PerimeterMetrics metrics) =>
         {

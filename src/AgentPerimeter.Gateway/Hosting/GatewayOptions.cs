@@ -22,6 +22,7 @@ public sealed class GatewayOptions
     internal string ConfigDirectory { get; set; } = Directory.GetCurrentDirectory();
     public AuditOptions Audit { get; set; } = new();
     public LoggingOptions Logging { get; set; } = new();
+    public RedisOptions Redis { get; set; } = new();
 
     public string ResolveDataPath(string path) =>
         Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(DataDirectory, path));
@@ -34,6 +35,19 @@ public sealed class ListenerOptions
 
     /// <summary>Operators only: /metrics, /healthz, /readyz and /admin. Keep it on loopback or a private network.</summary>
     public string Admin { get; set; } = "http://127.0.0.1:9090";
+}
+
+/// <summary><c>Gateway:Redis</c>: shared state for replicas (rate limits, revocations). Unset: in memory, one node.</summary>
+public sealed class RedisOptions
+{
+    /// <summary>StackExchange.Redis configuration string, e.g. "127.0.0.1:6379". Empty: no Redis.</summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>How long a rate-limit decision may wait for Redis before the work type's failure mode decides.</summary>
+    public int TimeoutMilliseconds { get; set; } = 50;
+
+    /// <summary>Prefix of every key and channel the gateway uses.</summary>
+    public string KeyPrefix { get; set; } = "agentperimeter";
 }
 
 public sealed class LoggingOptions

@@ -4,6 +4,7 @@ using AgentPerimeter.Gateway.Admin;
 using AgentPerimeter.Gateway.Audit;
 using AgentPerimeter.Gateway.Identity;
 using AgentPerimeter.Gateway.Mcp;
+using AgentPerimeter.Gateway.RateLimiting;
 using AgentPerimeter.Gateway.Secrets;
 using AgentPerimeter.Gateway.Metrics;
 using AgentPerimeter.Gateway.Policy;
@@ -69,6 +70,7 @@ public static class PerimeterHostingExtensions
         services.AddSingleton<PerimeterListeners>();
         services.AddSingleton<MatcherPolicy, ListenerMatcherPolicy>();
         services.AddHostedService<PerimeterStartup>();
+        AddSharedState(services, options);
 
         AddIdentity(services, options.Identity);
 
@@ -112,6 +114,7 @@ public static class PerimeterHostingExtensions
             proxy.Use(PolicyStage.InvokeAsync);         // work type × route × method × path
             proxy.Use(McpStage.InvokeAsync);            // MCP routes: JSON-RPC → action; tools, arguments, session binding
             proxy.Use(SecretsStage.InvokeAsync);        // which credentials this work type may have injected
+            proxy.Use(RateLimitStage.InvokeAsync);      // one atomic GCRA check per action (Redis or memory)
             proxy.Use(UpstreamErrorStage.InvokeAsync);  // upstream failures in the perimeter's shape
             proxy.UseSessionAffinity();
             proxy.UseLoadBalancing();
@@ -125,6 +128,32 @@ public static class PerimeterHostingExtensions
 
         app.MapAdminEndpoints();
         return app;
+    }
+
+    /// <summary>Rate-limit state and revocations: Redis when configured (replicas share them), else memory and a file.</summary>
+    private static void AddSharedState(IServiceCollection services, GatewayOptions options)
+    {
+        var redis = options.Redis;
+        if (string.IsNullOrWhiteSpace(redis.ConnectionString))
+        {
+            services.AddSingleton<IRateLimitStore>(sp => new InMemoryRateLimitStore(sp.GetRequiredService<TimeProvider>()));
+            services.AddSingleton<IRevocationStore>(_ => new FileRevocationStore(options.ResolveDataPath("revocations.json")));
+            return;
+        }
+        services.AddSingleton<StackExchange.Redis.IConnectionMultiplexer>(_ =>
+        {
+            var config = StackExchange.Redis.ConfigurationOptions.Parse(redis.ConnectionString);
+            // Start (and keep retrying) without Redis: the failure modes decide what happens meanwhile.
+            config.AbortOnConnectFail = false;
+            if (!redis.ConnectionString.Contains("connectTimeout", StringComparison.OrdinalIgnoreCase))
+                config.ConnectTimeout = 1000;
+            config.ReconnectRetryPolicy = new StackExchange.Redis.LinearRetry(500);
+            return StackExchange.Redis.ConnectionMultiplexer.Connect(config);
+        });
+        services.AddSingleton<IRateLimitStore>(sp => new RedisRateLimitStore(sp.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>(),
+            TimeSpan.FromMilliseconds(redis.TimeoutMilliseconds), redis.KeyPrefix, sp.GetRequiredService<ILogger<RedisRateLimitStore>>()));
+        services.AddSingleton<IRevocationStore>(sp => new RedisRevocationStore(sp.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>(),
+            redis.KeyPrefix, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RedisRevocationStore>>()));
     }
 
     private static string ResolveConfigDirectory(IConfiguration config)

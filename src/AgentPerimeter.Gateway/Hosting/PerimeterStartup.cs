@@ -20,6 +20,8 @@ internal sealed partial class PerimeterStartup(
         _ = services.GetRequiredService<PolicyStore>();
         _ = services.GetRequiredService<SigningKeys>();
         _ = services.GetRequiredService<AuditLog>();
+        _ = services.GetRequiredService<RateLimiting.IRateLimitStore>();
+        _ = services.GetRequiredService<RateLimiting.IRevocationStore>();
         lifetime.ApplicationStarted.Register(() => Log.Listening(logger, listeners.AgentUri, listeners.AdminUri));
         return Task.CompletedTask;
     }

@@ -7,7 +7,7 @@ namespace AgentPerimeter.Gateway.Identity;
 /// Identify stage: every agent request must carry a valid session token naming a configured work
 /// type. Failures are answered here (401/403) and audited; nothing unidentified goes further.
 /// </summary>
-internal sealed class IdentityMiddleware(RequestDelegate next, IdentityResolver resolver, PolicyStore policy)
+internal sealed class IdentityMiddleware(RequestDelegate next, IdentityResolver resolver, PolicyStore policy, RateLimiting.IRevocationStore revocations)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -24,6 +24,15 @@ internal sealed class IdentityMiddleware(RequestDelegate next, IdentityResolver 
         action.SessionId = identity.SessionId;
         action.WorkType = identity.WorkType;
         action.Issuer = identity.Issuer;
+
+        // The kill switch: a revoked session (or agent) is refused however valid its token still is.
+        if (revocations.IsRevoked(identity.SessionId, identity.AgentId))
+        {
+            await ActionResponses.RefuseAsync(context, StatusCodes.Status401Unauthorized,
+                new PolicyDecision(DecisionOutcome.Unauthenticated, "session_revoked", null,
+                    "This session has been revoked by the perimeter's operator.")).ConfigureAwait(false);
+            return;
+        }
 
         if (!policy.Current.WorkTypes.ContainsKey(identity.WorkType))
         {

@@ -44,6 +44,8 @@ public static class McpResponses
             w.WriteString("work_type", action.WorkType);
             w.WriteString("route", action.RouteId);
             w.WriteString("action_id", action.ActionId);
+            if (action.RetryAfter is { } retry)
+                w.WriteNumber("retry_after_ms", (long)Math.Ceiling(retry.TotalMilliseconds));
             w.WriteEndObject();
             w.WriteEndObject();
             w.WriteEndObject();

@@ -20,6 +20,8 @@ public sealed class PerimeterMetrics
     private readonly Counter _mcpActions;
     private readonly Counter _serverMessages;
     private readonly Counter _secretInjections;
+    private readonly Counter _rateLimits;
+    private readonly Counter _rateLimitStoreErrors;
 
     public PerimeterMetrics()
     {
@@ -65,6 +67,13 @@ public sealed class PerimeterMetrics
             "agentperimeter_secret_injections_total",
             "Secrets injected into forwarded requests, by secret name and route (never values).",
             ["secret", "route"]);
+        _rateLimits = factory.CreateCounter(
+            "agentperimeter_ratelimit_decisions_total",
+            "Rate-limit checks by work type and result (allowed, limited, degraded, unavailable).",
+            ["work_type", "result"]);
+        _rateLimitStoreErrors = factory.CreateCounter(
+            "agentperimeter_ratelimit_store_errors_total",
+            "Rate-limit store calls that failed or timed out.");
         _sessions = factory.CreateCounter(
             "agentperimeter_sessions_issued_total",
             "Session tokens minted by the gateway's own issuer.",
@@ -104,6 +113,10 @@ public sealed class PerimeterMetrics
             or "notifications/tools/list_changed" or "notifications/prompts/list_changed" => method,
         _ => "other",
     };
+
+    public void RateLimit(string workType, string result) => _rateLimits.WithLabels(workType, result).Inc();
+
+    public void RateLimitStoreError() => _rateLimitStoreErrors.Inc();
 
     public void SecretInjected(string secret, string route) => _secretInjections.WithLabels(secret, route).Inc();
 

@@ -83,6 +83,8 @@ public sealed class WorkTypePolicy
     public required Glob[] Agents { get; init; }
     /// <summary>Secrets the gateway may inject for this work type's actions.</summary>
     public FrozenSet<string> Secrets { get; init; } = FrozenSet<string>.Empty;
+    /// <summary>Rate limits of this work type.</summary>
+    public AgentPerimeter.Gateway.RateLimiting.WorkTypeLimits Limits { get; init; } = AgentPerimeter.Gateway.RateLimiting.WorkTypeLimits.None;
     /// <summary>Rules by route id; enforcing rules come before report-only ones. Key "*" holds catch-all rules.</summary>
     public required FrozenDictionary<string, PolicyRule[]> RulesByRoute { get; init; }
     public required IReadOnlyList<PolicyRule> Rules { get; init; }

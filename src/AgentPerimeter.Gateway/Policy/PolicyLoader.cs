@@ -20,7 +20,9 @@ public static class PolicyLoader
     public const string SectionName = "Perimeter";
 
     private static readonly string[] RootKeys = ["WorkTypes", "Secrets", "StripHeaders"];
-    private static readonly string[] WorkTypeKeys = ["Description", "Agents", "Rules", "Secrets"];
+    private static readonly string[] WorkTypeKeys = ["Description", "Agents", "Rules", "Secrets", "RateLimits"];
+    private static readonly string[] RateLimitKeys = ["Partition", "FailureMode", "Limits"];
+    private static readonly string[] LimitKeys = ["Id", "Limit", "Period", "Route", "Tools"];
     private static readonly string[] RuleKeys = ["Id", "Description", "Route", "Methods", "Paths", "Mode", "Tools", "Resources", "Prompts", "Arguments"];
     private static readonly string[] ArgumentKeys = ["OneOf", "Glob", "MaxLength"];
 
@@ -75,6 +77,8 @@ public static class PolicyLoader
                     errors.Add($"{wtSection.Path}:Secrets: secret '{secret}' is not declared in Perimeter:Secrets. Declared: {(secrets.Secrets.Count == 0 ? "none" : string.Join(", ", secrets.Secrets.Keys.Order()))}.");
             }
 
+            var limits = LoadLimits(wtSection.GetSection("RateLimits"), knownRoutes, ruleIds, errors);
+
             var rules = new List<PolicyRule>();
             var rulesSection = wtSection.GetSection("Rules");
             if (rulesSection.Value is not null)
@@ -91,6 +95,7 @@ public static class PolicyLoader
                 Description = wtSection["Description"],
                 Agents = [.. agentGlobs],
                 Secrets = entitled.ToFrozenSet(StringComparer.Ordinal),
+                Limits = limits,
                 Rules = rules,
                 RulesByRoute = rules
                     .GroupBy(r => r.Route, StringComparer.Ordinal)
@@ -208,6 +213,45 @@ public static class PolicyLoader
             AnyMethod = anyMethod,
             Paths = paths.Select(Glob.Parse).ToArray(),
             Mode = mode,
+        };
+    }
+
+    private static RateLimiting.WorkTypeLimits LoadLimits(IConfigurationSection section, IReadOnlySet<string>? knownRoutes, HashSet<string> ids, List<string> errors)
+    {
+        if (!section.Exists())
+            return RateLimiting.WorkTypeLimits.None;
+        CheckKeys(section, RateLimitKeys, errors);
+        var partition = section["Partition"] ?? "session";
+        if (partition is not ("session" or "agent"))
+            errors.Add($"{section.Path}:Partition: '{partition}' is not a partition. Use \"session\" (each session its own budget) or \"agent\" (an agent's sessions share one).");
+        var failure = section["FailureMode"] ?? "closed";
+        if (failure is not ("closed" or "open"))
+            errors.Add($"{section.Path}:FailureMode: '{failure}' is not a mode. Use \"closed\" (refuse with 503 when the limit store is unreachable) or \"open\" (allow, audited as degraded).");
+        var rules = new List<RateLimiting.LimitRule>();
+        foreach (var l in section.GetSection("Limits").GetChildren())
+        {
+            CheckKeys(l, LimitKeys, errors);
+            var id = l["Id"];
+            if (string.IsNullOrWhiteSpace(id))
+                errors.Add($"{l.Path}:Id: every limit needs an Id (it names the limit in RateLimit-Policy and audit records).");
+            else if (!ids.Add(id))
+                errors.Add($"{l.Path}:Id: id '{id}' is used twice. Rule and limit ids must be unique.");
+            if (!int.TryParse(l["Limit"], out var limit) || limit <= 0)
+                errors.Add($"{l.Path}:Limit: must be a positive number of actions, e.g. 60.");
+            if (!TimeSpan.TryParse(l["Period"], System.Globalization.CultureInfo.InvariantCulture, out var period) || period < TimeSpan.FromMilliseconds(1))
+                errors.Add($"{l.Path}:Period: must be a duration such as \"00:01:00\" (one minute) or \"00:00:01\".");
+            var route = l["Route"];
+            if (route is not null && knownRoutes is not null && !knownRoutes.Contains(route))
+                errors.Add($"{l.Path}:Route: route '{route}' is not defined in ReverseProxy:Routes.");
+            var tools = ReadGlobs(l, "Tools", errors);
+            if (id is not null && limit > 0 && period > TimeSpan.Zero)
+                rules.Add(new RateLimiting.LimitRule { Id = id, Limit = limit, Period = period, Route = route, Tools = tools });
+        }
+        return new RateLimiting.WorkTypeLimits
+        {
+            Rules = [.. rules],
+            Partition = partition == "agent" ? RateLimiting.LimitPartition.Agent : RateLimiting.LimitPartition.Session,
+            FailClosed = failure != "open",
         };
     }
 

@@ -1,0 +1,124 @@
+using System.Collections.Frozen;
+using System.Text.Json;
+using StackExchange.Redis;
+
+namespace AgentPerimeter.Gateway.RateLimiting;
+
+/// <summary>
+/// The kill switch: revoked sessions and agents. <see cref="IsRevoked"/> is a local lookup on every
+/// action; how revocations reach the local set differs by store.
+/// </summary>
+public interface IRevocationStore
+{
+    bool IsRevoked(string sessionId, string agentId);
+    Task RevokeAsync(string kind, string id);
+    IReadOnlyCollection<string> All { get; }
+}
+
+/// <summary>One node: revocations in memory, persisted to a file so they outlive a restart.</summary>
+public sealed class FileRevocationStore : IRevocationStore
+{
+    private readonly string _path;
+    private readonly Lock _lock = new();
+    private volatile FrozenSet<string> _revoked;
+
+    public FileRevocationStore(string path)
+    {
+        _path = Path.GetFullPath(path);
+        _revoked = File.Exists(_path)
+            ? (JsonSerializer.Deserialize<string[]>(File.ReadAllText(_path)) ?? []).ToFrozenSet(StringComparer.Ordinal)
+            : FrozenSet<string>.Empty;
+    }
+
+    public IReadOnlyCollection<string> All => _revoked;
+
+    public bool IsRevoked(string sessionId, string agentId) =>
+        _revoked.Count > 0 && (_revoked.Contains("session:" + sessionId) || _revoked.Contains("agent:" + agentId));
+
+    public Task RevokeAsync(string kind, string id)
+    {
+        lock (_lock)
+        {
+            var next = _revoked.Append($"{kind}:{id}").ToFrozenSet(StringComparer.Ordinal);
+            Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
+            File.WriteAllText(_path + ".tmp", JsonSerializer.Serialize(next.Order()));
+            File.Move(_path + ".tmp", _path, overwrite: true);
+            _revoked = next;
+        }
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>
+/// Replicas: revocations live in a Redis set (so they outlive any gateway restart); a revocation is
+/// published to every replica at once, and each replica also re-reads the set every 500 ms, so a
+/// missed message (a replica reconnecting) still takes effect within a second.
+/// </summary>
+public sealed partial class RedisRevocationStore : IRevocationStore, IDisposable
+{
+    private readonly IConnectionMultiplexer _redis;
+    private readonly string _setKey;
+    private readonly RedisChannel _channel;
+    private readonly ILogger<RedisRevocationStore> _logger;
+    private readonly ITimer _timer;
+    private volatile FrozenSet<string> _revoked = FrozenSet<string>.Empty;
+    private readonly Lock _lock = new();
+
+    public RedisRevocationStore(IConnectionMultiplexer redis, string prefix, TimeProvider time, ILogger<RedisRevocationStore> logger)
+    {
+        _redis = redis;
+        _setKey = $"{prefix}:revoked";
+        _channel = RedisChannel.Literal($"{prefix}:revocations");
+        _logger = logger;
+        redis.GetSubscriber().Subscribe(_channel, (_, message) => Add((string)message!));
+        Sync();
+        _timer = time.CreateTimer(_ => Sync(), null, TimeSpan.FromMilliseconds(500), TimeSpan.FromMilliseconds(500));
+    }
+
+    public IReadOnlyCollection<string> All => _revoked;
+
+    public bool IsRevoked(string sessionId, string agentId) =>
+        _revoked.Count > 0 && (_revoked.Contains("session:" + sessionId) || _revoked.Contains("agent:" + agentId));
+
+    public async Task RevokeAsync(string kind, string id)
+    {
+        var entry = $"{kind}:{id}";
+        var db = _redis.GetDatabase();
+        await db.SetAddAsync(_setKey, entry).ConfigureAwait(false);
+        await db.PublishAsync(_channel, entry).ConfigureAwait(false);
+        Add(entry);
+    }
+
+    private void Add(string entry)
+    {
+        lock (_lock)
+        {
+            if (!_revoked.Contains(entry))
+                _revoked = _revoked.Append(entry).ToFrozenSet(StringComparer.Ordinal);
+        }
+    }
+
+    private void Sync()
+    {
+        try
+        {
+            if (!_redis.IsConnected)
+                return;
+            var members = _redis.GetDatabase().SetMembers(_setKey);
+            lock (_lock)
+                _revoked = _revoked.Union(members.Select(m => (string)m!)).ToFrozenSet(StringComparer.Ordinal);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            Log.SyncFailed(_logger, ex.GetType().Name);
+        }
+    }
+
+    public void Dispose() => _timer.Dispose();
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 510, Level = LogLevel.Warning, Message = "Could not read revocations from redis ({Error}); using the last known set")]
+        public static partial void SyncFailed(ILogger logger, string error);
+    }
+}
