@@ -15,16 +15,30 @@ namespace AgentPerimeter.Gateway.Admin;
 /// </summary>
 internal static class AdminEndpoints
 {
+    private static async Task<IResult> RevokeAsync(RateLimiting.IRevocationStore revocations, string kind, string id)
+    {
+        try
+        {
+            await revocations.RevokeAsync(kind, id).WaitAsync(TimeSpan.FromSeconds(5));
+            return Results.Json(new { revoked = $"{kind}:{id}" });
+        }
+        catch (Exception ex) when (ex is TimeoutException or StackExchange.Redis.RedisException or IOException)
+        {
+            // Not recorded anywhere shared: say so rather than pretend the kill switch worked.
+            return Results.Json(new { error = "revocation_store_unavailable", message = $"The revocation of {kind} '{id}' could not be stored ({ex.GetType().Name}); retry." }, statusCode: 503);
+        }
+    }
+
     public static void MapAdminEndpoints(this WebApplication app)
     {
         var admin = app.MapGroup("").WithMetadata(new ListenerMetadata(ListenerKind.Admin));
 
         admin.MapGet("/healthz", () => Results.Text("ok\n"));
 
-        admin.MapGet("/readyz", (AuditLog audit, PolicyStore policy, RateLimiting.IRateLimitStore limits) =>
+        admin.MapGet("/readyz", (AuditLog audit, PolicyStore policy, RateLimiting.IRateLimitStore limits, RateLimiting.IRevocationStore revocations) =>
         {
             bool auditOk = audit.EnsureWritable();
-            var limitProblem = limits.Problem;
+            var limitProblem = limits.Problem ?? revocations.Problem;
             bool ready = auditOk && limitProblem is null;
             var body = new
             {
@@ -36,17 +50,8 @@ internal static class AdminEndpoints
             return Results.Json(body, statusCode: ready ? 200 : 503);
         });
 
-        admin.MapPost("/admin/sessions/{id}/revoke", async (string id, RateLimiting.IRevocationStore revocations) =>
-        {
-            await revocations.RevokeAsync("session", id);
-            return Results.Json(new { revoked = $"session:{id}" });
-        });
-
-        admin.MapPost("/admin/agents/{id}/revoke", async (string id, RateLimiting.IRevocationStore revocations) =>
-        {
-            await revocations.RevokeAsync("agent", id);
-            return Results.Json(new { revoked = $"agent:{id}" });
-        });
+        admin.MapPost("/admin/sessions/{id}/revoke", (string id, RateLimiting.IRevocationStore revocations) => RevokeAsync(revocations, "session", id));
+        admin.MapPost("/admin/agents/{id}/revoke", (string id, RateLimiting.IRevocationStore revocations) => RevokeAsync(revocations, "agent", id));
 
         admin.MapGet("/admin/revocations", (RateLimiting.IRevocationStore revocations) => Results.Json(revocations.All.Order()));
 

@@ -64,6 +64,20 @@ public static class ConfigurationValidator
                 errors.Add($"Gateway:Logging:MinimumLevel: '{options.Logging.MinimumLevel}' is not a level. Use Verbose, Debug, Information, Warning, Error or Fatal.");
         }
 
+        // Two routes matching the same path, methods and hosts make every request to it fail at routing
+        // time (an ambiguous match); say so at startup instead.
+        var seen = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var route in configuration.GetSection("ReverseProxy:Routes").GetChildren())
+        {
+            var match = route.GetSection("Match");
+            var key = string.Join("|", match["Path"], string.Join(",", match.GetSection("Methods").GetChildren().Select(c => c.Value).Order()),
+                string.Join(",", match.GetSection("Hosts").GetChildren().Select(c => c.Value).Order()), route["Order"]);
+            if (match["Path"] is not null && seen.TryGetValue(key, out var other))
+                errors.Add($"ReverseProxy:Routes:{route.Key}:Match: routes '{other}' and '{route.Key}' match the same requests ('{match["Path"]}'); give one a different Path, Methods, Hosts or Order.");
+            else
+                seen[key] = route.Key;
+        }
+
         var secretContext = SecretLoadContext.Default with { BaseDirectory = configDirectory ?? Directory.GetCurrentDirectory() };
         var policy = PolicyLoader.Load(configuration, PolicyStore.KnownRoutes(configuration), secretContext);
         errors.AddRange(policy.Errors);

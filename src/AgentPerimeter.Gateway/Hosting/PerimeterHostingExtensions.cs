@@ -146,7 +146,7 @@ public static class PerimeterHostingExtensions
             // Start (and keep retrying) without Redis: the failure modes decide what happens meanwhile.
             config.AbortOnConnectFail = false;
             if (!redis.ConnectionString.Contains("connectTimeout", StringComparison.OrdinalIgnoreCase))
-                config.ConnectTimeout = 1000;
+                config.ConnectTimeout = 2000;
             config.ReconnectRetryPolicy = new StackExchange.Redis.LinearRetry(500);
             return StackExchange.Redis.ConnectionMultiplexer.Connect(config);
         });

@@ -13,6 +13,9 @@ public interface IRevocationStore
     bool IsRevoked(string sessionId, string agentId);
     Task RevokeAsync(string kind, string id);
     IReadOnlyCollection<string> All { get; }
+
+    /// <summary>Null once the store has the revocations, else why not (for readiness).</summary>
+    string? Problem { get; }
 }
 
 /// <summary>One node: revocations in memory, persisted to a file so they outlive a restart.</summary>
@@ -31,6 +34,8 @@ public sealed class FileRevocationStore : IRevocationStore
     }
 
     public IReadOnlyCollection<string> All => _revoked;
+
+    public string? Problem => null;
 
     public bool IsRevoked(string sessionId, string agentId) =>
         _revoked.Count > 0 && (_revoked.Contains("session:" + sessionId) || _revoked.Contains("agent:" + agentId));
@@ -70,7 +75,6 @@ public sealed partial class RedisRevocationStore : IRevocationStore, IDisposable
         _setKey = $"{prefix}:revoked";
         _channel = RedisChannel.Literal($"{prefix}:revocations");
         _logger = logger;
-        redis.GetSubscriber().Subscribe(_channel, (_, message) => Add((string)message!));
         Sync();
         _timer = time.CreateTimer(_ => Sync(), null, TimeSpan.FromMilliseconds(500), TimeSpan.FromMilliseconds(500));
     }
@@ -79,6 +83,8 @@ public sealed partial class RedisRevocationStore : IRevocationStore, IDisposable
 
     public bool IsRevoked(string sessionId, string agentId) =>
         _revoked.Count > 0 && (_revoked.Contains("session:" + sessionId) || _revoked.Contains("agent:" + agentId));
+
+    public string? Problem => _synced ? null : "revocations not yet read from redis";
 
     public async Task RevokeAsync(string kind, string id)
     {
@@ -98,15 +104,26 @@ public sealed partial class RedisRevocationStore : IRevocationStore, IDisposable
         }
     }
 
+    private volatile bool _subscribed;
+    private volatile bool _synced;
+
     private void Sync()
     {
         try
         {
             if (!_redis.IsConnected)
                 return;
+            // Subscribe once Redis is reachable (the gateway may start before it); the library
+            // re-subscribes by itself after later reconnects.
+            if (!_subscribed)
+            {
+                _redis.GetSubscriber().Subscribe(_channel, (_, message) => Add((string)message!));
+                _subscribed = true;
+            }
             var members = _redis.GetDatabase().SetMembers(_setKey);
             lock (_lock)
                 _revoked = _revoked.Union(members.Select(m => (string)m!)).ToFrozenSet(StringComparer.Ordinal);
+            _synced = true;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {

@@ -52,6 +52,18 @@ public class ConfigurationTests
     }
 
     [Fact]
+    public void TwoRoutesOnTheSamePath_AreAConfigurationError()
+    {
+        var dir = Directory.CreateTempSubdirectory("perimeter-cfg-").FullName;
+        var routes = TestPolicies.Routes("http://127.0.0.1:1").Replace("\"/other/{**rest}\"", "\"/api/{**rest}\"");
+        var args = TestGateway.PrepareConfig(dir, "http://127.0.0.1:1", null, routes);
+
+        var ex = Assert.Throws<ConfigurationValidationException>(() => PerimeterApp.Build(args));
+
+        Assert.Contains(ex.Errors, e => e.Contains("routes 'api' and 'other' match the same requests"));
+    }
+
+    [Fact]
     public async Task CheckCommand_ValidatesLikeTheGateway()
     {
         var root = PolicyLoaderTests.RepoRoot();

@@ -102,6 +102,17 @@ public sealed class TestGateway : IAsyncDisposable
 
     public Task<string> MetricsAsync() => Admin.GetStringAsync("metrics");
 
+    /// <summary>Waits until /readyz says ready (e.g. its Redis connection is up), polling the admin API.</summary>
+    public async Task WaitReadyAsync()
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while ((await Admin.GetAsync("readyz")).StatusCode != System.Net.HttpStatusCode.OK)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "the gateway never became ready");
+            await Task.Delay(100);
+        }
+    }
+
     public string LogText()
     {
         var path = Path.Combine(DataDir, "gateway.log");
