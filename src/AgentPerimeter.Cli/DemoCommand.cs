@@ -93,6 +93,11 @@ internal static partial class DemoCommand
         await ShowAsync(agent, "eyJhbGciOiJub25lIn0.eyJzdWIiOiJtYWxsb3J5In0.", "(forged)", HttpMethod.Get, "/api/repos");
         await McpTourAsync(agentUri, explorer, builder);
 
+        // The kill switch: revoke the analyst's session; its still-valid token stops working at once.
+        var analystSession = new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(analyst).GetClaim("sid").Value;
+        (await admin.PostAsync($"admin/sessions/{analystSession}/revoke", null)).EnsureSuccessStatusCode();
+        await ShowAsync(agent, analyst, "sensitive-data", HttpMethod.Get, "/api/customers/42");
+
         Console.Out.WriteLine($"""
 
             The customer service got the key the gateway injected (X-Api-Key, secret 'customers-api-key'),

@@ -74,6 +74,7 @@ public class ProcessTests
         Assert.Matches(@"MCP search_docs\(query=deploy\)\s+ok\s+allow\s+explore-mcp-docs", demo.Output);
         Assert.Matches(@"MCP deploy\(.*ok\s+deny\s+policy_denied", demo.Output);
         Assert.Matches(@"MCP run_build\(repo=infra\)\s+ok\s+deny\s+build-mcp-run\s+.*\[argument_not_allowed\]", demo.Output);
+        Assert.Matches(@"sensitive-data\s+GET /api/customers/42\s+401\s+unauthenticated\s+session_revoked", demo.Output);
         Assert.Matches(@"governed-action percentage: \d+\.\d% \(\d+ of \d+ actions", demo.Output);
         Assert.Contains("audit chain: intact", demo.Output);
         Assert.True(File.Exists(Path.Combine(dir, "data", "signing-key.pem")), "a local signing key is created on first run");
