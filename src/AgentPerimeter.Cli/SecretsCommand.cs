@@ -5,19 +5,11 @@ namespace AgentPerimeter.Cli;
 /// <summary><c>perimeter secrets</c>: the secret inventory — where each secret lives, who injects it, what it enables. Never a value.</summary>
 internal static class SecretsCommand
 {
-    public static async Task<int> RunAsync(Args args)
+    public static Task<int> RunAsync(Args args) => AdminClient.RunAsync(args, http => RunAsync(args, http));
+
+    private static async Task<int> RunAsync(Args args, HttpClient http)
     {
-        var admin = TokenCommand.AdminUrl(args);
-        using var http = new HttpClient { BaseAddress = admin, Timeout = TimeSpan.FromSeconds(10) };
-        string json;
-        try
-        {
-            json = await http.GetStringAsync("admin/secrets");
-        }
-        catch (HttpRequestException ex)
-        {
-            return Cli.Fail($"cannot reach the gateway's admin listener at {admin} ({ex.Message}).");
-        }
+        var json = await http.GetStringAsync("admin/secrets");
         using var doc = JsonDocument.Parse(json);
         if (args.Flag("json"))
         {

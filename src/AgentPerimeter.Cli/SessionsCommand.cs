@@ -5,52 +5,45 @@ namespace AgentPerimeter.Cli;
 /// <summary><c>perimeter sessions list | revoke SESSION_ID | revoke --agent NAME</c>: the kill switch.</summary>
 internal static class SessionsCommand
 {
-    public static async Task<int> RunAsync(Args args)
+    public static Task<int> RunAsync(Args args) => AdminClient.RunAsync(args, http => RunAsync(args, http));
+
+    private static async Task<int> RunAsync(Args args, HttpClient http)
     {
-        var admin = TokenCommand.AdminUrl(args);
-        using var http = new HttpClient { BaseAddress = admin, Timeout = TimeSpan.FromSeconds(10) };
         var verb = args.Positionals.Count > 0 ? args.Positionals[0] : "list";
-        try
+        switch (verb)
         {
-            switch (verb)
+            case "list":
             {
-                case "list":
+                using var sessions = JsonDocument.Parse(await http.GetStringAsync("admin/sessions"));
+                using var revoked = JsonDocument.Parse(await http.GetStringAsync("admin/revocations"));
+                var revokedSet = revoked.RootElement.EnumerateArray().Select(e => e.GetString()).ToHashSet();
+                Console.Out.WriteLine($"{"session",-38} {"agent",-20} {"work type",-16} {"expires",-26} state");
+                foreach (var s in sessions.RootElement.EnumerateArray())
                 {
-                    using var sessions = JsonDocument.Parse(await http.GetStringAsync("admin/sessions"));
-                    using var revoked = JsonDocument.Parse(await http.GetStringAsync("admin/revocations"));
-                    var revokedSet = revoked.RootElement.EnumerateArray().Select(e => e.GetString()).ToHashSet();
-                    Console.Out.WriteLine($"{"session",-38} {"agent",-20} {"work type",-16} {"expires",-26} state");
-                    foreach (var s in sessions.RootElement.EnumerateArray())
-                    {
-                        var id = s.GetProperty("session_id").GetString();
-                        var agent = s.GetProperty("agent").GetString();
-                        var state = revokedSet.Contains($"session:{id}") || revokedSet.Contains($"agent:{agent}") ? "revoked" : "active";
-                        Console.Out.WriteLine($"{id,-38} {agent,-20} {s.GetProperty("work_type").GetString(),-16} {s.GetProperty("expires_at").GetString(),-26} {state}");
-                    }
-                    return 0;
+                    var id = s.GetProperty("session_id").GetString();
+                    var agent = s.GetProperty("agent").GetString();
+                    var state = revokedSet.Contains($"session:{id}") || revokedSet.Contains($"agent:{agent}") ? "revoked" : "active";
+                    Console.Out.WriteLine($"{id,-38} {agent,-20} {s.GetProperty("work_type").GetString(),-16} {s.GetProperty("expires_at").GetString(),-26} {state}");
                 }
-                case "revoke":
-                {
-                    string path, what;
-                    if (args.Get("agent") is { Length: > 0 } agent)
-                        (path, what) = ($"admin/agents/{Uri.EscapeDataString(agent)}/revoke", $"agent '{agent}' (every session)");
-                    else if (args.Positionals.Count == 2)
-                        (path, what) = ($"admin/sessions/{Uri.EscapeDataString(args.Positionals[1])}/revoke", $"session '{args.Positionals[1]}'");
-                    else
-                        throw new ArgsException("usage: perimeter sessions revoke SESSION_ID | perimeter sessions revoke --agent NAME");
-                    var response = await http.PostAsync(path, null);
-                    if (!response.IsSuccessStatusCode)
-                        return Cli.Fail($"the gateway refused ({(int)response.StatusCode}): {await response.Content.ReadAsStringAsync()}");
-                    Console.Out.WriteLine($"revoked: {what}");
-                    return 0;
-                }
-                default:
-                    throw new ArgsException("usage: perimeter sessions list | revoke SESSION_ID | revoke --agent NAME");
+                return 0;
             }
-        }
-        catch (HttpRequestException ex)
-        {
-            return Cli.Fail($"cannot reach the gateway's admin listener at {admin} ({ex.Message}).");
+            case "revoke":
+            {
+                string path, what;
+                if (args.Get("agent") is { Length: > 0 } agent)
+                    (path, what) = ($"admin/agents/{Uri.EscapeDataString(agent)}/revoke", $"agent '{agent}' (every session)");
+                else if (args.Positionals.Count == 2)
+                    (path, what) = ($"admin/sessions/{Uri.EscapeDataString(args.Positionals[1])}/revoke", $"session '{args.Positionals[1]}'");
+                else
+                    throw new ArgsException("usage: perimeter sessions revoke SESSION_ID | perimeter sessions revoke --agent NAME");
+                var response = await http.PostAsync(path, null);
+                if (!response.IsSuccessStatusCode)
+                    return Cli.Fail($"the gateway refused ({(int)response.StatusCode}): {await response.Content.ReadAsStringAsync()}");
+                Console.Out.WriteLine($"revoked: {what}");
+                return 0;
+            }
+            default:
+                throw new ArgsException("usage: perimeter sessions list | revoke SESSION_ID | revoke --agent NAME");
         }
     }
 }

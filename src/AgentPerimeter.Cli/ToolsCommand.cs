@@ -5,41 +5,34 @@ namespace AgentPerimeter.Cli;
 /// <summary><c>perimeter tools list</c> and <c>perimeter tools approve ROUTE TOOL</c>: pinned MCP tool definitions.</summary>
 internal static class ToolsCommand
 {
-    public static async Task<int> RunAsync(Args args)
+    public static Task<int> RunAsync(Args args) => AdminClient.RunAsync(args, http => RunAsync(args, http));
+
+    private static async Task<int> RunAsync(Args args, HttpClient http)
     {
-        var admin = TokenCommand.AdminUrl(args);
-        using var http = new HttpClient { BaseAddress = admin, Timeout = TimeSpan.FromSeconds(10) };
         var verb = args.Positionals.Count > 0 ? args.Positionals[0] : "list";
-        try
+        switch (verb)
         {
-            switch (verb)
+            case "list":
             {
-                case "list":
-                {
-                    using var doc = JsonDocument.Parse(await http.GetStringAsync("admin/tools"));
-                    Console.Out.WriteLine($"{"route",-16} {"tool",-24} {"status",-9} latest description");
-                    foreach (var t in doc.RootElement.EnumerateArray())
-                        Console.Out.WriteLine($"{t.GetProperty("route").GetString(),-16} {t.GetProperty("tool").GetString(),-24} {t.GetProperty("status").GetString(),-9} {t.GetProperty("latest_description").GetString()}");
-                    return 0;
-                }
-                case "approve" when args.Positionals.Count == 3:
-                {
-                    var route = Uri.EscapeDataString(args.Positionals[1]);
-                    var tool = Uri.EscapeDataString(args.Positionals[2]);
-                    var response = await http.PostAsync($"admin/tools/{route}/{tool}/approve", null);
-                    var body = await response.Content.ReadAsStringAsync();
-                    if (!response.IsSuccessStatusCode)
-                        return Cli.Fail($"the gateway refused ({(int)response.StatusCode}): {body}");
-                    Console.Out.WriteLine($"approved: tool '{args.Positionals[2]}' on route '{args.Positionals[1]}'");
-                    return 0;
-                }
-                default:
-                    throw new ArgsException("usage: perimeter tools list | perimeter tools approve ROUTE TOOL");
+                using var doc = JsonDocument.Parse(await http.GetStringAsync("admin/tools"));
+                Console.Out.WriteLine($"{"route",-16} {"tool",-24} {"status",-9} latest description");
+                foreach (var t in doc.RootElement.EnumerateArray())
+                    Console.Out.WriteLine($"{t.GetProperty("route").GetString(),-16} {t.GetProperty("tool").GetString(),-24} {t.GetProperty("status").GetString(),-9} {t.GetProperty("latest_description").GetString()}");
+                return 0;
             }
-        }
-        catch (HttpRequestException ex)
-        {
-            return Cli.Fail($"cannot reach the gateway's admin listener at {admin} ({ex.Message}).");
+            case "approve" when args.Positionals.Count == 3:
+            {
+                var route = Uri.EscapeDataString(args.Positionals[1]);
+                var tool = Uri.EscapeDataString(args.Positionals[2]);
+                var response = await http.PostAsync($"admin/tools/{route}/{tool}/approve", null);
+                var body = await response.Content.ReadAsStringAsync();
+                if (!response.IsSuccessStatusCode)
+                    return Cli.Fail($"the gateway refused ({(int)response.StatusCode}): {body}");
+                Console.Out.WriteLine($"approved: tool '{args.Positionals[2]}' on route '{args.Positionals[1]}'");
+                return 0;
+            }
+            default:
+                throw new ArgsException("usage: perimeter tools list | perimeter tools approve ROUTE TOOL");
         }
     }
 }

@@ -11,6 +11,18 @@ public static class ActionResponses
 {
     public const string ActionIdHeader = "X-Perimeter-Action-Id";
 
+    /// <summary>The machine-readable reason fields every refusal carries, HTTP or JSON-RPC.</summary>
+    internal static void WriteReason(Utf8JsonWriter w, ActionContext action, PolicyDecision decision)
+    {
+        w.WriteString("decision", decision.Label);
+        w.WriteString("rule", decision.RuleId);
+        w.WriteString("work_type", action.WorkType);
+        w.WriteString("route", action.RouteId);
+        w.WriteString("action_id", action.ActionId);
+        if (action.RetryAfter is { } retry)
+            w.WriteNumber("retry_after_ms", (long)Math.Ceiling(retry.TotalMilliseconds));
+    }
+
     public static async Task RefuseAsync(HttpContext context, int status, PolicyDecision decision, string? message = null)
     {
         var action = context.GetAction();
@@ -33,13 +45,7 @@ public static class ActionResponses
             w.WriteStartObject();
             w.WriteString("error", decision.Code);
             w.WriteString("message", message ?? decision.Reason);
-            w.WriteString("decision", decision.Label);
-            w.WriteString("rule", decision.RuleId);
-            w.WriteString("work_type", action.WorkType);
-            w.WriteString("route", action.RouteId);
-            w.WriteString("action_id", action.ActionId);
-            if (action.RetryAfter is { } retry)
-                w.WriteNumber("retry_after_ms", (long)Math.Ceiling(retry.TotalMilliseconds));
+            WriteReason(w, action, decision);
             w.WriteEndObject();
         }
         context.Response.ContentLength = buffer.WrittenCount;

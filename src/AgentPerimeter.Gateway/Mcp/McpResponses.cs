@@ -39,13 +39,7 @@ public static class McpResponses
             w.WritePropertyName("data");
             w.WriteStartObject();
             w.WriteString("error", decision.Code);
-            w.WriteString("decision", decision.Label);
-            w.WriteString("rule", decision.RuleId);
-            w.WriteString("work_type", action.WorkType);
-            w.WriteString("route", action.RouteId);
-            w.WriteString("action_id", action.ActionId);
-            if (action.RetryAfter is { } retry)
-                w.WriteNumber("retry_after_ms", (long)Math.Ceiling(retry.TotalMilliseconds));
+            ActionResponses.WriteReason(w, action, decision);
             w.WriteEndObject();
             w.WriteEndObject();
             w.WriteEndObject();
