@@ -79,23 +79,36 @@ internal static partial class McpResponseTransform
     private static async Task CopyScrubbedAsync(HttpContext http, HttpResponseMessage upstream, SecretScrubber scrubber)
     {
         var stream = await upstream.Content.ReadAsStreamAsync(http.RequestAborted).ConfigureAwait(false);
-        var buffer = new byte[16 * 1024];
-        var pending = new List<byte>();
         var output = http.Response.Body;
-        int read;
-        while ((read = await stream.ReadAsync(buffer, http.RequestAborted).ConfigureAwait(false)) > 0)
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024 + scrubber.MaxValueBytes);
+        var scrubbed = new System.Buffers.ArrayBufferWriter<byte>(16 * 1024);
+        int carry = 0;
+        try
         {
-            pending.AddRange(buffer.AsSpan(0, read));
-            var safe = scrubber.ScrubChunk(pending, final: false, out _);
-            if (safe.Length > 0)
+            while (true)
             {
-                await output.WriteAsync(safe, http.RequestAborted).ConfigureAwait(false);
-                await output.FlushAsync(http.RequestAborted).ConfigureAwait(false);
+                int read = await stream.ReadAsync(buffer.AsMemory(carry, buffer.Length - carry), http.RequestAborted).ConfigureAwait(false);
+                bool final = read == 0;
+                int length = carry + read;
+                scrubbed.ResetWrittenCount();
+                int consumed = scrubber.ScrubChunk(buffer.AsSpan(0, length), final, scrubbed);
+                if (scrubbed.WrittenCount > 0)
+                {
+                    await output.WriteAsync(scrubbed.WrittenMemory, http.RequestAborted).ConfigureAwait(false);
+                    if (!final)
+                        await output.FlushAsync(http.RequestAborted).ConfigureAwait(false);
+                }
+                // What could still be the start of a value moves to the front for the next read.
+                carry = length - consumed;
+                buffer.AsSpan(consumed, carry).CopyTo(buffer);
+                if (final)
+                    break;
             }
         }
-        var rest = scrubber.ScrubChunk(pending, final: true, out _);
-        if (rest.Length > 0)
-            await output.WriteAsync(rest, http.RequestAborted).ConfigureAwait(false);
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     private static async Task RelaySseAsync(HttpContext http, McpActionInfo? mcp, HttpResponseMessage upstream, SecretScrubber? scrubber)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Text;
 
@@ -57,39 +58,38 @@ public sealed class SecretScrubber
     }
 
     /// <summary>
-    /// Scrubs <paramref name="data"/>; returns the bytes safe to emit and leaves in <paramref name="data"/>'s
-    /// place the tail that could still be the start of a value (unless <paramref name="final"/>).
+    /// Scrubs <paramref name="data"/> into <paramref name="output"/> and returns how many bytes were
+    /// consumed. Unless <paramref name="final"/>, a tail that could be the start of a value continuing
+    /// in the next chunk is left unconsumed for the caller to prepend to it. Vectorized
+    /// <c>IndexOf</c> per value: a chunk without secrets costs one scan per value.
     /// </summary>
-    public byte[] ScrubChunk(List<byte> pending, bool final, out int keptBack)
+    public int ScrubChunk(ReadOnlySpan<byte> data, bool final, System.Buffers.IBufferWriter<byte> output)
     {
         var entries = _entries;
-        var buffer = pending.ToArray();
-        var output = new List<byte>(buffer.Length);
-        int i = 0;
-        int safeEnd = final ? buffer.Length : Math.Max(0, buffer.Length - (_maxBytes - 1));
-        while (i < buffer.Length)
+        int pos = 0;
+        while (true)
         {
-            bool matched = false;
+            int best = -1;
+            Entry? hit = null;
             foreach (var e in entries)
             {
-                var v = e.Utf8;
-                if (i + v.Length <= buffer.Length && buffer.AsSpan(i, v.Length).SequenceEqual(v))
+                int at = data[pos..].IndexOf(e.Utf8);
+                if (at >= 0 && (best < 0 || at < best))
                 {
-                    output.AddRange(Encoding.ASCII.GetBytes(Mask));
-                    i += v.Length;
-                    matched = true;
-                    break;
+                    best = at;
+                    hit = e;
                 }
             }
-            if (matched)
-                continue;
-            if (i >= safeEnd)
-                break; // this byte may begin a value that continues in the next chunk
-            output.Add(buffer[i]);
-            i++;
+            if (hit is null)
+                break;
+            output.Write(data.Slice(pos, best));
+            output.Write(MaskBytes);
+            pos += best + hit.Utf8.Length;
         }
-        keptBack = buffer.Length - i;
-        pending.RemoveRange(0, i);
-        return [.. output];
+        int safeEnd = final ? data.Length : Math.Max(pos, data.Length - (_maxBytes - 1));
+        output.Write(data[pos..safeEnd]);
+        return safeEnd;
     }
+
+    private static readonly byte[] MaskBytes = Encoding.ASCII.GetBytes(Mask);
 }

@@ -46,13 +46,13 @@ public class ScrubbingTests
         var text = $"before {secret} after";
         for (int split = 1; split < text.Length; split++)
         {
-            var pending = new List<byte>();
-            var output = new List<byte>();
-            pending.AddRange(Encoding.UTF8.GetBytes(text[..split]));
-            output.AddRange(scrubber.ScrubChunk(pending, final: false, out _));
-            pending.AddRange(Encoding.UTF8.GetBytes(text[split..]));
-            output.AddRange(scrubber.ScrubChunk(pending, final: true, out _));
-            Assert.Equal("before [REDACTED] after", Encoding.UTF8.GetString([.. output]));
+            // As the response copier does: a first chunk, then what it left unconsumed plus the next.
+            var output = new System.Buffers.ArrayBufferWriter<byte>();
+            var first = Encoding.UTF8.GetBytes(text[..split]);
+            int consumed = scrubber.ScrubChunk(first, final: false, output);
+            var rest = first[consumed..].Concat(Encoding.UTF8.GetBytes(text[split..])).ToArray();
+            Assert.Equal(rest.Length, scrubber.ScrubChunk(rest, final: true, output));
+            Assert.Equal("before [REDACTED] after", Encoding.UTF8.GetString(output.WrittenSpan));
         }
     }
 
