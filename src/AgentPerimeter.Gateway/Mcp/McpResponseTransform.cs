@@ -38,6 +38,19 @@ internal static partial class McpResponseTransform
         if (scrub)
             ScrubHeaders(http.Response.Headers, scrubber);
 
+        // A compressed body cannot be inspected or scrubbed (the request asked for none): refuse to relay it.
+        if (upstream.Content.Headers.ContentEncoding.Any(e => !e.Equals("identity", StringComparison.OrdinalIgnoreCase)))
+        {
+            context.SuppressResponseBody = true;
+            http.Response.Headers.Remove("Content-Encoding");
+            http.Response.Headers.ContentLength = null;
+            action.Exception = "upstream sent a compressed body the perimeter must inspect";
+            await ActionResponses.RefuseAsync(http, StatusCodes.Status502BadGateway,
+                action.Decision with { Code = "upstream_response_not_inspectable" },
+                $"Route '{action.RouteId}' answered in a form the perimeter cannot inspect.").ConfigureAwait(false);
+            return;
+        }
+
         var mediaType = upstream.Content.Headers.ContentType?.MediaType;
         if (string.Equals(mediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase))
         {

@@ -67,6 +67,9 @@ internal static class SecretsStage
         // Credential headers are request headers (HttpContent's headers reject such names).
         foreach (var header in policy.Secrets.StripHeaders)
             request.Headers.Remove(header);
+        // Responses the gateway must read (secret scrubbing, MCP inspection) must come back uncompressed.
+        if (action is not null && (action.Mcp is not null || (action.RouteId is { } r && policy.Secrets.BindingsByRoute.ContainsKey(r))))
+            request.Headers.AcceptEncoding.Clear();
         if (action?.RouteId is { } route && policy.Secrets.BindingsByRoute.TryGetValue(route, out var bindings))
         {
             // An agent-supplied value for a query credential never reaches the upstream either.

@@ -60,6 +60,13 @@ public sealed class LeakyUpstream : IAsyncDisposable
                     await Task.Delay(100);
                     await ctx.Response.WriteAsync(leaked[half..] + ";end");
                     break;
+                case "gzip":
+                    // A server that compresses whatever the client asked for.
+                    ctx.Response.Headers.ContentEncoding = "gzip";
+                    ctx.Response.ContentType = "application/json";
+                    using (var gz = new System.IO.Compression.GZipStream(ctx.Response.Body, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+                        await gz.WriteAsync(Encoding.UTF8.GetBytes($"{{\"received\":\"{leaked}\"}}"));
+                    break;
                 case "header":
                     ctx.Response.Headers["X-Debug-Key"] = leaked;
                     await ctx.Response.WriteAsync("see header");

@@ -74,6 +74,28 @@ public class SecretInjectionTests
     }
 
     [Fact]
+    public async Task CompressedEcho_CannotSmuggleTheSecret_AcceptEncodingIsNotForwarded()
+    {
+        await using var s = await SecretSetup.StartAsync();
+        var token = await s.Gateway.TokenAsync("ci-bot", "build");
+
+        using var plainRequest = new HttpRequestMessage(HttpMethod.Get, "/api/json");
+        plainRequest.Headers.Authorization = new("Bearer", token);
+        plainRequest.Headers.AcceptEncoding.ParseAdd("gzip, br");
+        await s.Gateway.Agent.SendAsync(plainRequest);
+        using var gzipRequest = new HttpRequestMessage(HttpMethod.Get, "/api/gzip");
+        gzipRequest.Headers.Authorization = new("Bearer", token);
+        gzipRequest.Headers.AcceptEncoding.ParseAdd("gzip");
+        var response = await s.Gateway.Agent.SendAsync(gzipRequest);
+        var raw = await response.Content.ReadAsByteArrayAsync();
+
+        Assert.False(s.Upstream.Received.First().Headers.ContainsKey("Accept-Encoding"));
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Contains("upstream_response_not_inspectable", Encoding.UTF8.GetString(raw));
+        Assert.Empty(response.Content.Headers.ContentEncoding);
+    }
+
+    [Fact]
     public async Task NotEntitledWorkType_ForwardsWithout_OrIsRefused_PerBinding()
     {
         await using var s = await SecretSetup.StartAsync();
