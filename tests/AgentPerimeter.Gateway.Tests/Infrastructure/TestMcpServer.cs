@@ -40,6 +40,9 @@ public sealed class TestMcpServer : IAsyncDisposable
     /// <summary>The Authorization header of every POST the server received ("" when absent).</summary>
     public ConcurrentQueue<string> Authorizations { get; } = new();
 
+    /// <summary>The server session of the last tool call, to push unsolicited messages on its GET stream.</summary>
+    public McpServer? LastSession { get; private set; }
+
     public IEnumerable<string> ToolCalls => Received.Where(r => r.StartsWith("tools/call", StringComparison.Ordinal));
 
     public static async Task<TestMcpServer> StartAsync()
@@ -82,6 +85,7 @@ public sealed class TestMcpServer : IAsyncDisposable
             .WithCallToolHandler(async (ctx, ct) =>
             {
                 var name = ctx.Params!.Name;
+                server!.LastSession = ctx.Server;
                 var args = ctx.Params.Arguments ?? new Dictionary<string, JsonElement>();
                 string Arg(string key) => args.TryGetValue(key, out var v) ? v.ToString() : "";
                 if (name == "slow_job")

@@ -239,6 +239,55 @@ public class McpProtocolTests
         Assert.All(serverMessages, r => Assert.Equal("server_notification", r.GetProperty("code").GetString()));
     }
 
+    [Fact]
+    public async Task UnsolicitedServerMessages_OnTheGetStream_ReachTheClient_AndAreAudited()
+    {
+        await using var setup = await McpSetup.StartAsync();
+        var token = await setup.Gateway.TokenAsync("agent-1", "build");
+        await using var client = await ModelContextProtocol.Client.McpClient.CreateAsync(new ModelContextProtocol.Client.HttpClientTransport(new()
+        {
+            Endpoint = setup.McpUri,
+            TransportMode = ModelContextProtocol.Client.HttpTransportMode.StreamableHttp,
+            EnableStandaloneGetStream = true,
+            AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = $"Bearer {token}" },
+        }));
+        var received = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var _ = client.RegisterNotificationHandler("notifications/tools/list_changed", (n, ct) =>
+        {
+            received.TrySetResult(n.Method);
+            return ValueTask.CompletedTask;
+        });
+        await client.CallToolAsync("search_docs", new Dictionary<string, object?> { ["text"] = "x" });
+
+        // Outside any request: the server can only reach the client over the standalone GET stream.
+        var pushed = false;
+        for (int i = 0; i < 50 && !received.Task.IsCompleted; i++)
+        {
+            try
+            {
+                await setup.Server.LastSession!.SendNotificationAsync("notifications/tools/list_changed");
+                pushed = true;
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or McpException)
+            {
+                // The GET stream is not open yet.
+            }
+            await Task.WhenAny(received.Task, Task.Delay(100));
+        }
+
+        Assert.True(pushed);
+        Assert.Equal("notifications/tools/list_changed", await received.Task.WaitAsync(TimeSpan.FromSeconds(5)));
+        var audited = setup.Gateway.AuditRecords().Any(r => r.TryGetProperty("mcp", out var m)
+            && m.GetProperty("direction").GetString() == "server" && m.GetProperty("method").GetString() == "notifications/tools/list_changed");
+        for (int i = 0; i < 40 && !audited; i++)
+        {
+            await Task.Delay(50);
+            audited = setup.Gateway.AuditRecords().Any(r => r.TryGetProperty("mcp", out var m)
+                && m.GetProperty("direction").GetString() == "server" && m.GetProperty("method").GetString() == "notifications/tools/list_changed");
+        }
+        Assert.True(audited, "the server's notification on the GET stream was not audited");
+    }
+
     /// <summary>IProgress that reports on the caller's thread (Progress&lt;T&gt; would post to the pool and reorder).</summary>
     private sealed class SyncProgress(Action<ProgressNotificationValue> report) : IProgress<ProgressNotificationValue>
     {
