@@ -33,6 +33,7 @@ public static class ActionResponses
             return;
         }
         context.Response.Clear();
+        context.Response.Headers[ActionIdHeader] = action.ActionId;
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
         context.Response.Headers.CacheControl = "no-store";

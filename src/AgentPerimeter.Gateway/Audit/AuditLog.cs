@@ -96,8 +96,20 @@ public sealed partial class AuditLog : IAsyncDisposable
             while (batch.Count < MaxBatch && reader.TryRead(out var item))
                 batch.Add(item);
             bool ok;
-            lock (_fileLock)
-                ok = WriteBatch(batch);
+            try
+            {
+                lock (_fileLock)
+                    ok = WriteBatch(batch);
+            }
+            catch (Exception ex)
+            {
+                // Whatever went wrong, the writer must live on and the waiting actions must be answered.
+                Log.WriteFailed(_logger, FilePath, ex.GetType().Name, ex.Message);
+                _metrics.AuditWriteError();
+                lock (_fileLock)
+                    CloseAfterFailure();
+                ok = false;
+            }
             // One thread-pool item releases the whole batch (its waiters continue inline there), rather
             // than a wake-up per waiter, and the writer goes straight back to the next batch.
             var done = batch.ToArray();

@@ -42,9 +42,12 @@ public sealed class McpMessage
             string? jsonrpc = null, method = null, rawId = null;
             bool hasId = false, hasResult = false, hasError = false;
             ReadOnlyMemory<byte> parameters = default;
+            var keys = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
             while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
             {
                 var name = reader.GetString();
+                if (!keys.Add(name!))
+                    return (null, -32600, $"Invalid Request: the key '{name}' appears more than once.");
                 reader.Read();
                 switch (name)
                 {
@@ -106,6 +109,25 @@ public sealed class McpMessage
         {
             return (null, -32700, "Parse error: the body is not valid JSON.");
         }
+        catch (InvalidOperationException)
+        {
+            // e.g. a lone surrogate in a string: valid JSON tokens, not a valid text.
+            return (null, -32700, "Parse error: the body holds a string that is not valid text.");
+        }
+    }
+
+    /// <summary>The first key of an object that repeats under a case-insensitive comparison, or null.</summary>
+    public static string? DuplicateKey(JsonElement element)
+    {
+        if (element.ValueKind != JsonValueKind.Object)
+            return null;
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var p in element.EnumerateObject())
+        {
+            if (!seen.Add(p.Name))
+                return p.Name;
+        }
+        return null;
     }
 
     /// <summary>Reads a string property of <c>params</c> (e.g. the tool name or resource URI).</summary>

@@ -62,6 +62,8 @@ internal static partial class McpResponseTransform
         {
             context.SuppressResponseBody = true;
             var body = await upstream.Content.ReadAsByteArrayAsync(http.RequestAborted).ConfigureAwait(false);
+            if (scrub)
+                body = Encoding.UTF8.GetBytes(scrubber.Scrub(Encoding.UTF8.GetString(body))!); // before re-serializing escapes it
             var filtered = Filter(http, mcp, body);
             if (scrub)
                 filtered = Encoding.UTF8.GetBytes(scrubber.Scrub(Encoding.UTF8.GetString(filtered))!);
@@ -130,6 +132,7 @@ internal static partial class McpResponseTransform
         var reader = PipeReader.Create(stream);
         var output = http.Response.Body;
         var eventLines = new List<string>();
+        string? pendingTail = null;
         try
         {
             while (true)
@@ -147,10 +150,17 @@ internal static partial class McpResponseTransform
                     await WriteEventAsync(http, mcp, output, eventLines, scrubber).ConfigureAwait(false);
                     eventLines.Clear();
                 }
-                reader.AdvanceTo(buffer.Start, buffer.End);
                 if (result.IsCompleted)
+                {
+                    // A last line the server did not end with a newline is still part of the stream.
+                    pendingTail = buffer.Length > 0 ? Encoding.UTF8.GetString(buffer).TrimEnd('\r') : null;
+                    reader.AdvanceTo(buffer.End);
                     break;
+                }
+                reader.AdvanceTo(buffer.Start, buffer.End);
             }
+            if (pendingTail is { Length: > 0 } tail)
+                eventLines.Add(tail);
             if (eventLines.Count > 0)
                 await WriteEventAsync(http, mcp, output, eventLines, scrubber).ConfigureAwait(false);
         }
@@ -171,7 +181,7 @@ internal static partial class McpResponseTransform
 
         string? rewritten = null;
         if (data.Length > 0 && mcp is not null)
-            rewritten = InspectServerMessage(http, mcp, data.ToString());
+            rewritten = InspectServerMessage(http, mcp, scrubber is null ? data.ToString() : scrubber.Scrub(data.ToString())!);
 
         var sb = new StringBuilder();
         foreach (var line in lines)
@@ -209,7 +219,8 @@ internal static partial class McpResponseTransform
             RecordServerMessage(http, method, message.ContainsKey("id"));
             return null;
         }
-        if (mcp.ListKind is not null && message["id"]?.ToJsonString() == mcp.RawId)
+        // Any result on a list action is filtered, whatever its id looks like ("1.0" vs "1").
+        if (mcp.ListKind is not null && message.ContainsKey("result"))
             return Encoding.UTF8.GetString(Filter(http, mcp, message));
         return null;
     }

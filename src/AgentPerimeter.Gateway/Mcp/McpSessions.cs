@@ -10,7 +10,9 @@ public sealed class McpSessions
 {
     private readonly ConcurrentDictionary<string, string> _owners = new(StringComparer.Ordinal);
 
-    public void Bind(string mcpSessionId, string agentSessionId) => _owners[mcpSessionId] = agentSessionId;
+    /// <summary>Binds a new MCP session; an id already owned by another agent session is never rebound.</summary>
+    public bool TryBind(string mcpSessionId, string agentSessionId) =>
+        _owners.GetOrAdd(mcpSessionId, agentSessionId) == agentSessionId;
 
     public void Unbind(string mcpSessionId) => _owners.TryRemove(mcpSessionId, out _);
 

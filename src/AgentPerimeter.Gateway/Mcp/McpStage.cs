@@ -58,8 +58,8 @@ internal static class McpStage
         if (mcp.Method == "initialize" && context.Response.StatusCode is >= 200 and < 300
             && context.Response.Headers[SessionHeader].ToString() is { Length: > 0 } created)
         {
-            sessions.Bind(created, action.SessionId!);
-            mcp.SessionId = created;
+            if (sessions.TryBind(created, action.SessionId!))
+                mcp.SessionId = created;
         }
         else if (HttpMethods.IsDelete(context.Request.Method) && mcp.SessionId is { } ended && context.Response.StatusCode is >= 200 and < 300)
         {
@@ -80,7 +80,8 @@ internal static class McpStage
         }
 
         // Buffer the body (Kestrel already caps its size) so the checked bytes are the forwarded bytes.
-        var body = new MemoryStream(request.ContentLength is > 0 and < int.MaxValue ? (int)request.ContentLength.Value : 1024);
+        // Grow as bytes arrive: a claimed Content-Length alone reserves no memory.
+        var body = new MemoryStream(request.ContentLength is > 0 and < 64 * 1024 ? (int)request.ContentLength.Value : 4096);
         await request.Body.CopyToAsync(body, context.RequestAborted).ConfigureAwait(false);
         var bytes = body.GetBuffer().AsMemory(0, (int)body.Length);
 
@@ -97,7 +98,9 @@ internal static class McpStage
         mcp.RawId = message.RawId;
         mcp.MessageKind = message.Kind;
 
-        if (message.Method != "initialize" && mcp.SessionId is { } sid && sessions.Check(sid, action.SessionId!) is { } problem)
+        // Every message that names a session must be its owner's, initialize included (a server may run
+        // an initialize inside an existing session and hand its id back).
+        if (mcp.SessionId is { } sid && sessions.Check(sid, action.SessionId!) is { } problem)
         {
             await RefuseSessionAsync(context, problem, message.RawId).ConfigureAwait(false);
             return false;
@@ -111,6 +114,23 @@ internal static class McpStage
             {
                 paramsDoc = JsonDocument.Parse(message.Params);
                 var p = paramsDoc.RootElement;
+                if (p.ValueKind != JsonValueKind.Object)
+                {
+                    await McpResponses.RefuseAsync(context, StatusCodes.Status400BadRequest, -32602,
+                        new PolicyDecision(DecisionOutcome.BadRequest, "invalid_params", null, null), message.RawId,
+                        "Invalid params: 'params' must be an object.").ConfigureAwait(false);
+                    return false;
+                }
+                // A key that repeats (in any letter case) could be read one way here and another way
+                // by the server's deserializer: refuse rather than guess which one it will use.
+                var dup = McpMessage.DuplicateKey(p) ?? (p.TryGetProperty("arguments", out var argsForDup) ? McpMessage.DuplicateKey(argsForDup) : null);
+                if (dup is not null)
+                {
+                    await McpResponses.RefuseAsync(context, StatusCodes.Status400BadRequest, -32602,
+                        new PolicyDecision(DecisionOutcome.BadRequest, "duplicate_key", null, null), message.RawId,
+                        $"Invalid params: the key '{dup}' appears more than once.").ConfigureAwait(false);
+                    return false;
+                }
                 var targetKey = message.Method == "tools/call" || message.Method == "prompts/get" ? "name" : "uri";
                 mcp.Target = p.TryGetProperty(targetKey, out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
                 if (p.TryGetProperty("arguments", out var a))
@@ -143,6 +163,14 @@ internal static class McpStage
                 await McpResponses.RefuseAsync(context, StatusCodes.Status200OK, McpResponses.PerimeterRefusal, decision, message.RawId, decision.Reason!).ConfigureAwait(false);
                 return false;
             }
+        }
+        catch (InvalidOperationException)
+        {
+            // A string in params that is not valid text (e.g. a lone surrogate).
+            await McpResponses.RefuseAsync(context, StatusCodes.Status400BadRequest, -32602,
+                new PolicyDecision(DecisionOutcome.BadRequest, "invalid_params", null, null), message.RawId,
+                "Invalid params: a string is not valid text.").ConfigureAwait(false);
+            return false;
         }
         finally
         {

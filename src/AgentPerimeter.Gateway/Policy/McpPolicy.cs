@@ -36,6 +36,8 @@ public static class McpPolicy
                 what = $"tool '{target}'";
                 break;
             case "resources/read" or "resources/subscribe" or "resources/unsubscribe":
+                if (target is not null && !PathGuardMiddleware.IsCanonicalValue(target))
+                    return Denied(workType, routeId, "resource_not_canonical", null, $"The resource URI '{target}' is not in plain form (no '..', '.', '//' or percent-encoding).");
                 covers = r => AnyMatch(r.Resources, target);
                 what = $"resource '{target}'";
                 break;

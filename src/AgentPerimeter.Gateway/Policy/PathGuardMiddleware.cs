@@ -8,12 +8,21 @@ namespace AgentPerimeter.Gateway.Policy;
 /// the path forwarded. Kestrel decodes and resolves dot segments in <c>Request.Path</c>; an upstream
 /// (or a second decoder) may not agree, so rather than guess we accept only targets where the raw
 /// and decoded forms cannot differ in meaning: no dot segments, no empty segments, no backslash, and
-/// no percent-encoded '/', '\', '.', '%' or control characters.
+/// no ';' path parameters, and no percent-encoded '/', '\', '.', '%', ';' or control characters.
 /// </summary>
 internal sealed class PathGuardMiddleware(RequestDelegate next)
 {
     public Task InvokeAsync(HttpContext context)
     {
+        // An upgraded connection (WebSocket, h2 extended CONNECT) would be one action followed by an
+        // uninspected tunnel: the perimeter does not carry them.
+        if (context.Features.Get<IHttpUpgradeFeature>()?.IsUpgradableRequest == true
+            || context.Features.Get<IHttpExtendedConnectFeature>()?.IsExtendedConnect == true)
+        {
+            return ActionResponses.RefuseAsync(context, StatusCodes.Status400BadRequest,
+                new PolicyDecision(DecisionOutcome.BadRequest, "upgrade_not_allowed", null,
+                    "The perimeter does not carry WebSocket or other upgraded connections: their traffic could not be governed."));
+        }
         var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "/";
         var problem = Check(raw);
         if (problem is null)
@@ -52,6 +61,9 @@ internal sealed class PathGuardMiddleware(RequestDelegate next)
             char c = path[i];
             if (c == '\\')
                 return "backslash";
+            // Path parameters ("..;/" to Tomcat and Jetty) let an upstream see a different path.
+            if (c == ';')
+                return "';' in the path";
             if (c < 0x20 || c == 0x7f)
                 return "control character";
             if (c == '%')
@@ -59,7 +71,7 @@ internal sealed class PathGuardMiddleware(RequestDelegate next)
                 if (i + 2 >= path.Length || !IsHex(path[i + 1]) || !IsHex(path[i + 2]))
                     return "malformed percent-encoding";
                 int value = Convert.ToInt32(path.Slice(i + 1, 2).ToString(), 16);
-                if (value is '/' or '\\' or '.' or '%' or < 0x20 or 0x7f)
+                if (value is '/' or '\\' or '.' or '%' or ';' or < 0x20 or 0x7f)
                     return $"encoded '%{path.Slice(i + 1, 2).ToString().ToUpperInvariant()}'";
             }
         }
@@ -81,4 +93,25 @@ internal sealed class PathGuardMiddleware(RequestDelegate next)
     }
 
     private static bool IsHex(char c) => char.IsAsciiHexDigit(c);
+
+    /// <summary>
+    /// Whether a path-like value (a tool argument checked by a glob, a resource URI) is canonical, so
+    /// the glob sees what the server will use: no dot segments, no empty segments past a scheme, no
+    /// backslash, no percent-encoding.
+    /// </summary>
+    public static bool IsCanonicalValue(string value)
+    {
+        if (value.Contains('\\') || value.Contains('%'))
+            return false;
+        int scheme = value.IndexOf("://", StringComparison.Ordinal);
+        var path = scheme >= 0 ? value[(scheme + 3)..] : value;
+        if (path.Contains("//", StringComparison.Ordinal))
+            return false;
+        foreach (var segment in path.Split('/'))
+        {
+            if (segment is "." or "..")
+                return false;
+        }
+        return true;
+    }
 }

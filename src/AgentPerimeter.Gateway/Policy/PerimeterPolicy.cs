@@ -67,6 +67,8 @@ public sealed class ArgumentConstraint
             return $"argument '{name}' must be a plain value";
         if (OneOf is not null && !OneOf.Contains(text, StringComparer.Ordinal))
             return $"argument '{name}' must be one of: {string.Join(", ", OneOf)}";
+        if (Glob is not null && !PathGuardMiddleware.IsCanonicalValue(text))
+            return $"argument '{name}' must be a plain path (no '..', '.', '//', '\\' or percent-encoding)";
         if (Glob is not null && !Glob.IsMatch(text))
             return $"argument '{name}' must match '{Glob.Pattern}'";
         if (MaxLength is { } max && text.Length > max)

@@ -54,7 +54,7 @@ public sealed class SecretCatalog
     {
         Secrets = FrozenDictionary<string, SecretDefinition>.Empty,
         BindingsByRoute = FrozenDictionary<string, SecretBinding[]>.Empty,
-        StripHeaders = ["Authorization", "Proxy-Authorization", "Cookie"],
+        StripHeaders = ["Authorization", "Proxy-Authorization", "Cookie", "X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override", "X-Original-URL", "X-Rewrite-URL", "Forwarded"],
     };
 
     public required FrozenDictionary<string, SecretDefinition> Secrets { get; init; }

@@ -17,7 +17,12 @@ internal static class SecretLoader
 {
     private static readonly string[] SecretKeys = ["Description", "Source", "Bindings"];
     private static readonly string[] BindingKeys = ["Route", "Inject", "Name", "Format", "Username", "WhenNotEntitled"];
-    private static readonly string[] AlwaysStripped = ["Authorization", "Proxy-Authorization", "Cookie"];
+    // Agent credentials, and headers that make some servers act on another method or URL than the one checked.
+    private static readonly string[] AlwaysStripped =
+    [
+        "Authorization", "Proxy-Authorization", "Cookie",
+        "X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override", "X-Original-URL", "X-Rewrite-URL", "Forwarded",
+    ];
 
     public static SecretCatalog Load(IConfigurationSection root, IReadOnlySet<string>? knownRoutes, SecretLoadContext context, List<string> errors)
     {

@@ -23,7 +23,19 @@ public sealed class SecretScrubber
 
     public bool IsEmpty => _entries.Length == 0;
 
+    /// <summary>Learns a value and the forms it takes when re-encoded (JSON-escaped, percent-encoded).</summary>
     public void Remember(string name, string value)
+    {
+        RememberExact(name, value);
+        var json = System.Text.Json.JsonEncodedText.Encode(value).ToString();
+        if (json != value)
+            RememberExact(name, json);
+        var url = Uri.EscapeDataString(value);
+        if (url != value)
+            RememberExact(name, url);
+    }
+
+    private void RememberExact(string name, string value)
     {
         // Very short values would mask ordinary text everywhere; secrets are not that short.
         if (value.Length < 4 || !_values.TryAdd(value, name))

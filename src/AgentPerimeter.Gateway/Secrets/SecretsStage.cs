@@ -72,12 +72,18 @@ internal static class SecretsStage
             request.Headers.AcceptEncoding.Clear();
         if (action?.RouteId is { } route && policy.Secrets.BindingsByRoute.TryGetValue(route, out var bindings))
         {
-            // An agent-supplied value for a query credential never reaches the upstream either.
+            // An agent-supplied value where a binding puts a credential never reaches the upstream,
+            // whether or not this work type gets the gateway's.
             foreach (var b in bindings)
             {
                 if (b.Kind == InjectionKind.Query)
                     context.Query.Collection.Remove(b.Name!);
+                else if (b.Kind == InjectionKind.Header)
+                    request.Headers.Remove(b.Name!);
             }
+            // A byte range could cut an echoed secret into pieces too short to recognise.
+            request.Headers.Range = null;
+            request.Headers.Remove("If-Range");
         }
         // Governed on the secrets axis only if no credential the agent supplied goes upstream: a value
         // the gateway holds, sent by the agent in a header, the path or the query, means an agent has a
@@ -107,8 +113,9 @@ internal static class SecretsStage
                     request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", value);
                     break;
                 case InjectionKind.Basic:
-                    request.Headers.Authorization = new AuthenticationHeaderValue("Basic",
-                        Convert.ToBase64String(Encoding.UTF8.GetBytes($"{binding.Username}:{value}")));
+                    var basic = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{binding.Username}:{value}"));
+                    scrubber.Remember(binding.Secret, basic); // the form an upstream would echo
+                    request.Headers.Authorization = new AuthenticationHeaderValue("Basic", basic);
                     break;
                 case InjectionKind.Header:
                     request.Headers.Remove(binding.Name!);

@@ -63,6 +63,8 @@ public class McpEnforcementTests
     [Theory]
     [InlineData("exploration", "read_file", "path", "/etc/passwd", "argument 'path' must match '/workspace/**'")]
     [InlineData("exploration", "read_file", "text", "no path at all", "argument 'path' is required by policy")]
+    [InlineData("exploration", "read_file", "path", "/workspace/../etc/shadow", "argument 'path' must be a plain path")]
+    [InlineData("exploration", "read_file", "path", "/workspace/%2e%2e/etc/shadow", "argument 'path' must be a plain path")]
     [InlineData("production", "deploy", "env", "production", "argument 'env' must be one of: staging")]
     public async Task ToolsCall_ArgumentOutsideItsConstraint_IsRefused(string workType, string tool, string arg, string value, string expected)
     {
@@ -132,6 +134,8 @@ public class McpResourcesAndPromptsTests
         var prompts = await client.ListPromptsAsync();
         var readme = await client.ReadResourceAsync("docs://public/readme");
         var secret = await Assert.ThrowsAsync<McpProtocolException>(() => client.ReadResourceAsync("docs://private/salaries").AsTask());
+        var traversal = await Assert.ThrowsAsync<McpProtocolException>(() => client.ReadResourceAsync("docs://public/../private/salaries").AsTask());
+        Assert.Contains("[resource_not_canonical]", traversal.Message);
         var bad = await Assert.ThrowsAsync<McpProtocolException>(() => client.GetPromptAsync("exfiltrate").AsTask());
         var good = await client.GetPromptAsync("summarize");
 

@@ -57,6 +57,12 @@ public class McpProtocolTests
         { "tools/call without name", "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"arguments\":{}}}", "application/json", 400, -32602 },
         { "trailing garbage", "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"} {}", "application/json", 400, -32700 },
         { "a scalar", "42", "application/json", 400, -32600 },
+        { "duplicate top-level key", "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\",\"Method\":\"tools/call\"}", "application/json", 400, -32600 },
+        { "tool name twice, differing in case", "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"search_docs\",\"NAME\":\"deploy\"}}", "application/json", 400, -32602 },
+        { "arguments twice, differing in case", "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"deploy\",\"arguments\":{\"env\":\"staging\"},\"Arguments\":{\"env\":\"production\"}}}", "application/json", 400, -32602 },
+        { "argument twice, differing in case", "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"deploy\",\"arguments\":{\"env\":\"staging\",\"ENV\":\"production\"}}}", "application/json", 400, -32602 },
+        { "params as an array", "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":[\"deploy\"]}", "application/json", 400, -32602 },
+        { "lone surrogate", "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\\uD800\"}", "application/json", 400, -32700 },
     };
 
     [Theory]
@@ -111,6 +117,24 @@ public class McpProtocolTests
         Assert.Equal(receivedBefore, setup.Server.Received.Count);
         Assert.Empty(setup.Server.ToolCalls);
         // The owner's session still works.
+        Assert.NotEmpty(await victim.ListToolsAsync());
+    }
+
+    [Fact]
+    public async Task Initialize_CarryingAnotherSessionsMcpSessionId_CannotTakeItOver()
+    {
+        await using var setup = await McpSetup.StartAsync();
+        await using var victim = await setup.ClientAsync("victim", "build");
+        await victim.ListToolsAsync();
+        var attacker = await setup.Gateway.TokenAsync("attacker", "build");
+        var receivedBefore = setup.Server.Received.Count;
+
+        var response = await PostRawAsync(setup, attacker,
+            """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}""",
+            sessionId: victim.SessionId);
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal(receivedBefore, setup.Server.Received.Count);
         Assert.NotEmpty(await victim.ListToolsAsync());
     }
 

@@ -25,6 +25,9 @@ public class PathCanonicalizationTests
     [InlineData("/api//private/keys")]
     [InlineData("/api/public/./../private/keys")]
     [InlineData("/api/public/%zz")]
+    [InlineData("/api/public/..;/private/keys")]
+    [InlineData("/api/public/..%3B/private/keys")]
+    [InlineData("/api/public;jsessionid=x/../private")]
     public async Task Path_WithTraversalOrEncodedSeparator_CannotEscapeAllowlist(string rawTarget)
     {
         await using var upstream = await EchoUpstream.StartAsync();
@@ -55,6 +58,21 @@ public class PathCanonicalizationTests
         var (status, _) = await RawHttp.SendAsync(gw.AgentUri, "GET", rawTarget, token);
 
         Assert.Equal(400, status);
+        Assert.Empty(upstream.Received);
+    }
+
+    [Fact]
+    public async Task WebSocketUpgrade_IsRefused_SoNoUninspectedTunnelOpens()
+    {
+        await using var upstream = await EchoUpstream.StartAsync();
+        await using var gw = await TestGateway.StartAsync(upstream.Url);
+        var token = await gw.TokenAsync("explorer", "exploration");
+
+        var (status, response) = await RawHttp.SendAsync(gw.AgentUri, "GET", "/api/public/socket", token,
+            "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n");
+
+        Assert.Equal(400, status);
+        Assert.Contains("upgrade_not_allowed", response);
         Assert.Empty(upstream.Received);
     }
 

@@ -57,6 +57,16 @@ public class ScrubbingTests
     }
 
     [Fact]
+    public void ReEncodedForms_OfAValue_AreMaskedToo()
+    {
+        var scrubber = new SecretScrubber();
+        scrubber.Remember("k", "ab+cd/ef=gh\"ij");
+
+        Assert.Equal("json [REDACTED] url [REDACTED] raw [REDACTED]",
+            scrubber.Scrub("json ab\\u002Bcd/ef=gh\\u0022ij url ab%2Bcd%2Fef%3Dgh%22ij raw ab+cd/ef=gh\"ij"));
+    }
+
+    [Fact]
     public void LeakSearch_ItselfDetectsALeak()
     {
         var dir = Directory.CreateTempSubdirectory("perimeter-leak-").FullName;

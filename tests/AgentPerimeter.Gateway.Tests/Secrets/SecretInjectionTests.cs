@@ -124,13 +124,16 @@ public class SecretInjectionTests
         request.Headers.TryAddWithoutValidation("X-Api-Key", "agent-own-key");
         request.Headers.TryAddWithoutValidation("X-Auth-Token", "agent-auth-token");
         request.Headers.TryAddWithoutValidation("Proxy-Authorization", "Basic YWdlbnQ6cHc=");
+        request.Headers.TryAddWithoutValidation("X-HTTP-Method-Override", "DELETE");
+        request.Headers.TryAddWithoutValidation("X-Original-URL", "/admin/wipe");
+        request.Headers.TryAddWithoutValidation("Forwarded", "for=10.0.0.1;host=internal");
         await s.Gateway.Agent.SendAsync(request);
         using var queryRequest = new HttpRequestMessage(HttpMethod.Get, "/query/json?api_key=agent-made-up");
         queryRequest.Headers.Authorization = new("Bearer", await s.Gateway.TokenAsync("ci-bot", "build"));
         await s.Gateway.Agent.SendAsync(queryRequest);
 
         var plain = s.Upstream.Received.First();
-        foreach (var h in new[] { "Authorization", "Cookie", "X-Api-Key", "X-Auth-Token", "Proxy-Authorization" })
+        foreach (var h in new[] { "Authorization", "Cookie", "X-Api-Key", "X-Auth-Token", "Proxy-Authorization", "X-HTTP-Method-Override", "X-Original-URL", "Forwarded" })
             Assert.False(plain.Headers.ContainsKey(h), $"{h} reached the upstream");
         var query = s.Upstream.Received.Last();
         Assert.DoesNotContain("agent-made-up", query.RawTarget);
