@@ -10,6 +10,7 @@ internal sealed record BenchSettings
     public const int DefaultRoundSeconds = 10;
     public const int DefaultFixedSeconds = 10;
     public const int DefaultMcpWarmupSeconds = 10;
+    public const int DefaultLimitsWarmupSeconds = 10;
 
     public required string RepoRoot { get; init; }
     public required string OutputPath { get; init; }
@@ -23,6 +24,16 @@ internal sealed record BenchSettings
     /// than the HTTP warm-up: the gateway is already warm from the HTTP targets, only the MCP paths are new.
     /// </summary>
     public int McpWarmupSeconds { get; init; } = DefaultMcpWarmupSeconds;
+
+    /// <summary>
+    /// wrk warm-up of each rate-limit gateway, in-memory and Redis (BENCH_LIMITS_WARMUP; default 10 s, or BENCH_WARMUP
+    /// if that is shorter). Both get the same, so their ratio is fair; shorter than the main gateway's to keep the
+    /// run under ~8 minutes.
+    /// </summary>
+    public int LimitsWarmupSeconds { get; init; } = DefaultLimitsWarmupSeconds;
+
+    /// <summary>The redis-server binary for the Redis rate-limit gateway (BENCH_REDIS_SERVER; default redis-server on PATH).</summary>
+    public string RedisServer { get; init; } = "redis-server";
 
     /// <summary>Interleaved measured rounds (BENCH_ROUNDS); each target runs once per round.</summary>
     public int Rounds { get; init; } = DefaultRounds;
@@ -49,7 +60,8 @@ internal sealed record BenchSettings
 
     /// <summary>Shorter than a real run: the report says so at the top.</summary>
     public bool IsSmoke => WarmupSeconds < DefaultWarmupSeconds || Rounds < DefaultRounds
-        || RoundSeconds < DefaultRoundSeconds || FixedSeconds < DefaultFixedSeconds || McpWarmupSeconds < DefaultMcpWarmupSeconds;
+        || RoundSeconds < DefaultRoundSeconds || FixedSeconds < DefaultFixedSeconds || McpWarmupSeconds < DefaultMcpWarmupSeconds
+        || LimitsWarmupSeconds < DefaultLimitsWarmupSeconds;
 
     public static BenchSettings Load(string[] args)
     {
@@ -85,6 +97,8 @@ internal sealed record BenchSettings
             GatewayDll = Path.GetFullPath(Path.Combine(repo, gatewayDll)),
             WarmupSeconds = warmup,
             McpWarmupSeconds = Int("BENCH_MCP_WARMUP", Math.Min(warmup, DefaultMcpWarmupSeconds), min: 0),
+            LimitsWarmupSeconds = Int("BENCH_LIMITS_WARMUP", Math.Min(warmup, DefaultLimitsWarmupSeconds), min: 0),
+            RedisServer = Environment.GetEnvironmentVariable("BENCH_REDIS_SERVER") is { Length: > 0 } redis ? redis : "redis-server",
             Rounds = Int("BENCH_ROUNDS", DefaultRounds, min: 1),
             RoundSeconds = Int("BENCH_SECONDS", DefaultRoundSeconds, min: 1),
             Connections = Int("BENCH_CONNECTIONS", 32, min: 1),

@@ -17,6 +17,19 @@ internal sealed class Target(string name, Uri url, RssSampler? rss, string? wrkS
     public Uri Url { get; } = url;
     public RssSampler? Rss { get; } = rss;
 
+    /// <summary>This target's own bearer token (a gateway other than the main one mints its own); null: the run's token.</summary>
+    public string? Token { get; init; }
+
+    /// <summary>This target's warm-up in seconds; null: the warm-up of its group.</summary>
+    public int? WarmupSeconds { get; init; }
+
+    /// <summary>Processes whose CPU time is summed over this target's own load runs (warm-up, rounds, fixed rate), in <see cref="LoadCpu"/>.</summary>
+    public IReadOnlyList<ChildProcess> CpuProcesses { get; init; } = [];
+
+    /// <summary>CPU time (user + system) each of <see cref="CpuProcesses"/> used during this target's load runs.</summary>
+    public TimeSpan[] LoadCpu => _loadCpu ??= new TimeSpan[CpuProcesses.Count];
+    private TimeSpan[]? _loadCpu;
+
     /// <summary>The Lua script that makes every wrk request the MCP <c>tools/call</c>; null for the HTTP targets.</summary>
     public string? WrkScript { get; } = wrkScript;
 
@@ -28,16 +41,37 @@ internal sealed class Target(string name, Uri url, RssSampler? rss, string? wrkS
     public long Answered { get; set; }
 
     public Task<WrkResult> WrkAsync(string token, int seconds, int connections, CancellationToken ct) =>
-        LoadAsync(() => Wrk.RunAsync(Url, token, seconds, connections, ct, WrkScript));
+        LoadAsync(() => Wrk.RunAsync(Url, Token ?? token, seconds, connections, ct, WrkScript));
 
     public Task<HeyResult> HeyAsync(string token, BenchSettings s, CancellationToken ct) =>
-        LoadAsync(() => Hey.RunAsync(Url, token, s.FixedSeconds, s.FixedWorkers, s.FixedQpsPerWorker, ct, IsMcp));
+        LoadAsync(() => Hey.RunAsync(Url, Token ?? token, s.FixedSeconds, s.FixedWorkers, s.FixedQpsPerWorker, ct, IsMcp));
 
-    private Task<T> LoadAsync<T>(Func<Task<T>> load) => Rss is null ? load() : Rss.MeasureAsync(load);
+    private async Task<T> LoadAsync<T>(Func<Task<T>> load)
+    {
+        var before = CpuProcesses.Select(p => p.CpuTime).ToArray();
+        var result = await (Rss is null ? load() : Rss.MeasureAsync(load)).ConfigureAwait(false);
+        for (int i = 0; i < CpuProcesses.Count; i++)
+            LoadCpu[i] += CpuProcesses[i].CpuTime - before[i];
+        return result;
+    }
 }
 
 /// <summary>What the MCP part of the run saw besides timings: the checks that the load was what it claims to be.</summary>
 internal sealed record McpCheck(string ResponseContentType, string AuditAfterPreflight, long EchoCalls);
+
+/// <summary>
+/// What the rate-limit part of the run saw besides timings: each limits gateway's own metrics, and, over one
+/// window (from just before the preflight requests to the end of the run), the commands Redis ran and the
+/// rate-limit decisions each limits gateway made (any result: each is one store call).
+/// </summary>
+internal sealed record RateLimitCheck(
+    string RedisVersion, GatewayMetrics MemoryMetrics, GatewayMetrics RedisMetrics,
+    CommandStats RedisCommands, double RedisDecisions,
+    RssSampler? MemoryRss, RssSampler? RedisRss)
+{
+    /// <summary>Script calls (EVALSHA/EVAL) per rate-limit decision of the Redis gateway: its round trips per action.</summary>
+    public double ScriptCallsPerAction => RedisDecisions > 0 ? RedisCommands.ScriptCalls / RedisDecisions : double.NaN;
+}
 
 /// <summary>
 /// Starts the upstream, bare YARP and the gateway, drives wrk and hey against them, and writes the
@@ -51,6 +85,8 @@ internal static class BenchmarkRunner
     public const string McpDirectName = "MCP server (direct, reference)";
     public const string McpRawName = "gateway, uninspected (/raw/mcp)";
     public const string McpInspectedName = "gateway, MCP inspection (/inspected/mcp)";
+    public const string LimitsMemoryName = "gateway, in-memory limits";
+    public const string LimitsRedisName = "gateway, Redis limits";
 
     /// <summary>Above this share of the machine's CPU used by other processes, the report warns that the run was disturbed.</summary>
     public const double OtherCpuWarning = 0.05;
@@ -108,18 +144,25 @@ internal static class BenchmarkRunner
             if (FindOnPath(tool) is null)
                 throw new InvalidOperationException($"'{tool}' is not on PATH; the benchmark needs wrk and hey.");
         }
+        var redisServer = settings.RedisServer.Contains('/', StringComparison.Ordinal)
+            ? (File.Exists(settings.RedisServer) ? settings.RedisServer : null)
+            : FindOnPath(settings.RedisServer);
+        if (redisServer is null)
+            throw new InvalidOperationException($"'{settings.RedisServer}' not found; the rate-limit targets need redis-server "
+                + "(Debian package redis-server, or set BENCH_REDIS_SERVER).");
         if (!File.Exists(settings.GatewayDll))
             throw new InvalidOperationException($"No gateway build at {settings.GatewayDll}; run: dotnet build -c Release src/AgentPerimeter.Gateway");
 
         var dotnet = Environment.ProcessPath is { } host && Path.GetFileNameWithoutExtension(host) == "dotnet" ? host : "dotnet";
         var temp = Directory.CreateTempSubdirectory("agentperimeter-bench-");
         WebApplication? upstream = null, yarpInProcess = null;
-        ChildProcess? yarpChild = null, mcpChild = null, gateway = null;
-        RssSampler? gatewayRss = null, yarpRss = null;
+        ChildProcess? yarpChild = null, mcpChild = null, gateway = null, redisChild = null, memoryGateway = null, redisGateway = null;
+        RssSampler? gatewayRss = null, yarpRss = null, memoryRss = null, redisRss = null;
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         try
         {
-            Log($"settings: warm-up {settings.WarmupSeconds} s (MCP {settings.McpWarmupSeconds} s), {settings.Rounds} round(s) x {settings.RoundSeconds} s, "
+            Log($"settings: warm-up {settings.WarmupSeconds} s (MCP {settings.McpWarmupSeconds} s, rate-limit gateways {settings.LimitsWarmupSeconds} s), "
+                + $"{settings.Rounds} round(s) x {settings.RoundSeconds} s, "
                 + $"{settings.Connections} connections, fixed rate {settings.FixedRate} req/s for {settings.FixedSeconds} s, "
                 + $"bare YARP {(settings.YarpInProcess ? "in-process" : "in its own process")}");
 
@@ -143,17 +186,45 @@ internal static class BenchmarkRunner
             (mcpChild, var mcpUri) = await StartServerChildAsync(McpDirectName, dotnet, [McpBench.ServeMcpCommand], temp.FullName, ct).ConfigureAwait(false);
             Log($"MCP server (pid {mcpChild.Pid}) on {mcpUri}");
 
-            var (gatewayProcess, agentUri, adminUri) = await StartGatewayAsync(settings, dotnet, upstreamUri, mcpUri, temp.FullName, http, ct).ConfigureAwait(false);
+            (redisChild, var redisPort) = await RedisBench.StartServerAsync(redisServer, Path.Combine(temp.FullName, "redis"), ct).ConfigureAwait(false);
+            var redisVersion = await RedisBench.VersionAsync(redisPort, ct).ConfigureAwait(false);
+            Log($"redis-server {redisVersion} (pid {redisChild.Pid}) on 127.0.0.1:{redisPort}");
+
+            var (gatewayProcess, agentUri, adminUri) = await StartGatewayAsync(GatewayName, settings, dotnet, upstreamUri, mcpUri, temp.FullName, http, ct)
+                .ConfigureAwait(false);
             gateway = gatewayProcess;
             Log($"gateway (pid {gateway.Pid}) agents on {agentUri}, admin on {adminUri}");
             var token = await MintTokenAsync(http, adminUri, ct).ConfigureAwait(false);
             gatewayRss = new RssSampler(gateway.Pid);
+
+            // The same build and config plus limits on the HTTP route; they differ only in where limit state lives.
+            var (memoryProcess, memoryAgent, memoryAdmin) = await StartGatewayAsync(LimitsMemoryName, settings, dotnet, upstreamUri, mcpUri,
+                Path.Combine(temp.FullName, "gateway-memory-limits"), http, ct, withLimits: true).ConfigureAwait(false);
+            memoryGateway = memoryProcess;
+            Log($"{LimitsMemoryName} (pid {memoryGateway.Pid}) agents on {memoryAgent}, admin on {memoryAdmin}");
+            var memoryToken = await MintTokenAsync(http, memoryAdmin, ct).ConfigureAwait(false);
+            memoryRss = new RssSampler(memoryGateway.Pid);
+
+            var (redisProcess, redisAgent, redisAdmin) = await StartGatewayAsync(LimitsRedisName, settings, dotnet, upstreamUri, mcpUri,
+                Path.Combine(temp.FullName, "gateway-redis-limits"), http, ct, withLimits: true, redisPort: redisPort).ConfigureAwait(false);
+            redisGateway = redisProcess;
+            Log($"{LimitsRedisName} (pid {redisGateway.Pid}) agents on {redisAgent}, admin on {redisAdmin}, limits in redis on port {redisPort}");
+            var redisToken = await MintTokenAsync(http, redisAdmin, ct).ConfigureAwait(false);
+            redisRss = new RssSampler(redisGateway.Pid);
 
             var targets = new List<Target>
             {
                 new(UpstreamName, new Uri(upstreamUri, "api/repos"), null),
                 new(YarpName, new Uri(yarpUri, "api/repos"), yarpRss),
                 new(GatewayName, new Uri(agentUri, "api/repos"), gatewayRss),
+                new(LimitsMemoryName, new Uri(memoryAgent, "api/repos"), memoryRss)
+                {
+                    Token = memoryToken, WarmupSeconds = settings.LimitsWarmupSeconds, CpuProcesses = [memoryGateway],
+                },
+                new(LimitsRedisName, new Uri(redisAgent, "api/repos"), redisRss)
+                {
+                    Token = redisToken, WarmupSeconds = settings.LimitsWarmupSeconds, CpuProcesses = [redisGateway, redisChild],
+                },
             };
             var script = McpBench.WriteWrkScript(temp.FullName);
             var mcpTargets = new List<Target>
@@ -162,8 +233,21 @@ internal static class BenchmarkRunner
                 new(McpRawName, new Uri(agentUri, McpBench.RawPath.TrimStart('/')), gatewayRss, script),
                 new(McpInspectedName, new Uri(agentUri, McpBench.InspectedPath.TrimStart('/')), gatewayRss, script),
             };
+            // Redis's command counts and the Redis gateway's decisions from here to the end: its preflight and every load.
+            var redisCommandsBefore = await RedisBench.CommandStatsAsync(redisPort, ct).ConfigureAwait(false);
+            var redisDecisionsBefore = (await GatewayMetrics.ScrapeAsync(http, redisAdmin, ct).ConfigureAwait(false)).RateLimitDecisionCount;
             foreach (var target in targets)
-                await PreflightAsync(http, target, token, ct).ConfigureAwait(false);
+                await PreflightAsync(http, target, target.Token ?? token, ct).ConfigureAwait(false);
+            foreach (var (name, admin) in new[] { (LimitsMemoryName, memoryAdmin), (LimitsRedisName, redisAdmin) })
+            {
+                var preflight = await GatewayMetrics.ScrapeAsync(http, admin, ct).ConfigureAwait(false);
+                if (preflight.RateLimitAllowed < 1)
+                    throw new InvalidOperationException($"{name}: the preflight request was not rate-limit checked (agentperimeter_ratelimit_decisions_total: "
+                        + $"{string.Join(", ", preflight.RateLimitDecisions.Select(kv => $"{kv.Key} {kv.Value}"))}); the benchmark's limits do not apply to GET /api/repos");
+            }
+            var redisPreflight = (await RedisBench.CommandStatsAsync(redisPort, ct).ConfigureAwait(false)).Since(redisCommandsBefore);
+            Log($"rate-limit preflight: both limits gateways checked their limits; redis ran {redisPreflight.ScriptCalls} script call(s) for the one request "
+                + $"({string.Join(", ", redisPreflight.Calls.Select(kv => $"{kv.Key} {kv.Value}"))})");
             string? mcpContentType = null;
             foreach (var target in mcpTargets)
             {
@@ -179,8 +263,10 @@ internal static class BenchmarkRunner
             var problems = new List<string>();
             var notes = new List<string>();
             var loadBefore = CpuAccounting.LoadAverage();
-            int[] children = yarpChild is null ? [gateway.Pid, mcpChild.Pid] : [gateway.Pid, yarpChild.Pid, mcpChild.Pid];
-            var cpu = new CpuAccounting(children);
+            var children = new List<int> { gateway.Pid, mcpChild.Pid, memoryGateway.Pid, redisGateway.Pid, redisChild.Pid };
+            if (yarpChild is not null)
+                children.Add(yarpChild.Pid);
+            var cpu = new CpuAccounting([.. children]);
 
             await RunRoundsAsync(settings, targets, settings.WarmupSeconds, token, problems, notes, ct).ConfigureAwait(false);
             foreach (var target in targets.Where(t => t.Name != UpstreamName))
@@ -197,13 +283,23 @@ internal static class BenchmarkRunner
             var metrics = await GatewayMetrics.ScrapeAsync(http, adminUri, ct).ConfigureAwait(false);
             var echoCalls = await McpEchoCallsAsync(http, mcpUri, ct).ConfigureAwait(false);
             CheckMcpCounts(mcpTargets, metrics, echoCalls, problems);
-            if (gateway.HasExited)
-                problems.Add("the gateway exited during the run:" + Environment.NewLine + gateway.Tail());
-            if (mcpChild.HasExited)
-                problems.Add("the MCP server exited during the run:" + Environment.NewLine + mcpChild.Tail());
+
+            var memoryMetrics = await GatewayMetrics.ScrapeAsync(http, memoryAdmin, ct).ConfigureAwait(false);
+            var redisMetrics = await GatewayMetrics.ScrapeAsync(http, redisAdmin, ct).ConfigureAwait(false);
+            var redisCommands = (await RedisBench.CommandStatsAsync(redisPort, ct).ConfigureAwait(false)).Since(redisCommandsBefore);
+            var rateLimits = new RateLimitCheck(redisVersion, memoryMetrics, redisMetrics, redisCommands,
+                redisMetrics.RateLimitDecisionCount - redisDecisionsBefore,
+                memoryRss, redisRss);
+            CheckRateLimitCounts(settings, targets, metrics, rateLimits, problems);
+
+            foreach (var child in new[] { gateway, memoryGateway, redisGateway, mcpChild, redisChild })
+            {
+                if (child.HasExited)
+                    problems.Add($"{child.Name} exited during the run:" + Environment.NewLine + child.Tail());
+            }
 
             var report = Report.Build(new ReportData(
-                settings, targets, mcpTargets, new McpCheck(mcpContentType!, auditAfterPreflight, echoCalls),
+                settings, targets, mcpTargets, new McpCheck(mcpContentType!, auditAfterPreflight, echoCalls), rateLimits,
                 gatewayRss, yarpRss, metrics,
                 File.Exists(auditLog) ? new FileInfo(auditLog).Length : 0,
                 await MachineInfo.CollectAsync(settings.RepoRoot, ct).ConfigureAwait(false),
@@ -226,12 +322,17 @@ internal static class BenchmarkRunner
         }
         finally
         {
-            if (gatewayRss is not null)
-                await gatewayRss.DisposeAsync().ConfigureAwait(false);
-            if (yarpRss is not null)
-                await yarpRss.DisposeAsync().ConfigureAwait(false);
-            if (gateway is not null)
-                await gateway.DisposeAsync().ConfigureAwait(false);
+            foreach (var rss in new[] { gatewayRss, yarpRss, memoryRss, redisRss })
+            {
+                if (rss is not null)
+                    await rss.DisposeAsync().ConfigureAwait(false);
+            }
+            // The gateways before Redis, so the Redis gateway never sees its store go away.
+            foreach (var child in new[] { gateway, memoryGateway, redisGateway, redisChild })
+            {
+                if (child is not null)
+                    await child.DisposeAsync().ConfigureAwait(false);
+            }
             if (mcpChild is not null)
                 await mcpChild.DisposeAsync().ConfigureAwait(false);
             if (yarpChild is not null)
@@ -255,14 +356,14 @@ internal static class BenchmarkRunner
     private static async Task RunRoundsAsync(BenchSettings settings, List<Target> targets, int warmupSeconds, string token,
         List<string> problems, List<string> notes, CancellationToken ct)
     {
-        if (warmupSeconds > 0)
+        foreach (var target in targets)
         {
-            foreach (var target in targets)
-            {
-                Log($"warm-up {target.Name}: {warmupSeconds} s");
-                var warm = await target.WrkAsync(token, warmupSeconds, settings.Connections, ct).ConfigureAwait(false);
-                Check(target, "warm-up", warm, problems, notes);
-            }
+            var seconds = target.WarmupSeconds ?? warmupSeconds;
+            if (seconds <= 0)
+                continue;
+            Log($"warm-up {target.Name}: {seconds} s");
+            var warm = await target.WrkAsync(token, seconds, settings.Connections, ct).ConfigureAwait(false);
+            Check(target, "warm-up", warm, problems, notes);
         }
 
         for (int round = 0; round < settings.Rounds; round++)
@@ -335,13 +436,19 @@ internal static class BenchmarkRunner
         return (child, await listening.Task.ConfigureAwait(false));
     }
 
-    private static async Task<(ChildProcess Child, Uri Agent, Uri Admin)> StartGatewayAsync(
-        BenchSettings settings, string dotnet, Uri upstream, Uri mcpServer, string temp, HttpClient http, CancellationToken ct)
+    /// <summary>
+    /// Starts a gateway in <paramref name="dir"/> (its config/ and data/ there) and waits until it is ready.
+    /// <paramref name="withLimits"/> adds the benchmark's rate limits; <paramref name="redisPort"/> keeps their
+    /// state in that Redis instead of in memory.
+    /// </summary>
+    private static async Task<(ChildProcess Child, Uri Agent, Uri Admin)> StartGatewayAsync(string name,
+        BenchSettings settings, string dotnet, Uri upstream, Uri mcpServer, string dir, HttpClient http, CancellationToken ct,
+        bool withLimits = false, int? redisPort = null)
     {
         // The shipped configuration, copied so the run never touches the repository's config/ or data/,
-        // plus the benchmark's two MCP routes and their rules.
-        var configDir = Path.Combine(temp, "config");
-        var dataDir = Path.Combine(temp, "data");
+        // plus the benchmark's two MCP routes and their rules (and, for the limits gateways, its limits).
+        var configDir = Path.Combine(dir, "config");
+        var dataDir = Path.Combine(dir, "data");
         Directory.CreateDirectory(configDir);
         Directory.CreateDirectory(dataDir);
         // All of config/, subfolders included: files the config refers to by relative path (secret sources) come along.
@@ -354,13 +461,15 @@ internal static class BenchmarkRunner
         }
         AddMcpRoutes(Path.Combine(configDir, "routes.json"), mcpServer);
         AddMcpRules(Path.Combine(configDir, "perimeter.json"));
+        if (withLimits)
+            AddRateLimits(Path.Combine(configDir, "perimeter.json"));
 
         int agentPort = FreePort(), adminPort = FreePort();
         while (adminPort == agentPort)
             adminPort = FreePort();
         var agent = new Uri($"http://127.0.0.1:{agentPort}/");
         var admin = new Uri($"http://127.0.0.1:{adminPort}/");
-        var child = ChildProcess.Start(GatewayName, dotnet,
+        List<string> arguments =
         [
             settings.GatewayDll,
             "--config-dir", configDir,
@@ -369,7 +478,10 @@ internal static class BenchmarkRunner
             $"--Gateway:DataDirectory={dataDir}",
             "--Gateway:Logging:Console=false",
             $"--ReverseProxy:Clusters:demo:Destinations:demo-1:Address={upstream}",
-        ], temp);
+        ];
+        if (redisPort is { } port)
+            arguments.Add($"--Gateway:Redis:ConnectionString=127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}");
+        var child = ChildProcess.Start(name, dotnet, arguments, dir);
 
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (true)
@@ -379,7 +491,7 @@ internal static class BenchmarkRunner
             {
                 var tail = child.Tail();
                 await child.DisposeAsync().ConfigureAwait(false);
-                throw new InvalidOperationException($"the gateway did not become ready:{Environment.NewLine}{tail}");
+                throw new InvalidOperationException($"{name} did not become ready:{Environment.NewLine}{tail}");
             }
             try
             {
@@ -451,6 +563,29 @@ internal static class BenchmarkRunner
             ["Methods"] = new JsonArray("POST"),
             ["Paths"] = new JsonArray(McpBench.RawPath),
         });
+        File.WriteAllText(path, root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    /// <summary>
+    /// The benchmark's limits on work type <c>build</c> (the benchmark's session), on the HTTP route only, per session,
+    /// failing closed: a store error is a 503, which the run counts as a problem. Replaces any limits the shipped
+    /// config gives <c>build</c>.
+    /// </summary>
+    private static void AddRateLimits(string path)
+    {
+        var root = JsonNode.Parse(File.ReadAllText(path), documentOptions: ConfigJson)?.AsObject()
+            ?? throw new InvalidOperationException($"{path} is empty");
+        var build = root["Perimeter"]?["WorkTypes"]?["build"] as JsonObject
+            ?? throw new InvalidOperationException($"{path} has no Perimeter:WorkTypes:build; the benchmark's session is of work type 'build'");
+        var limits = new JsonArray();
+        foreach (var (id, limit, period) in RedisBench.Limits)
+            limits.Add(new JsonObject { ["Id"] = id, ["Limit"] = limit, ["Period"] = period, ["Route"] = RedisBench.LimitedRoute });
+        build["RateLimits"] = new JsonObject
+        {
+            ["Partition"] = "session",
+            ["FailureMode"] = "closed",
+            ["Limits"] = limits,
+        };
         File.WriteAllText(path, root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
@@ -573,6 +708,40 @@ internal static class BenchmarkRunner
         var answered = mcpTargets.Sum(t => t.Answered);
         if (echoCalls < answered)
             problems.Add($"the MCP server ran echo {echoCalls:N0} times, fewer than the {answered:N0} MCP responses the load generators got: some were errors");
+    }
+
+    /// <summary>
+    /// The limits gateways must have made one rate-limit decision per action, every one allowed: at least as many
+    /// decisions as the load generators got responses (else some responses skipped the limits), and not many more (only
+    /// requests still in flight when a wrk or hey run ended may be missing from the responses). The main gateway has no limits.
+    /// </summary>
+    private static void CheckRateLimitCounts(BenchSettings settings, List<Target> targets, GatewayMetrics main, RateLimitCheck check, List<string> problems)
+    {
+        if (main.RateLimitDecisionCount > 0)
+            problems.Add($"{GatewayName}: made {main.RateLimitDecisionCount:N0} rate-limit decisions; the reference gateway should have no limits "
+                + "(does the shipped config now limit work type 'build'?)");
+        foreach (var (name, m) in new[] { (LimitsMemoryName, check.MemoryMetrics), (LimitsRedisName, check.RedisMetrics) })
+        {
+            var target = targets.Single(t => t.Name == name);
+            foreach (var (result, count) in m.RateLimitNotAllowed)
+                problems.Add($"{name}: {count:N0} rate-limit decisions '{result}'; every one should be allowed"
+                    + (result == "unavailable" ? " ('unavailable': the limit store failed or did not answer within Gateway:Redis:TimeoutMilliseconds, "
+                        + "50 ms by default, and the closed failure mode refused with 503)" : ""));
+            if (m.RateLimitStoreErrors > 0)
+                problems.Add($"{name}: {m.RateLimitStoreErrors:N0} rate-limit store errors");
+            long answered = target.Answered + 1; // + the preflight request
+            int wrkRuns = settings.Rounds + ((target.WarmupSeconds ?? settings.WarmupSeconds) > 0 ? 1 : 0);
+            long inFlight = (long)wrkRuns * settings.Connections + settings.FixedWorkers;
+            var decisions = m.RateLimitDecisionCount;
+            if (decisions < answered)
+                problems.Add($"{name}: {decisions:N0} rate-limit decisions for {answered:N0} responses; some responses were not rate-limit checked");
+            else if (decisions > answered + inFlight)
+                problems.Add($"{name}: {decisions:N0} rate-limit decisions for {answered:N0} responses, more than the "
+                    + $"{inFlight:N0} requests that can have been in flight when load runs ended");
+        }
+        if (check.RedisDecisions <= 0 || check.RedisCommands.ScriptCalls == 0)
+            problems.Add($"{LimitsRedisName}: redis ran {check.RedisCommands.ScriptCalls:N0} script calls for {check.RedisDecisions:N0} rate-limit decisions; "
+                + "the limits did not go through redis");
     }
 
     private static async Task StopAsync(WebApplication app)

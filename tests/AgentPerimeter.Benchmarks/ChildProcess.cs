@@ -25,6 +25,23 @@ internal sealed class ChildProcess : IAsyncDisposable
     public int Pid => _process.Id;
     public bool HasExited => _process.HasExited;
 
+    /// <summary>CPU time (user + system) the child has used so far; zero once it has exited.</summary>
+    public TimeSpan CpuTime
+    {
+        get
+        {
+            try
+            {
+                _process.Refresh();
+                return _process.TotalProcessorTime;
+            }
+            catch (InvalidOperationException)
+            {
+                return TimeSpan.Zero;
+            }
+        }
+    }
+
     /// <summary>Starts the child; <paramref name="onLine"/> sees every line it writes (stdout and stderr).</summary>
     public static ChildProcess Start(string name, string fileName, IEnumerable<string> arguments, string workingDirectory,
         Action<string>? onLine = null)

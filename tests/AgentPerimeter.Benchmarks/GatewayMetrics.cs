@@ -13,8 +13,18 @@ internal sealed record MetricSample(string Name, IReadOnlyDictionary<string, str
 internal sealed partial record GatewayMetrics(
     double Actions, double GovernedActions, IReadOnlyDictionary<string, double> ActionsByDecision,
     double AuditBatches, double AuditRecords, double AuditWriteErrors,
-    IReadOnlyList<MetricSample> ActionSamples, IReadOnlyList<MetricSample> McpActionSamples)
+    IReadOnlyList<MetricSample> ActionSamples, IReadOnlyList<MetricSample> McpActionSamples,
+    IReadOnlyDictionary<string, double> RateLimitDecisions, double RateLimitStoreErrors)
 {
+    /// <summary><c>agentperimeter_ratelimit_decisions_total</c> with <c>result="allowed"</c>, all work types.</summary>
+    public double RateLimitAllowed => RateLimitDecisions.GetValueOrDefault("allowed");
+
+    /// <summary>Rate-limit decisions of any result: each is one call of the limit store.</summary>
+    public double RateLimitDecisionCount => RateLimitDecisions.Values.Sum();
+
+    /// <summary>Rate-limit decisions other than allowed (limited, unavailable, degraded), by result.</summary>
+    public IEnumerable<KeyValuePair<string, double>> RateLimitNotAllowed => RateLimitDecisions.Where(kv => kv.Key != "allowed" && kv.Value > 0);
+
     public double MeanRecordsPerFsync => AuditBatches > 0 ? AuditRecords / AuditBatches : 0;
 
     /// <summary><c>agentperimeter_actions_total</c> of one route, by <c>kind/decision</c>.</summary>
@@ -41,6 +51,8 @@ internal sealed partial record GatewayMetrics(
         var byDecision = new SortedDictionary<string, double>(StringComparer.Ordinal);
         var actionSamples = new List<MetricSample>();
         var mcpSamples = new List<MetricSample>();
+        var rateLimits = new SortedDictionary<string, double>(StringComparer.Ordinal);
+        double storeErrors = 0;
         foreach (Match m in Sample().Matches(text))
         {
             var name = m.Groups["name"].Value;
@@ -68,9 +80,16 @@ internal sealed partial record GatewayMetrics(
                 case "agentperimeter_audit_write_errors_total":
                     errors += value;
                     break;
+                case "agentperimeter_ratelimit_decisions_total":
+                    var result = Labels(labels).GetValueOrDefault("result", "?");
+                    rateLimits[result] = rateLimits.GetValueOrDefault(result) + value;
+                    break;
+                case "agentperimeter_ratelimit_store_errors_total":
+                    storeErrors += value;
+                    break;
             }
         }
-        return new GatewayMetrics(actions, governed, byDecision, batches, records, errors, actionSamples, mcpSamples);
+        return new GatewayMetrics(actions, governed, byDecision, batches, records, errors, actionSamples, mcpSamples, rateLimits, storeErrors);
     }
 
     private static Dictionary<string, string> Labels(string labels) =>

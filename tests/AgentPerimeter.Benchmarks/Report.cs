@@ -8,6 +8,7 @@ internal sealed record ReportData(
     IReadOnlyList<Target> Targets,
     IReadOnlyList<Target> McpTargets,
     McpCheck Mcp,
+    RateLimitCheck RateLimits,
     RssSampler? GatewayRss,
     RssSampler? YarpRss,
     GatewayMetrics Metrics,
@@ -25,6 +26,8 @@ internal static class Report
     public const double P99BudgetMs = 1.0;         // at ~1k req/s, gateway p99 ≤ bare YARP p99 + 1 ms
     public const double RssTargetMb = 200;         // gateway RSS under load < 200 MB
     public const double McpInspectionTarget = 0.85; // MCP tools/call req/s with inspection ≥ 85 % of the same gateway route uninspected
+    public const double RedisLimitsTarget = 0.80;   // gateway req/s with Redis limits ≥ 80 % of the same gateway with in-memory limits
+    public const double RoundTripTolerance = 0.01;  // Redis script calls per rate-limited action within 1 ± 1 %
 
     public static string Build(ReportData d)
     {
@@ -38,14 +41,19 @@ internal static class Report
         var mcpRaw = d.McpTargets.Single(t => t.Name == BenchmarkRunner.McpRawName);
         var mcpInspected = d.McpTargets.Single(t => t.Name == BenchmarkRunner.McpInspectedName);
         double mcpDirectRps = MedianRps(mcpDirect), mcpRawRps = MedianRps(mcpRaw), mcpInspectedRps = MedianRps(mcpInspected);
+        var limitsMemory = d.Targets.Single(t => t.Name == BenchmarkRunner.LimitsMemoryName);
+        var limitsRedis = d.Targets.Single(t => t.Name == BenchmarkRunner.LimitsRedisName);
+        double limitsMemoryRps = MedianRps(limitsMemory), limitsRedisRps = MedianRps(limitsRedis);
+        var rl = d.RateLimits;
 
         sb.AppendLine("# Benchmarks");
         sb.AppendLine();
         if (s.IsSmoke)
         {
             sb.AppendLine($"> **SMOKE RUN — these numbers are not a measurement.** This file came from a shortened run "
-                + $"(warm-up {s.WarmupSeconds} s, MCP warm-up {s.McpWarmupSeconds} s, {s.Rounds} round(s) × {s.RoundSeconds} s, fixed rate {s.FixedSeconds} s; "
-                + $"defaults are {BenchSettings.DefaultWarmupSeconds} s, {BenchSettings.DefaultMcpWarmupSeconds} s, {BenchSettings.DefaultRounds} × {BenchSettings.DefaultRoundSeconds} s "
+                + $"(warm-up {s.WarmupSeconds} s, MCP warm-up {s.McpWarmupSeconds} s, rate-limit warm-up {s.LimitsWarmupSeconds} s, {s.Rounds} round(s) × {s.RoundSeconds} s, "
+                + $"fixed rate {s.FixedSeconds} s; defaults are {BenchSettings.DefaultWarmupSeconds} s, {BenchSettings.DefaultMcpWarmupSeconds} s, "
+                + $"{BenchSettings.DefaultLimitsWarmupSeconds} s, {BenchSettings.DefaultRounds} × {BenchSettings.DefaultRoundSeconds} s "
                 + $"and {BenchSettings.DefaultFixedSeconds} s) that only checks the benchmark works end to end. Replace it with a full run: "
                 + "`tests/AgentPerimeter.Benchmarks/run.sh` with no BENCH_* variables set.");
             sb.AppendLine();
@@ -59,7 +67,7 @@ internal static class Report
         sb.AppendLine($"- CPU: {d.Machine.Cpu}");
         sb.AppendLine($"- memory: {d.Machine.Memory}");
         sb.AppendLine($"- OS: {d.Machine.Os}");
-        sb.AppendLine($"- runtime: {d.Machine.Runtime}; load generators: {d.Machine.Wrk}, hey");
+        sb.AppendLine($"- runtime: {d.Machine.Runtime}; load generators: {d.Machine.Wrk}, hey; redis-server {rl.RedisVersion}");
         sb.AppendLine($"- gateway commit: {d.Machine.Commit}");
         sb.AppendLine($"- load average before the run: {d.LoadAverageBefore}; CPU used by other processes during the measurement: "
             + (d.OtherCpuShare is { } other ? $"{other:P0} of the machine" : "unknown")
@@ -87,6 +95,27 @@ internal static class Report
             + $"({s.FixedWorkers} workers × {s.FixedQpsPerWorker} req/s ≈ {s.FixedWorkers * s.FixedQpsPerWorker:N0} req/s offered); hey reports latency to 0.1 ms.");
         sb.AppendLine("- **memory**: the gateway's VmRSS from `/proc/PID/status`, sampled every 200 ms while a load generator runs against it "
             + "(the HTTP and the MCP loads).");
+        sb.AppendLine();
+        sb.AppendLine("Rate limits, measured in the same run as two more HTTP targets, interleaved with the three above:");
+        sb.AppendLine();
+        sb.AppendLine("- **gateway, in-memory limits** and **gateway, Redis limits**: two more gateway processes, the same Release build and the same "
+            + "temporary config as **gateway**, plus `RateLimits` on work type `build`: "
+            + string.Join(" and ", RedisBench.Limits.Select(l => $"`{l.Id}` ({l.Limit:N0} per {l.Period})"))
+            + $", both on route `{RedisBench.LimitedRoute}` (so every `GET /api/repos` spends both budgets in one store call), partition `session`, "
+            + "failure mode `closed` (a store error would be a 503). The limits are far above anything reached here, so they never refuse, but the check runs "
+            + "in full on every action. The in-memory gateway keeps limit state in the process (no `Gateway:Redis`); the Redis gateway runs with "
+            + $"`--Gateway:Redis:ConnectionString=127.0.0.1:PORT` against a `redis-server` {rl.RedisVersion} the benchmark starts on a free loopback port "
+            + "(`--save '' --appendonly no`, files in the run's temporary directory) and stops at the end; every other Redis option is the default "
+            + "(50 ms timeout). Each gateway has its own data directory, signing key and bearer token.");
+        sb.AppendLine("- **why two more processes**: **gateway** stays exactly the shipped config with no limits, so its numbers compare with earlier runs; "
+            + "Redis or memory is chosen at start-up, so the two limits gateways must be separate processes anyway, and they differ only in that option.");
+        sb.AppendLine($"- **load**: the same wrk rounds (the five HTTP targets rotate together) and the same fixed-rate hey run; {s.LimitsWarmupSeconds} s warm-up each "
+            + $"(shorter than the main gateway's {s.WarmupSeconds} s to keep the run under ~8 minutes; both limits gateways get the same, so their ratio is fair).");
+        sb.AppendLine("- **round trips**: Redis's `INFO commandstats` is read just before the Redis gateway's preflight request and at the end of the run, "
+            + "and its script calls (`EVALSHA`/`EVAL`) are divided by the rate-limit decisions (any result) the gateway made in the same window "
+            + "(`agentperimeter_ratelimit_decisions_total`); the Redis gateway takes no other load in between. "
+            + "**checks**: each limits gateway must count an allowed decision for every response the load generators got (and no more than the requests that can "
+            + "have been in flight when a run ended), no other result (limited, unavailable, degraded) and no store error; **gateway** must make no rate-limit decision.");
         sb.AppendLine();
         sb.AppendLine("MCP `tools/call`, measured after the HTTP targets, against the same gateway process:");
         sb.AppendLine();
@@ -133,6 +162,47 @@ internal static class Report
             sb.AppendLine($"| {t.Name} | {t.Fixed!.RequestsPerSecond:N0} | {Ms(t.Fixed.P50Ms)} | {Ms(t.Fixed.P99Ms)} |");
         sb.AppendLine();
 
+        sb.AppendLine("## Rate limits");
+        sb.AppendLine();
+        sb.AppendLine("| target | req/s (median) | p50 | p99 | ratio vs in-memory limits |");
+        sb.AppendLine("|---|---:|---:|---:|---:|");
+        foreach (var t in new[] { gateway, limitsMemory, limitsRedis })
+        {
+            double rps = MedianRps(t);
+            var name = t == gateway ? $"{t.Name} (no limits, reference)" : t.Name;
+            sb.AppendLine($"| {name} | {rps:N0} | {Ms(MedianP50(t))} | {Ms(MedianP99(t))} | {rps / limitsMemoryRps:F2} |");
+        }
+        sb.AppendLine();
+        sb.AppendLine($"At a fixed rate (~{s.FixedWorkers * s.FixedQpsPerWorker:N0} req/s):");
+        sb.AppendLine();
+        sb.AppendLine("| target | achieved req/s | p50 | p99 |");
+        sb.AppendLine("|---|---:|---:|---:|");
+        foreach (var t in new[] { gateway, limitsMemory, limitsRedis })
+            sb.AppendLine($"| {(t == gateway ? $"{t.Name} (no limits, reference)" : t.Name)} | {t.Fixed!.RequestsPerSecond:N0} | {Ms(t.Fixed.P50Ms)} | {Ms(t.Fixed.P99Ms)} |");
+        sb.AppendLine();
+        sb.AppendLine($"Redis commands from just before the Redis gateway's preflight request to the end of the run (its preflight, warm-up, rounds and fixed-rate run: "
+            + $"{rl.RedisDecisions:N0} rate-limit decisions):");
+        sb.AppendLine();
+        sb.AppendLine("| command | calls | per action |");
+        sb.AppendLine("|---|---:|---:|");
+        foreach (var (command, calls) in rl.RedisCommands.Calls.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal))
+            sb.AppendLine($"| `{command.ToUpperInvariant()}` | {calls:N0} | {(rl.RedisDecisions > 0 ? calls / rl.RedisDecisions : double.NaN):F3} |");
+        sb.AppendLine();
+        sb.AppendLine($"Round trips per action: **{rl.ScriptCallsPerAction:F3}** (`EVALSHA` + `EVAL` calls / rate-limit decisions of any result). "
+            + "Redis also counts the commands a script runs (the gateway's script calls `TIME`, then `GET` and `SET` once per limit), which are not round trips; "
+            + "`SCRIPT` is the one-time `SCRIPT LOAD` of the client library, and the rest are background traffic not tied to actions (the revocation set re-read "
+            + "every 500 ms, `SMEMBERS`; the client's keep-alives; the benchmark's own `INFO` reads).");
+        sb.AppendLine();
+        double memUs = MicrosPerResponse(limitsMemory, 0), redisGwUs = MicrosPerResponse(limitsRedis, 0), redisSrvUs = MicrosPerResponse(limitsRedis, 1);
+        sb.AppendLine($"CPU time per response during each target's own load runs (warm-up, rounds and fixed rate; user + system, from `/proc`): "
+            + $"in-memory limits gateway {memUs:F0} µs; Redis limits gateway {redisGwUs:F0} µs ({Delta(redisGwUs - memUs, "µs")} in the gateway) "
+            + $"+ redis-server {redisSrvUs:F0} µs = {redisGwUs + redisSrvUs:F0} µs ({(redisGwUs + redisSrvUs) / memUs:P0} of in-memory). "
+            + $"If CPU were all that limits the saturated runs, Redis limits would keep at least {memUs / (redisGwUs + redisSrvUs):P0} of the in-memory "
+            + $"throughput (more, counting the load generator's and upstream's share, the same for both); measured: {limitsRedisRps / limitsMemoryRps:P0}. "
+            + "A measured ratio well below that bound means the Redis path also waits — the round trip and its hand-offs under 32 concurrent connections — "
+            + "rather than only working more. With Redis on its own host, redis-server's share would leave this machine.");
+        sb.AppendLine();
+
         sb.AppendLine("## MCP tools/call");
         sb.AppendLine();
         sb.AppendLine("| target | req/s (median) | p50 | p99 | ratio vs direct | ratio vs uninspected |");
@@ -162,6 +232,14 @@ internal static class Report
         sb.AppendLine($"| gateway throughput | ≥ {ThroughputTarget:P0} of bare YARP req/s | {share:P0} ({gatewayRps:N0} vs {yarpRps:N0} req/s) | {PassOrShort(share >= ThroughputTarget)} |");
         sb.AppendLine($"| gateway p99 at ~{s.FixedWorkers * s.FixedQpsPerWorker:N0} req/s | ≤ bare YARP p99 + {P99BudgetMs:F0} ms | {p99Delta:+0.00;-0.00;0.00} ms ({Ms(gateway.Fixed.P99Ms)} vs {Ms(yarp.Fixed.P99Ms)}) | {PassOrShort(p99Delta <= P99BudgetMs)} |");
         sb.AppendLine($"| gateway RSS under load | < {RssTargetMb:F0} MB | {rssMb:F0} MB (max) | {PassOrShort(rssMb > 0 && rssMb < RssTargetMb)} |");
+        double redisShare = limitsRedisRps / limitsMemoryRps;
+        sb.AppendLine($"| Redis limits ≥ {RedisLimitsTarget:P0} of in-memory throughput | ≥ {RedisLimitsTarget:P0} of the in-memory limits gateway's req/s (same config, Redis on this machine) "
+            + $"| {redisShare:P0} ({limitsRedisRps:N0} vs {limitsMemoryRps:N0} req/s) | {PassOrShort(redisShare >= RedisLimitsTarget)} |");
+        double perAction = rl.ScriptCallsPerAction;
+        sb.AppendLine($"| Redis round trips per rate-limited action | 1 (`EVALSHA`/`EVAL` calls per decision, ± {RoundTripTolerance:P0}) "
+            + $"| {perAction:F3} ({rl.RedisCommands.ScriptCalls:N0} for {rl.RedisDecisions:N0} decisions) | {PassOrShort(Math.Abs(perAction - 1) <= RoundTripTolerance)} |");
+        sb.AppendLine($"| Redis limits p99 at ~{s.FixedWorkers * s.FixedQpsPerWorker:N0} req/s vs in-memory limits | reported, no threshold "
+            + $"| {Delta(limitsRedis.Fixed!.P99Ms - limitsMemory.Fixed!.P99Ms)} (p50 {Delta(limitsRedis.Fixed.P50Ms - limitsMemory.Fixed.P50Ms)}) | — |");
         double mcpShare = mcpInspectedRps / mcpRawRps;
         sb.AppendLine($"| MCP inspection throughput | ≥ {McpInspectionTarget:P0} of the same gateway's uninspected req/s (same body, same server) "
             + $"| {mcpShare:P0} ({mcpInspectedRps:N0} vs {mcpRawRps:N0} req/s; {mcpInspectedRps / mcpDirectRps:P0} of direct) | {PassOrShort(mcpShare >= McpInspectionTarget)} |");
@@ -188,6 +266,8 @@ internal static class Report
             + $"route `{McpBench.RawRoute}` " + Counts(m.RouteActions(McpBench.RawRoute)) + $" for {mcpRaw.Answered:N0} responses; "
             + $"the MCP server ran `{McpBench.Tool}` {d.Mcp.EchoCalls:N0} times for {d.McpTargets.Sum(t => t.Answered):N0} MCP responses in all.");
         sb.AppendLine($"- audit records of the MCP preflight calls: {d.Mcp.AuditAfterPreflight}.");
+        sb.AppendLine($"- rate limits: **gateway** made {m.RateLimitDecisionCount:N0} rate-limit decisions (it has no limits); "
+            + LimitsLine(limitsMemory, rl.MemoryMetrics, rl.MemoryRss) + "; " + LimitsLine(limitsRedis, rl.RedisMetrics, rl.RedisRss) + ".");
         sb.AppendLine();
 
         sb.AppendLine("## Rounds");
@@ -226,9 +306,11 @@ internal static class Report
         sb.AppendLine("# shorter: BENCH_WARMUP=3 BENCH_ROUNDS=1 BENCH_SECONDS=3 tests/AgentPerimeter.Benchmarks/run.sh");
         sb.AppendLine("```");
         sb.AppendLine();
-        sb.AppendLine("Variables: BENCH_WARMUP (s, default 20), BENCH_MCP_WARMUP (s, default 10 or BENCH_WARMUP if shorter), BENCH_ROUNDS (3), BENCH_SECONDS (10), BENCH_CONNECTIONS (32), "
+        sb.AppendLine("Variables: BENCH_WARMUP (s, default 20), BENCH_MCP_WARMUP (s, default 10 or BENCH_WARMUP if shorter), "
+            + "BENCH_LIMITS_WARMUP (s, default 10 or BENCH_WARMUP if shorter), BENCH_ROUNDS (3), BENCH_SECONDS (10), BENCH_CONNECTIONS (32), "
             + "BENCH_FIXED_SECONDS (10), BENCH_FIXED_RATE (1000), BENCH_YARP (`process` or `inproc`), BENCH_OUTPUT (docs/benchmarks.md), "
-            + "BENCH_GATEWAY_DLL (the Release build). The exit code is 0 whether or not a target is met; non-zero means the run itself failed.");
+            + "BENCH_GATEWAY_DLL (the Release build), BENCH_REDIS_SERVER (redis-server on PATH). Needs wrk, hey and redis-server. "
+            + "The exit code is 0 whether or not a target is met; non-zero means the run itself failed.");
         return sb.ToString();
     }
 
@@ -245,6 +327,12 @@ internal static class Report
 
     private static string Delta(double ms) => $"{ms:+0.00;-0.00;0.00} ms";
 
+    private static string Delta(double value, string unit) => $"{value:+0;-0;0} {unit}";
+
+    /// <summary>CPU time of the target's <paramref name="process"/>-th CPU process per response it answered, in µs.</summary>
+    private static double MicrosPerResponse(Target t, int process) =>
+        t.Answered > 0 && process < t.LoadCpu.Length ? t.LoadCpu[process].TotalMicroseconds / t.Answered : double.NaN;
+
     private static double MedianRps(Target t) => Median(t.Rounds.Select(r => r.RequestsPerSecond));
 
     private static double MedianP50(Target t) => Median(t.Rounds.Select(r => r.P50Ms));
@@ -255,6 +343,11 @@ internal static class Report
         counts.Count == 0 ? "none" : string.Join(", ", counts.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}: {kv.Value:N0}"));
 
     private static string Mb(long kb) => $"{kb * 1024 / 1e6:F0} MB";
+
+    private static string LimitsLine(Target t, GatewayMetrics m, RssSampler? rss) =>
+        $"**{t.Name}** {Counts(m.RateLimitDecisions)} (result) for {t.Answered + 1:N0} responses (the preflight included), "
+        + $"{m.RateLimitStoreErrors:N0} store errors, {m.Actions:N0} actions"
+        + (rss is null ? "" : $", RSS {Mb(rss.IdleKb)} after start-up and {Mb(rss.MaxUnderLoadKb)} max under load");
 
     private static string PassOrShort(bool pass) => pass ? "pass" : "**short**";
 }

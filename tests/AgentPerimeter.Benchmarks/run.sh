@@ -1,23 +1,27 @@
 #!/usr/bin/env bash
-# Gateway benchmark: upstream vs bare YARP vs the full gateway, and MCP tools/call direct vs through the
-# gateway (uninspected and inspected), with wrk and hey.
+# Gateway benchmark: upstream vs bare YARP vs the full gateway; the gateway with in-memory vs Redis rate
+# limits (a redis-server the benchmark starts on a free loopback port); and MCP tools/call direct vs through
+# the gateway (uninspected and inspected), with wrk and hey.
 # Builds the gateway and the benchmark in Release, runs it, and writes docs/benchmarks.md.
 #
-#   tests/AgentPerimeter.Benchmarks/run.sh                                              # full run (~6 min)
+#   tests/AgentPerimeter.Benchmarks/run.sh                                              # full run (~7.5 min)
 #   BENCH_WARMUP=3 BENCH_ROUNDS=1 BENCH_SECONDS=3 tests/AgentPerimeter.Benchmarks/run.sh  # smoke run
 #
 # Variables (all optional): BENCH_WARMUP (s per target, 20), BENCH_MCP_WARMUP (s per MCP target, 10 or
-# BENCH_WARMUP if shorter), BENCH_ROUNDS (3), BENCH_SECONDS (10),
+# BENCH_WARMUP if shorter), BENCH_LIMITS_WARMUP (s per rate-limit gateway, 10 or BENCH_WARMUP if shorter),
+# BENCH_ROUNDS (3), BENCH_SECONDS (10),
 # BENCH_CONNECTIONS (32), BENCH_FIXED_SECONDS (10), BENCH_FIXED_RATE (req/s, 1000),
-# BENCH_YARP (process | inproc), BENCH_OUTPUT (docs/benchmarks.md, relative to the repository root).
-# Needs wrk and hey on PATH. Exit code 0 whether or not a target is met; non-zero if the run failed.
+# BENCH_YARP (process | inproc), BENCH_OUTPUT (docs/benchmarks.md, relative to the repository root),
+# BENCH_REDIS_SERVER (the redis-server binary; default: redis-server on PATH).
+# Needs wrk, hey and redis-server. Exit code 0 whether or not a target is met; non-zero if the run failed
+# (including any 429/503 or rate-limit store error from the rate-limit gateways).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 cd "$repo"
 
-for tool in dotnet wrk hey; do
+for tool in dotnet wrk hey "${BENCH_REDIS_SERVER:-redis-server}"; do
     command -v "$tool" >/dev/null 2>&1 || { echo "run.sh: '$tool' is not on PATH" >&2; exit 1; }
 done
 

@@ -59,7 +59,7 @@ public static class ConfigurationValidator
             if (id.External is { } ext2 && (ext2.Issuer ?? ext2.Authority) == id.Issuer)
                 errors.Add("Gateway:Identity:External:Issuer: must differ from Gateway:Identity:Issuer, so each key vouches only for its own issuer.");
             if (options.Redis.TimeoutMilliseconds is < 1 or > 10_000)
-                errors.Add("Gateway:Redis:TimeoutMilliseconds: must be between 1 and 10000 (default 50).");
+                errors.Add("Gateway:Redis:TimeoutMilliseconds: must be between 1 and 10000 (default 100).");
             if (!Enum.TryParse<Serilog.Events.LogEventLevel>(options.Logging.MinimumLevel, ignoreCase: true, out _))
                 errors.Add($"Gateway:Logging:MinimumLevel: '{options.Logging.MinimumLevel}' is not a level. Use Verbose, Debug, Information, Warning, Error or Fatal.");
         }

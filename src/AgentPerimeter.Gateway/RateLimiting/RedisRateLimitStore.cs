@@ -51,9 +51,29 @@ public sealed partial class RedisRateLimitStore : IRateLimitStore
         _timeout = timeout;
         _prefix = prefix;
         _logger = logger;
+        // Load the script before the first action needs it, and again after every reconnect, so no
+        // action pays for a script load inside its few-millisecond budget.
+        _redis.ConnectionRestored += (_, _) => Warm();
+        Warm();
     }
 
-    public string? Problem => _redis.IsConnected ? _problem : "redis is not connected";
+    /// <summary>Readiness follows connectivity; a single slow answer does not take a replica out of rotation.</summary>
+    public string? Problem => _redis.IsConnected ? null : _problem ?? "redis is not connected";
+
+    private void Warm()
+    {
+        try
+        {
+            if (!_redis.IsConnected)
+                return;
+            foreach (var endpoint in _redis.GetEndPoints())
+                _redis.GetServer(endpoint).ScriptLoad(Script);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException or NotSupportedException)
+        {
+            Log.StoreFailed(_logger, $"could not preload the rate-limit script ({ex.GetType().Name})");
+        }
+    }
 
     public async ValueTask<RateLimitResult> AcquireAsync(string partition, IReadOnlyList<LimitRule> limits, CancellationToken cancellationToken)
     {
