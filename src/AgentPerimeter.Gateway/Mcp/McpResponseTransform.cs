@@ -21,6 +21,8 @@ namespace AgentPerimeter.Gateway.Mcp;
 /// </summary>
 internal static partial class McpResponseTransform
 {
+    private const long SmallBody = 64 * 1024;
+
     public static async ValueTask TransformAsync(ResponseTransformContext context)
     {
         var http = context.HttpContext;
@@ -70,6 +72,16 @@ internal static partial class McpResponseTransform
             http.Response.Headers.ContentLength = filtered.Length;
             await http.Response.Body.WriteAsync(filtered, http.RequestAborted).ConfigureAwait(false);
         }
+        else if (scrub && upstream.Content.Headers.ContentLength is { } length && length <= SmallBody)
+        {
+            // A small body of known length: scrub it whole and keep it a plain Content-Length answer.
+            context.SuppressResponseBody = true;
+            var body = await upstream.Content.ReadAsByteArrayAsync(http.RequestAborted).ConfigureAwait(false);
+            var output = new System.Buffers.ArrayBufferWriter<byte>(body.Length + 16);
+            scrubber.ScrubChunk(body, final: true, output);
+            http.Response.Headers.ContentLength = output.WrittenCount;
+            await http.Response.Body.WriteAsync(output.WrittenMemory, http.RequestAborted).ConfigureAwait(false);
+        }
         else if (scrub)
         {
             context.SuppressResponseBody = true;
@@ -100,9 +112,18 @@ internal static partial class McpResponseTransform
         int carry = 0;
         try
         {
+            bool unflushed = false;
             while (true)
             {
-                int read = await stream.ReadAsync(buffer.AsMemory(carry, buffer.Length - carry), http.RequestAborted).ConfigureAwait(false);
+                var pending = stream.ReadAsync(buffer.AsMemory(carry, buffer.Length - carry), http.RequestAborted);
+                // Flush what was written only when the next bytes are not already here: streaming keeps
+                // its timing, and a body that arrives at once costs no extra send.
+                if (unflushed && !pending.IsCompleted)
+                {
+                    await output.FlushAsync(http.RequestAborted).ConfigureAwait(false);
+                    unflushed = false;
+                }
+                int read = await pending.ConfigureAwait(false);
                 bool final = read == 0;
                 int length = carry + read;
                 scrubbed.ResetWrittenCount();
@@ -110,8 +131,7 @@ internal static partial class McpResponseTransform
                 if (scrubbed.WrittenCount > 0)
                 {
                     await output.WriteAsync(scrubbed.WrittenMemory, http.RequestAborted).ConfigureAwait(false);
-                    if (!final)
-                        await output.FlushAsync(http.RequestAborted).ConfigureAwait(false);
+                    unflushed = true;
                 }
                 // What could still be the start of a value moves to the front for the next read.
                 carry = length - consumed;
