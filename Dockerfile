@@ -8,8 +8,8 @@
 #     agentperimeter
 #
 # Ports: 8080 is the agent listener (proxied routes only); 9090 is the admin listener (/metrics,
-# /healthz, /readyz, /admin/sessions). Publish 9090 to loopback or a private network only: anyone who
-# reaches it can mint session tokens.
+# /healthz, /readyz, /admin/sessions). Publish 9090 to loopback or a private network only, and set
+# Gateway__Admin__TokenFile so /admin/* (which mints session tokens) needs the operators' token.
 #
 # Configuration: the shipped config/*.json (gateway.json, routes.json, perimeter.json) is baked into
 # /app/config as a working default. In production mount your own directory over it (read-only is

@@ -7,6 +7,10 @@ internal static class AdminClient
     {
         var admin = TokenCommand.AdminUrl(args);
         using var http = new HttpClient { BaseAddress = admin, Timeout = TimeSpan.FromSeconds(10) };
+        // The operators' admin token, when the gateway requires one: a file, or the environment.
+        var token = args.Get("admin-token-file") is { } file ? File.ReadAllText(file).Trim() : Environment.GetEnvironmentVariable("PERIMETER_ADMIN_TOKEN");
+        if (!string.IsNullOrEmpty(token))
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
         try
         {
             return await command(http);

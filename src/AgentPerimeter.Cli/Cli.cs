@@ -26,6 +26,7 @@ internal static class Cli
               Verify an audit log's hash chain; exit 1 if any record was edited, removed or reordered.
 
         Admin URL: --admin, else $PERIMETER_ADMIN_URL, else http://127.0.0.1:9090.
+        Admin token (when the gateway sets Gateway:Admin:TokenFile): --admin-token-file FILE, else $PERIMETER_ADMIN_TOKEN.
         """;
 
     public static async Task<int> RunAsync(string[] args)

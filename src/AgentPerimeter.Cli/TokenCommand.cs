@@ -6,23 +6,17 @@ namespace AgentPerimeter.Cli;
 /// <summary><c>perimeter token</c>: a session token from the gateway's own issuer, printed alone on stdout.</summary>
 internal static class TokenCommand
 {
-    public static async Task<int> RunAsync(Args args)
+    public static Task<int> RunAsync(Args args)
     {
         var workType = args.Required("work-type", "build");
         var agent = args.Required("agent", "ci-bot");
         var ttl = args.Int("ttl");
-        var admin = AdminUrl(args);
+        return AdminClient.RunAsync(args, http => MintAsync(http, agent, workType, ttl));
+    }
 
-        using var http = new HttpClient { BaseAddress = admin, Timeout = TimeSpan.FromSeconds(10) };
-        HttpResponseMessage response;
-        try
-        {
-            response = await http.PostAsJsonAsync("admin/sessions", new { agent, workType, ttlSeconds = ttl });
-        }
-        catch (HttpRequestException ex)
-        {
-            return Cli.Fail($"cannot reach the gateway's admin listener at {admin} ({ex.Message}). Is the gateway running? Set --admin or PERIMETER_ADMIN_URL.");
-        }
+    private static async Task<int> MintAsync(HttpClient http, string agent, string workType, int? ttl)
+    {
+        var response = await http.PostAsJsonAsync("admin/sessions", new { agent, workType, ttlSeconds = ttl });
         using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         if (!response.IsSuccessStatusCode)
         {

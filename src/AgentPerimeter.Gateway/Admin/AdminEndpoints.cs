@@ -15,6 +15,25 @@ namespace AgentPerimeter.Gateway.Admin;
 /// </summary>
 internal static class AdminEndpoints
 {
+    /// <summary>With <c>Gateway:Admin:TokenFile</c> set, /admin/* needs the operators' bearer token.</summary>
+    private static async ValueTask<object?> AdminTokenFilter(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        var options = http.RequestServices.GetRequiredService<GatewayOptions>();
+        if (options.Admin.TokenFile is not { } file)
+            return await next(context);
+        var expected = File.ReadAllText(options.ResolveDataPath(file)).Trim();
+        http.RequestServices.GetRequiredService<SecretScrubber>().Remember("admin-token", expected);
+        var header = http.Request.Headers.Authorization.ToString();
+        var presented = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : "";
+        if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+                System.Text.Encoding.UTF8.GetBytes(presented), System.Text.Encoding.UTF8.GetBytes(expected)))
+        {
+            return Results.Json(new { error = "admin_unauthorized", message = "The admin API needs 'Authorization: Bearer <admin token>' (PERIMETER_ADMIN_TOKEN for the CLI)." }, statusCode: 401);
+        }
+        return await next(context);
+    }
+
     private static async Task<IResult> RevokeAsync(RateLimiting.IRevocationStore revocations, string kind, string id)
     {
         try
@@ -31,11 +50,13 @@ internal static class AdminEndpoints
 
     public static void MapAdminEndpoints(this WebApplication app)
     {
+        var open = app.MapGroup("").WithMetadata(new ListenerMetadata(ListenerKind.Admin));
         var admin = app.MapGroup("").WithMetadata(new ListenerMetadata(ListenerKind.Admin));
+        admin.AddEndpointFilter(AdminTokenFilter);
 
-        admin.MapGet("/healthz", () => Results.Text("ok\n"));
+        open.MapGet("/healthz", () => Results.Text("ok\n"));
 
-        admin.MapGet("/readyz", (AuditLog audit, PolicyStore policy, RateLimiting.IRateLimitStore limits, RateLimiting.IRevocationStore revocations) =>
+        open.MapGet("/readyz", (AuditLog audit, PolicyStore policy, RateLimiting.IRateLimitStore limits, RateLimiting.IRevocationStore revocations) =>
         {
             bool auditOk = audit.EnsureWritable();
             var limitProblem = limits.Problem ?? revocations.Problem;
@@ -55,7 +76,7 @@ internal static class AdminEndpoints
 
         admin.MapGet("/admin/revocations", (RateLimiting.IRevocationStore revocations) => Results.Json(revocations.All.Order()));
 
-        admin.MapGet("/metrics", async (HttpContext ctx, PerimeterMetrics metrics) =>
+        open.MapGet("/metrics", async (HttpContext ctx, PerimeterMetrics metrics) =>
         {
             ctx.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
             await metrics.Registry.CollectAndExportAsTextAsync(ctx.Response.Body, ctx.RequestAborted);
@@ -151,7 +172,7 @@ internal static class AdminEndpoints
                 ? Results.Json(new { route, tool, status = "approved" })
                 : Results.Json(new { error = "unknown_tool", message = $"Tool '{tool}' has not been seen on route '{route}'." }, statusCode: 404));
 
-        admin.MapGet("/.well-known/jwks.json", (SigningKeys keys) => Results.Json(new { keys = new[] { keys.PublicJwk() } }));
+        open.MapGet("/.well-known/jwks.json", (SigningKeys keys) => Results.Json(new { keys = new[] { keys.PublicJwk() } }));
 
         // Anything else on the admin listener is simply not there.
         app.MapFallback("{**path}", () => Results.NotFound()).WithMetadata(new ListenerMetadata(ListenerKind.Admin));

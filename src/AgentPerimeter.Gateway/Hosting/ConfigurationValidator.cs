@@ -25,6 +25,7 @@ public static class ConfigurationValidator
         ["Audit"] = Keys("Path"),
         ["Logging"] = Keys("Console", "File", "MinimumLevel"),
         ["Redis"] = Keys("ConnectionString", "TimeoutMilliseconds", "KeyPrefix"),
+        ["Admin"] = Keys("TokenFile"),
     };
 
     public static (GatewayOptions? Options, List<string> Errors) Validate(IConfiguration configuration, string? configDirectory = null)
@@ -58,6 +59,12 @@ public static class ConfigurationValidator
                 errors.Add("Gateway:Identity:External: set Authority (OIDC discovery) or MetadataAddress, or remove the External section.");
             if (id.External is { } ext2 && (ext2.Issuer ?? ext2.Authority) == id.Issuer)
                 errors.Add("Gateway:Identity:External:Issuer: must differ from Gateway:Identity:Issuer, so each key vouches only for its own issuer.");
+            if (options.Admin.TokenFile is { } tokenFile)
+            {
+                var path = options.ResolveDataPath(tokenFile);
+                if (!File.Exists(path) || File.ReadAllText(path).Trim().Length < 16)
+                    errors.Add($"Gateway:Admin:TokenFile: '{path}' must exist and hold a token of at least 16 characters (e.g. openssl rand -hex 32 > {path}).");
+            }
             if (options.Redis.TimeoutMilliseconds is < 1 or > 10_000)
                 errors.Add("Gateway:Redis:TimeoutMilliseconds: must be between 1 and 10000 (default 100).");
             if (!Enum.TryParse<Serilog.Events.LogEventLevel>(options.Logging.MinimumLevel, ignoreCase: true, out _))

@@ -23,6 +23,7 @@ public sealed class GatewayOptions
     public AuditOptions Audit { get; set; } = new();
     public LoggingOptions Logging { get; set; } = new();
     public RedisOptions Redis { get; set; } = new();
+    public AdminOptions Admin { get; set; } = new();
 
     public string ResolveDataPath(string path) =>
         Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(DataDirectory, path));
@@ -35,6 +36,17 @@ public sealed class ListenerOptions
 
     /// <summary>Operators only: /metrics, /healthz, /readyz and /admin. Keep it on loopback or a private network.</summary>
     public string Admin { get; set; } = "http://127.0.0.1:9090";
+}
+
+/// <summary><c>Gateway:Admin</c>: who may use the admin API.</summary>
+public sealed class AdminOptions
+{
+    /// <summary>
+    /// File holding the operators' bearer token (one line). When set, every <c>/admin/*</c> endpoint
+    /// requires <c>Authorization: Bearer &lt;token&gt;</c>; health, readiness, metrics and the JWKS stay open.
+    /// Relative to the data directory. Unset: the admin API relies on the listener being private.
+    /// </summary>
+    public string? TokenFile { get; set; }
 }
 
 /// <summary><c>Gateway:Redis</c>: shared state for replicas (rate limits, revocations). Unset: in memory, one node.</summary>

@@ -88,8 +88,8 @@ public sealed partial class RedisRateLimitStore : IRateLimitStore
         }
         try
         {
-            if (!_redis.IsConnected)
-                return Fail("redis is not connected");
+            // While disconnected the call fails at once (no backlog, see AddSharedState); otherwise the
+            // timeout decides.
             var result = (RedisResult[]?)await _redis.GetDatabase().ScriptEvaluateAsync(Script, keys, args)
                 .WaitAsync(_timeout, cancellationToken).ConfigureAwait(false);
             _problem = null;

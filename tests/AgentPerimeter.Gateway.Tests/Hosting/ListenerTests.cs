@@ -42,6 +42,36 @@ public class ListenerTests
     }
 
     [Fact]
+    public async Task AdminToken_WhenConfigured_GuardsTheAdminApi_ButNotHealthOrMetrics()
+    {
+        await using var upstream = await EchoUpstream.StartAsync();
+        var tokenFile = Path.Combine(Directory.CreateTempSubdirectory("perimeter-admin-").FullName, "admin-token");
+        var adminToken = TestSecrets.New("admin");
+        File.WriteAllText(tokenFile, adminToken + "\n");
+        await using var gw = await TestGateway.StartAsync(upstream.Url, extraArgs: [$"--Gateway:Admin:TokenFile={tokenFile}"]);
+
+        var anonymous = await gw.Admin.PostAsync("admin/sessions", new StringContent("""{"agent":"x","workType":"build"}""", System.Text.Encoding.UTF8, "application/json"));
+        using var wrong = new HttpRequestMessage(HttpMethod.Get, "admin/sessions");
+        wrong.Headers.Authorization = new("Bearer", "not-the-admin-token");
+        var wrongAnswer = await gw.Admin.SendAsync(wrong);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        Assert.Contains("admin_unauthorized", await anonymous.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.Unauthorized, wrongAnswer.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await gw.Admin.GetAsync("healthz")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await gw.Admin.GetAsync("metrics")).StatusCode);
+
+        var output = new StringWriter();
+        var original = Console.Out;
+        Console.SetOut(output);
+        int exit;
+        try { exit = await Cli.Cli.RunAsync(["token", "--work-type", "build", "--agent", "ci-bot", "--admin", gw.AdminUri.ToString(), "--admin-token-file", tokenFile]); }
+        finally { Console.SetOut(original); }
+        Assert.Equal(0, exit);
+        Assert.Equal(HttpStatusCode.OK, (await gw.GetAsync("/api/repos", output.ToString().Trim())).StatusCode);
+    }
+
+    [Fact]
     public async Task AdminListener_ServesHealthReadinessAndMetrics()
     {
         await using var upstream = await EchoUpstream.StartAsync();
