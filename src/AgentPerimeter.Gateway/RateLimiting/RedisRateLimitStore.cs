@@ -54,11 +54,17 @@ public sealed partial class RedisRateLimitStore : IRateLimitStore
         // Load the script before the first action needs it, and again after every reconnect, so no
         // action pays for a script load inside its few-millisecond budget.
         _redis.ConnectionRestored += (_, _) => Warm();
+        _redis.ConnectionFailed += (_, _) => _ready = false;
         Warm();
     }
 
-    /// <summary>Readiness follows connectivity; a single slow answer does not take a replica out of rotation.</summary>
-    public string? Problem => _redis.IsConnected ? null : _problem ?? "redis is not connected";
+    private volatile bool _ready;
+
+    /// <summary>
+    /// Ready once a command has gone through on the connection actions use (the script load proves it);
+    /// not ready while it is down. A single slow answer does not take a replica out of rotation.
+    /// </summary>
+    public string? Problem => _ready && _redis.IsConnected ? null : _problem ?? "redis is not connected";
 
     private void Warm()
     {
@@ -68,6 +74,7 @@ public sealed partial class RedisRateLimitStore : IRateLimitStore
                 return;
             foreach (var endpoint in _redis.GetEndPoints())
                 _redis.GetServer(endpoint).ScriptLoad(Script);
+            _ready = true;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or NotSupportedException)
         {
@@ -93,6 +100,7 @@ public sealed partial class RedisRateLimitStore : IRateLimitStore
             var result = (RedisResult[]?)await _redis.GetDatabase().ScriptEvaluateAsync(Script, keys, args)
                 .WaitAsync(_timeout, cancellationToken).ConfigureAwait(false);
             _problem = null;
+            _ready = true;
             if ((long)result![0] == 1)
                 return new RateLimitResult(true, TimeSpan.Zero, null, (long)result[1], null);
             return new RateLimitResult(false, TimeSpan.FromMicroseconds((long)result[1]), limits[(int)(long)result[2] - 1], 0, null);

@@ -133,8 +133,11 @@ public class RedisRateLimitTests
             status = (await gw.GetAsync("/api/x", build)).StatusCode;
         }
         Assert.Equal(HttpStatusCode.OK, status);
-        Assert.Equal(HttpStatusCode.OK, (await gw.GetAsync("/api/x", build)).StatusCode);
-        Assert.Equal(HttpStatusCode.TooManyRequests, (await gw.GetAsync("/api/x", build)).StatusCode);
+        // The limit (2 per minute) is enforced again: within two more actions one is refused. (Not
+        // exactly the second: a call that timed out while the connection came back may have spent budget.)
+        var next = new[] { (await gw.GetAsync("/api/x", build)).StatusCode, (await gw.GetAsync("/api/x", build)).StatusCode };
+        Assert.Contains(HttpStatusCode.TooManyRequests, next);
+        Assert.DoesNotContain(HttpStatusCode.ServiceUnavailable, next);
         Assert.Equal(HttpStatusCode.OK, (await gw.Admin.GetAsync("readyz")).StatusCode);
     }
 
