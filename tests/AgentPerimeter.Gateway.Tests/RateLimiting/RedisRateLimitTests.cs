@@ -57,7 +57,8 @@ public class RedisRateLimitTests
             var statuses = responses.Select(r => r.StatusCode).ToArray();
             var unexpected = responses.FirstOrDefault(r => r.StatusCode is not (HttpStatusCode.OK or HttpStatusCode.TooManyRequests));
 
-            Assert.True(unexpected is null, unexpected is null ? "" : $"{unexpected.StatusCode}: {await unexpected.Content.ReadAsStringAsync()}");
+            Assert.True(unexpected is null, unexpected is null ? "" : $"{unexpected.StatusCode}: {await unexpected.Content.ReadAsStringAsync()}\n"
+                + string.Join("\n", replicas.SelectMany(r => r.Process.Output.Split('\n')).Where(l => l.Contains("StoreFailed") || l.Contains("redis", StringComparison.OrdinalIgnoreCase)).Take(10)));
             Assert.Equal(budget, statuses.Count(s => s == HttpStatusCode.OK));
             Assert.Equal(150 - budget, statuses.Count(s => s == HttpStatusCode.TooManyRequests));
             Assert.Equal(budget, upstream.Received.Count);
