@@ -148,9 +148,6 @@ public static class PerimeterHostingExtensions
             if (!redis.ConnectionString.Contains("connectTimeout", StringComparison.OrdinalIgnoreCase))
                 config.ConnectTimeout = 2000;
             config.ReconnectRetryPolicy = new StackExchange.Redis.LinearRetry(500);
-            // Never queue a rate-limit call while disconnected: a queued call would run later and spend
-            // budget for an action that was already refused (or allowed degraded).
-            config.BacklogPolicy = StackExchange.Redis.BacklogPolicy.FailFast;
             return StackExchange.Redis.ConnectionMultiplexer.Connect(config);
         });
         services.AddSingleton<IRateLimitStore>(sp => new RedisRateLimitStore(sp.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>(),

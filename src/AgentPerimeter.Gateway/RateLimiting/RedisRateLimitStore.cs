@@ -95,8 +95,8 @@ public sealed partial class RedisRateLimitStore : IRateLimitStore
         }
         try
         {
-            // While disconnected the call fails at once (no backlog, see AddSharedState); otherwise the
-            // timeout decides.
+            // During a reconnect the library queues the call; the timeout bounds the wait. (A queued call
+            // that runs after its action was refused still spends budget: limits err on the strict side.)
             var result = (RedisResult[]?)await _redis.GetDatabase().ScriptEvaluateAsync(Script, keys, args)
                 .WaitAsync(_timeout, cancellationToken).ConfigureAwait(false);
             _problem = null;
