@@ -53,9 +53,9 @@ public sealed partial class RedisRateLimitStore : IRateLimitStore
         _logger = logger;
         // Load the script before the first action needs it, and again after every reconnect, so no
         // action pays for a script load inside its few-millisecond budget.
-        _redis.ConnectionRestored += (_, _) => Warm();
+        _redis.ConnectionRestored += (_, _) => _ = WarmAsync();
         _redis.ConnectionFailed += (_, _) => _ready = false;
-        Warm();
+        _ = WarmAsync();
     }
 
     private volatile bool _ready;
@@ -66,14 +66,14 @@ public sealed partial class RedisRateLimitStore : IRateLimitStore
     /// </summary>
     public string? Problem => _ready && _redis.IsConnected ? null : _problem ?? "redis is not connected";
 
-    private void Warm()
+    private async Task WarmAsync()
     {
         try
         {
             if (!_redis.IsConnected)
                 return;
             foreach (var endpoint in _redis.GetEndPoints())
-                _redis.GetServer(endpoint).ScriptLoad(Script);
+                await _redis.GetServer(endpoint).ScriptLoadAsync(Script).ConfigureAwait(false);
             _ready = true;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or NotSupportedException)

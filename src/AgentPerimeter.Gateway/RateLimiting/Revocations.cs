@@ -75,8 +75,8 @@ public sealed partial class RedisRevocationStore : IRevocationStore, IDisposable
         _setKey = $"{prefix}:revoked";
         _channel = RedisChannel.Literal($"{prefix}:revocations");
         _logger = logger;
-        Sync();
-        _timer = time.CreateTimer(_ => Sync(), null, TimeSpan.FromMilliseconds(500), TimeSpan.FromMilliseconds(500));
+        _ = SyncAsync();
+        _timer = time.CreateTimer(_ => _ = SyncAsync(), null, TimeSpan.FromMilliseconds(500), TimeSpan.FromMilliseconds(500));
     }
 
     public IReadOnlyCollection<string> All => _revoked;
@@ -107,8 +107,14 @@ public sealed partial class RedisRevocationStore : IRevocationStore, IDisposable
     private volatile bool _subscribed;
     private volatile bool _synced;
 
-    private void Sync()
+    private int _syncing;
+
+    // Asynchronous all the way: a blocked thread-pool thread per replica every 500 ms would starve the
+    // very continuations the rate-limit calls complete on.
+    private async Task SyncAsync()
     {
+        if (Interlocked.Exchange(ref _syncing, 1) == 1)
+            return;
         try
         {
             if (!_redis.IsConnected)
@@ -117,10 +123,10 @@ public sealed partial class RedisRevocationStore : IRevocationStore, IDisposable
             // re-subscribes by itself after later reconnects.
             if (!_subscribed)
             {
-                _redis.GetSubscriber().Subscribe(_channel, (_, message) => Add((string)message!));
+                await _redis.GetSubscriber().SubscribeAsync(_channel, (_, message) => Add((string)message!)).ConfigureAwait(false);
                 _subscribed = true;
             }
-            var members = _redis.GetDatabase().SetMembers(_setKey);
+            var members = await _redis.GetDatabase().SetMembersAsync(_setKey).ConfigureAwait(false);
             lock (_lock)
                 _revoked = _revoked.Union(members.Select(m => (string)m!)).ToFrozenSet(StringComparer.Ordinal);
             _synced = true;
@@ -128,6 +134,10 @@ public sealed partial class RedisRevocationStore : IRevocationStore, IDisposable
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             Log.SyncFailed(_logger, ex.GetType().Name);
+        }
+        finally
+        {
+            Volatile.Write(ref _syncing, 0);
         }
     }
 
