@@ -30,11 +30,15 @@ public sealed class McpSetup : IAsyncDisposable
         return await ClientWithTokenAsync(token);
     }
 
-    public Task<McpClient> ClientWithTokenAsync(string token) =>
+    public Task<McpClient> ClientWithTokenAsync(string token) => ConnectAsync(McpUri, token);
+
+    /// <summary>An official-SDK MCP client for any gateway's MCP endpoint, as an agent holding <paramref name="token"/>.</summary>
+    public static Task<McpClient> ConnectAsync(Uri mcpUri, string token, bool standaloneGetStream = false) =>
         McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
         {
-            Endpoint = McpUri,
+            Endpoint = mcpUri,
             TransportMode = HttpTransportMode.StreamableHttp,
+            EnableStandaloneGetStream = standaloneGetStream,
             AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = $"Bearer {token}" },
         }));
 

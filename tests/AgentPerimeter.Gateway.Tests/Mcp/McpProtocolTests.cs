@@ -202,12 +202,7 @@ public class McpProtocolTests
             using var admin = new HttpClient { BaseAddress = listeners.AdminUri };
             var token = System.Text.Json.JsonDocument.Parse(await (await admin.PostAsync("admin/sessions",
                 new StringContent("""{"agent":"a","workType":"build"}""", Encoding.UTF8, "application/json"))).Content.ReadAsStringAsync()).RootElement.GetProperty("token").GetString()!;
-            var client = await ModelContextProtocol.Client.McpClient.CreateAsync(new ModelContextProtocol.Client.HttpClientTransport(new()
-            {
-                Endpoint = new Uri(listeners.AgentUri, "mcp"),
-                TransportMode = ModelContextProtocol.Client.HttpTransportMode.StreamableHttp,
-                AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = $"Bearer {token}" },
-            }));
+            var client = await McpSetup.ConnectAsync(new Uri(listeners.AgentUri, "mcp"), token);
             var names = (await client.ListToolsAsync()).Select(t => t.Name).ToList();
             if (run == 0)
             {
@@ -268,13 +263,7 @@ public class McpProtocolTests
     {
         await using var setup = await McpSetup.StartAsync();
         var token = await setup.Gateway.TokenAsync("agent-1", "build");
-        await using var client = await ModelContextProtocol.Client.McpClient.CreateAsync(new ModelContextProtocol.Client.HttpClientTransport(new()
-        {
-            Endpoint = setup.McpUri,
-            TransportMode = ModelContextProtocol.Client.HttpTransportMode.StreamableHttp,
-            EnableStandaloneGetStream = true,
-            AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = $"Bearer {token}" },
-        }));
+        await using var client = await McpSetup.ConnectAsync(setup.McpUri, token, standaloneGetStream: true);
         var received = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var _ = client.RegisterNotificationHandler("notifications/tools/list_changed", (n, ct) =>
         {

@@ -17,12 +17,7 @@ public class McpRateLimitTests
             """);
         await using var gw = await TestGateway.StartAsync(server.Url, policy, McpPolicies.Routes(server.Url));
         var token = await gw.TokenAsync("agent", "exploration");
-        await using var client = await ModelContextProtocol.Client.McpClient.CreateAsync(new ModelContextProtocol.Client.HttpClientTransport(new()
-        {
-            Endpoint = new Uri(gw.AgentUri, "mcp"),
-            TransportMode = ModelContextProtocol.Client.HttpTransportMode.StreamableHttp,
-            AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = $"Bearer {token}" },
-        }));
+        await using var client = await McpSetup.ConnectAsync(new Uri(gw.AgentUri, "mcp"), token);
 
         await client.CallToolAsync("search_docs", new Dictionary<string, object?> { ["text"] = "a" });
         var ex = await Assert.ThrowsAsync<McpProtocolException>(() => client.CallToolAsync("search_docs", new Dictionary<string, object?> { ["text"] = "b" }).AsTask());

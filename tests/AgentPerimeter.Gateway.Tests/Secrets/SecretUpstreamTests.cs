@@ -58,12 +58,7 @@ public class SecretUpstreamTests
             """).Replace("""      "build": {""", """      "build": { "Secrets": [ "mcp-token" ],""");
         await using var gw = await TestGateway.StartAsync(server.Url, policy, McpPolicies.Routes(server.Url));
         var agentToken = await gw.TokenAsync("agent", "build");
-        await using var client = await ModelContextProtocol.Client.McpClient.CreateAsync(new ModelContextProtocol.Client.HttpClientTransport(new()
-        {
-            Endpoint = new Uri(gw.AgentUri, "mcp"),
-            TransportMode = ModelContextProtocol.Client.HttpTransportMode.StreamableHttp,
-            AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = $"Bearer {agentToken}" },
-        }));
+        await using var client = await McpSetup.ConnectAsync(new Uri(gw.AgentUri, "mcp"), agentToken);
 
         await client.CallToolAsync("search_docs", new Dictionary<string, object?> { ["text"] = "x" });
 
