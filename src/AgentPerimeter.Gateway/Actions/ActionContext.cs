@@ -38,6 +38,12 @@ public sealed class ActionContext
     public string Path { get; set; } = "";
     public string? RouteId { get; set; }
 
+    /// <summary>The tunnel the action was forwarded through, when its destination is <c>tunnel://NAME</c>.</summary>
+    public string? Tunnel { get; set; }
+
+    /// <summary>On the inbound (mutual TLS) listener: the client certificate's subject and thumbprint.</summary>
+    public string? InboundClient { get; set; }
+
     // Decision.
     public PolicyDecision Decision { get; set; } = PolicyDecision.Pending;
 

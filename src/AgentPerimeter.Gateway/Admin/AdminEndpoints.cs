@@ -172,6 +172,15 @@ internal static class AdminEndpoints
                 ? Results.Json(new { route, tool, status = "approved" })
                 : Results.Json(new { error = "unknown_tool", message = $"Tool '{tool}' has not been seen on route '{route}'." }, statusCode: 404));
 
+        admin.MapGet("/admin/tunnels", (Tunnels.TunnelRegistry tunnels) => Results.Json(tunnels.Pools.OrderBy(p => p.Name).Select(p => new
+        {
+            tunnel = p.Name,
+            description = tunnels.Definition(p.Name)?.Description,
+            credential = tunnels.Definition(p.Name) is { } d ? new { kind = d.Provider.Kind, location = d.Location } : null,
+            connections = p.LiveConnections,
+            connectors = p.Connectors.OrderBy(c => c.Key).Select(c => new { id = c.Key, connections = c.Value }),
+        })));
+
         open.MapGet("/.well-known/jwks.json", (SigningKeys keys) => Results.Json(new { keys = new[] { keys.PublicJwk() } }));
 
         // Anything else on the admin listener is simply not there.

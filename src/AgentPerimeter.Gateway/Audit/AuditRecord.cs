@@ -42,6 +42,10 @@ public static class AuditRecord
             w.WriteString("route", action.RouteId);
             w.WriteString("method", action.Method);
             w.WriteString("path", Cap(Clean(action.Path), MaxPathChars));
+            if (action.Tunnel is { } tunnel)
+                w.WriteString("tunnel", tunnel);
+            if (action.InboundClient is { } inbound)
+                w.WriteString("inbound_client", Cap(inbound, 256));
             if (action.Mcp is { } mcp)
             {
                 w.WritePropertyName("mcp");

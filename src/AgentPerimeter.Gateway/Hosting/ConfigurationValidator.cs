@@ -12,7 +12,10 @@ public static class ConfigurationValidator
 {
     private static readonly Dictionary<string, object?> GatewaySchema = new(StringComparer.OrdinalIgnoreCase)
     {
-        ["Listeners"] = Keys("Agent", "Admin"),
+        ["Listeners"] = Keys("Agent", "Admin", "Tunnel", "Inbound"),
+        ["Tls"] = Keys("Certificate", "Key"),
+        ["Inbound"] = Keys("ClientCertificateAuthority", "Domain", "Servers"),
+        ["Tunnels"] = null, // free-form names; checked by TunnelCatalog
         ["DataDirectory"] = null,
         ["MaxRequestBodyBytes"] = null,
         ["Identity"] = new Dictionary<string, object?>(StringComparer.OrdinalIgnoreCase)
@@ -44,12 +47,39 @@ public static class ConfigurationValidator
             errors.Add($"{GatewayOptions.SectionName}: {ex.Message} Durations are written like \"00:15:00\"; sizes and flags as plain numbers and true/false.");
         }
 
+        var secretContext = SecretLoadContext.Default with { BaseDirectory = configDirectory ?? Directory.GetCurrentDirectory() };
         if (options is not null)
         {
-            CheckUrl(options.Listeners.Agent, "Gateway:Listeners:Agent", errors);
-            CheckUrl(options.Listeners.Admin, "Gateway:Listeners:Admin", errors);
-            if (options.Listeners.Agent == options.Listeners.Admin && !options.Listeners.Agent.EndsWith(":0", StringComparison.Ordinal))
-                errors.Add("Gateway:Listeners: the agent and admin listeners must differ, so agents cannot reach admin endpoints.");
+            if (configDirectory is not null)
+                options.ConfigDirectory = configDirectory;
+            var listeners = new (string Key, string? Url)[]
+            {
+                ("Agent", options.Listeners.Agent), ("Admin", options.Listeners.Admin),
+                ("Tunnel", options.Listeners.Tunnel), ("Inbound", options.Listeners.Inbound),
+            };
+            foreach (var (key, url) in listeners)
+            {
+                if (url is not null)
+                    CheckUrl(url, $"Gateway:Listeners:{key}", errors);
+            }
+            foreach (var group in listeners.Where(l => l.Url is not null && !l.Url.EndsWith(":0", StringComparison.Ordinal)).GroupBy(l => l.Url))
+            {
+                if (group.Count() > 1)
+                    errors.Add($"Gateway:Listeners: {string.Join(" and ", group.Select(l => l.Key))} share '{group.Key}'; each listener needs its own address, so no caller reaches another listener's endpoints.");
+            }
+            CheckTls(options, listeners, errors);
+            CheckInbound(options, errors);
+            options.TunnelDefinitions = Tunnels.TunnelCatalog.Load(section.GetSection("Tunnels"), secretContext, errors);
+            if (options.TunnelDefinitions.Count > 0 && options.Listeners.Tunnel is null)
+                errors.Add("Gateway:Listeners:Tunnel: tunnels are declared in Gateway:Tunnels, so connectors need a listener to dial, e.g. \"https://0.0.0.0:8443\".");
+            foreach (var cluster in configuration.GetSection("ReverseProxy:Clusters").GetChildren())
+            {
+                foreach (var destination in cluster.GetSection("Destinations").GetChildren())
+                {
+                    if (Tunnels.TunnelCatalog.TunnelOf(destination["Address"]) is { } tunnel && !options.TunnelDefinitions.ContainsKey(tunnel))
+                        errors.Add($"{destination.Path}:Address: tunnel '{tunnel}' is not declared in Gateway:Tunnels (each tunnel needs its connectors' credential there).");
+                }
+            }
             if (options.MaxRequestBodyBytes <= 0)
                 errors.Add("Gateway:MaxRequestBodyBytes: must be a positive number of bytes (default 10485760).");
             var id = options.Identity;
@@ -85,7 +115,6 @@ public static class ConfigurationValidator
                 seen[key] = route.Key;
         }
 
-        var secretContext = SecretLoadContext.Default with { BaseDirectory = configDirectory ?? Directory.GetCurrentDirectory() };
         var policy = PolicyLoader.Load(configuration, PolicyStore.KnownRoutes(configuration), secretContext);
         errors.AddRange(policy.Errors);
         return (options, errors);
@@ -93,9 +122,67 @@ public static class ConfigurationValidator
 
     private static void CheckUrl(string url, string key, List<string> errors)
     {
-        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme != "http" || uri.AbsolutePath != "/" || uri.Port < 0
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.AbsolutePath != "/" || uri.Port < 0
             || !(uri.Host is "localhost" or "0.0.0.0" || System.Net.IPAddress.TryParse(uri.Host.Trim('[', ']'), out _)))
-            errors.Add($"{key}: '{url}' is not a listener address. Use http://IP:PORT (an IP address, 0.0.0.0 or localhost), e.g. http://127.0.0.1:8080 (port 0 picks a free port).");
+            errors.Add($"{key}: '{url}' is not a listener address. Use http://IP:PORT or https://IP:PORT (an IP address, 0.0.0.0 or localhost), e.g. http://127.0.0.1:8080 (port 0 picks a free port).");
+    }
+
+    private static void CheckTls(GatewayOptions options, (string Key, string? Url)[] listeners, List<string> errors)
+    {
+        var https = listeners.Where(l => l.Url?.StartsWith("https:", StringComparison.OrdinalIgnoreCase) == true).Select(l => l.Key).ToList();
+        if (https.Count == 0)
+            return;
+        var tls = options.Tls;
+        if (string.IsNullOrWhiteSpace(tls.Certificate) || string.IsNullOrWhiteSpace(tls.Key))
+        {
+            errors.Add($"Gateway:Tls: the {string.Join(", ", https)} listener(s) use https, so set Gateway:Tls:Certificate and Gateway:Tls:Key (PEM files).");
+            return;
+        }
+        try
+        {
+            using var certificate = Tunnels.InboundClientCertificates.LoadServerCertificate(options);
+            if (!certificate.HasPrivateKey)
+                errors.Add("Gateway:Tls:Key: the key does not belong to the certificate.");
+        }
+        catch (Exception ex) when (ex is IOException or System.Security.Cryptography.CryptographicException or ArgumentException or UnauthorizedAccessException)
+        {
+            errors.Add($"Gateway:Tls: the certificate '{options.ResolveConfigPath(tls.Certificate)}' with key '{options.ResolveConfigPath(tls.Key)}' cannot be loaded ({ex.GetType().Name}: {ex.Message}).");
+        }
+    }
+
+    private static void CheckInbound(GatewayOptions options, List<string> errors)
+    {
+        var inbound = options.Inbound;
+        if (options.Listeners.Inbound is null)
+            return;
+        if (!options.Listeners.Inbound.StartsWith("https:", StringComparison.OrdinalIgnoreCase))
+            errors.Add("Gateway:Listeners:Inbound: the inbound listener terminates mutual TLS, so it must be https://IP:PORT.");
+        if (string.IsNullOrWhiteSpace(inbound.ClientCertificateAuthority))
+            errors.Add("Gateway:Inbound:ClientCertificateAuthority: name the PEM file of the CA whose client certificates the inbound listener accepts.");
+        else
+        {
+            var path = options.ResolveConfigPath(inbound.ClientCertificateAuthority);
+            try
+            {
+                var collection = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
+                collection.ImportFromPemFile(path);
+                if (collection.Count == 0)
+                    errors.Add($"Gateway:Inbound:ClientCertificateAuthority: '{path}' holds no certificate.");
+            }
+            catch (Exception ex) when (ex is IOException or System.Security.Cryptography.CryptographicException or UnauthorizedAccessException)
+            {
+                errors.Add($"Gateway:Inbound:ClientCertificateAuthority: '{path}' cannot be read as PEM certificates ({ex.GetType().Name}).");
+            }
+        }
+        if (string.IsNullOrWhiteSpace(inbound.Domain) || Uri.CheckHostName(inbound.Domain.Trim('.')) != UriHostNameType.Dns)
+            errors.Add("Gateway:Inbound:Domain: set the tunnel domain; requests must be for <server>.<domain>, e.g. \"mcp.example.com\".");
+        if (inbound.Servers.Count == 0)
+            errors.Add("Gateway:Inbound:Servers: list the server names served, e.g. [ \"crm\" ] for crm.<domain>.");
+        foreach (var server in inbound.Servers)
+        {
+            if (!Tunnels.TunnelCatalog.NamePattern().IsMatch(server ?? ""))
+                errors.Add($"Gateway:Inbound:Servers: '{server}' is not a DNS label (lower-case letters, digits and '-').");
+        }
     }
 
     private static Dictionary<string, object?> Keys(params string[] keys) =>

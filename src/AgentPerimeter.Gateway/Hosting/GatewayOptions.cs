@@ -24,6 +24,16 @@ public sealed class GatewayOptions
     public LoggingOptions Logging { get; set; } = new();
     public RedisOptions Redis { get; set; } = new();
     public AdminOptions Admin { get; set; } = new();
+    public TlsOptions Tls { get; set; } = new();
+    public InboundOptions Inbound { get; set; } = new();
+
+    /// <summary>The declared tunnels (<c>Gateway:Tunnels</c>), loaded and checked by the validator.</summary>
+    internal System.Collections.Frozen.FrozenDictionary<string, Tunnels.TunnelDefinition> TunnelDefinitions { get; set; } =
+        System.Collections.Frozen.FrozenDictionary<string, Tunnels.TunnelDefinition>.Empty;
+
+    /// <summary>Certificates and CA files are configuration: relative paths start in the config directory.</summary>
+    public string ResolveConfigPath(string path) =>
+        Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(ConfigDirectory, path));
 
     public string ResolveDataPath(string path) =>
         Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(DataDirectory, path));
@@ -36,6 +46,38 @@ public sealed class ListenerOptions
 
     /// <summary>Operators only: /metrics, /healthz, /readyz and /admin. Keep it on loopback or a private network.</summary>
     public string Admin { get; set; } = "http://127.0.0.1:9090";
+
+    /// <summary>Where connectors dial in (<c>/tunnels/{name}</c>). Unset: no reverse tunnels. https needs <c>Gateway:Tls</c>.</summary>
+    public string? Tunnel { get; set; }
+
+    /// <summary>
+    /// Inbound tunnel termination: an https listener that requires a client certificate issued by
+    /// <c>Gateway:Inbound:ClientCertificateAuthority</c> and routes by host name. Unset: none.
+    /// </summary>
+    public string? Inbound { get; set; }
+}
+
+/// <summary><c>Gateway:Tls</c>: the server certificate of every https listener (PEM files).</summary>
+public sealed class TlsOptions
+{
+    /// <summary>PEM certificate (chain), relative to the config directory.</summary>
+    public string? Certificate { get; set; }
+
+    /// <summary>PEM private key, relative to the config directory.</summary>
+    public string? Key { get; set; }
+}
+
+/// <summary><c>Gateway:Inbound</c>: who may reach the inbound listener and which host names it serves.</summary>
+public sealed class InboundOptions
+{
+    /// <summary>PEM file of the only CA whose client certificates are accepted (e.g. the external tunnel's origin-pull CA).</summary>
+    public string? ClientCertificateAuthority { get; set; }
+
+    /// <summary>The tunnel domain: requests must be for <c>&lt;server&gt;.&lt;Domain&gt;</c>.</summary>
+    public string? Domain { get; set; }
+
+    /// <summary>The server labels served; any other host name is refused (421).</summary>
+    public List<string> Servers { get; set; } = [];
 }
 
 /// <summary><c>Gateway:Admin</c>: who may use the admin API.</summary>

@@ -9,6 +9,10 @@ public enum ListenerKind
 {
     Agent,
     Admin,
+    /// <summary>Connectors dialing out to serve reverse tunnels.</summary>
+    Tunnel,
+    /// <summary>Inbound tunnel termination: mutual TLS, routed by host name, otherwise the agent pipeline.</summary>
+    Inbound,
 }
 
 /// <summary>Connection feature set by the listener itself, so no Host header can fake it.</summary>
@@ -17,10 +21,12 @@ internal sealed class ListenerFeature(ListenerKind kind)
     public ListenerKind Kind { get; } = kind;
 }
 
-/// <summary>Endpoint metadata: the listener an endpoint is served on (endpoints without it are agent-only).</summary>
-public sealed class ListenerMetadata(ListenerKind kind)
+/// <summary>Endpoint metadata: the listeners an endpoint is served on (endpoints without it are proxied routes).</summary>
+public sealed class ListenerMetadata(params ListenerKind[] kinds)
 {
-    public ListenerKind Kind { get; } = kind;
+    public IReadOnlyList<ListenerKind> Kinds { get; } = kinds;
+
+    public bool Allows(ListenerKind kind) => Array.IndexOf((ListenerKind[])Kinds, kind) >= 0;
 }
 
 /// <summary>The listeners' bound addresses (ports resolved when configured as 0).</summary>
@@ -28,18 +34,24 @@ public sealed class PerimeterListeners
 {
     internal KestrelListenOptions? AgentListen { get; set; }
     internal KestrelListenOptions? AdminListen { get; set; }
+    internal KestrelListenOptions? TunnelListen { get; set; }
+    internal KestrelListenOptions? InboundListen { get; set; }
+    internal HashSet<KestrelListenOptions> TlsListeners { get; } = [];
 
     public Uri AgentUri => ToUri(AgentListen);
     public Uri AdminUri => ToUri(AdminListen);
+    public Uri? TunnelUri => TunnelListen is null ? null : ToUri(TunnelListen);
+    public Uri? InboundUri => InboundListen is null ? null : ToUri(InboundListen);
 
-    private static Uri ToUri(KestrelListenOptions? listen)
+    private Uri ToUri(KestrelListenOptions? listen)
     {
         if (listen?.IPEndPoint is not { } ep)
             throw new InvalidOperationException("The gateway has not bound its listeners yet.");
         var host = ep.Address.Equals(IPAddress.Any) ? "127.0.0.1" : ep.Address.Equals(IPAddress.IPv6Any) ? "[::1]" : ep.Address.ToString();
         if (ep.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !host.StartsWith('['))
             host = $"[{host}]";
-        return new Uri($"http://{host}:{ep.Port}/");
+        var scheme = TlsListeners.Contains(listen) ? "https" : "http";
+        return new Uri($"{scheme}://{host}:{ep.Port}/");
     }
 }
 
@@ -64,8 +76,15 @@ internal sealed class ListenerMatcherPolicy : MatcherPolicy, IEndpointSelectorPo
         var listener = httpContext.GetListener();
         for (int i = 0; i < candidates.Count; i++)
         {
-            var kind = candidates[i].Endpoint.Metadata.GetMetadata<ListenerMetadata>()?.Kind ?? ListenerKind.Agent;
-            if (kind != listener)
+            var endpoint = candidates[i].Endpoint;
+            var kinds = endpoint.Metadata.GetMetadata<ListenerMetadata>();
+            bool valid = kinds is not null
+                ? kinds.Allows(listener)
+                // Proxied routes: every route on the agent listener; on the inbound listener only the
+                // routes bound to host names (Match.Hosts), so no other route is reachable through it.
+                : listener == ListenerKind.Agent
+                  || (listener == ListenerKind.Inbound && endpoint.Metadata.GetMetadata<Yarp.ReverseProxy.Model.RouteModel>()?.Config.Match.Hosts is { Count: > 0 });
+            if (!valid)
                 candidates.SetValidity(i, false);
         }
         return Task.CompletedTask;

@@ -9,6 +9,7 @@ using AgentPerimeter.Gateway.Secrets;
 using AgentPerimeter.Gateway.Metrics;
 using AgentPerimeter.Gateway.Policy;
 using AgentPerimeter.Gateway.Proxy;
+using AgentPerimeter.Gateway.Tunnels;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Routing.Matching;
@@ -69,6 +70,7 @@ public static class PerimeterHostingExtensions
         services.AddSingleton<IdentityResolver>();
         services.AddSingleton<PerimeterListeners>();
         services.AddSingleton<MatcherPolicy, ListenerMatcherPolicy>();
+        services.AddSingleton<Tunnels.TunnelRegistry>();
         services.AddHostedService<PerimeterStartup>();
         AddSharedState(services, options);
 
@@ -83,14 +85,20 @@ public static class PerimeterHostingExtensions
                 transforms.AddRequestTransform(SecretsStage.InjectAsync);
                 transforms.AddResponseTransform(McpResponseTransform.TransformAsync);
             });
+        // Destinations may name a tunnel (tunnel://NAME): forwarded over a connector's connections.
+        services.AddSingleton<Yarp.ReverseProxy.Forwarder.IForwarderHttpClientFactory, Tunnels.TunnelForwarderHttpClientFactory>();
 
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
             var listeners = kestrel.ApplicationServices.GetRequiredService<PerimeterListeners>();
-            listeners.AgentListen = Listen(kestrel, options.Listeners.Agent, ListenerKind.Agent);
-            listeners.AdminListen = Listen(kestrel, options.Listeners.Admin, ListenerKind.Admin);
+            listeners.AgentListen = Listen(kestrel, options, options.Listeners.Agent, ListenerKind.Agent);
+            listeners.AdminListen = Listen(kestrel, options, options.Listeners.Admin, ListenerKind.Admin);
+            if (options.Listeners.Tunnel is { } tunnel)
+                listeners.TunnelListen = Listen(kestrel, options, tunnel, ListenerKind.Tunnel);
+            if (options.Listeners.Inbound is { } inbound)
+                listeners.InboundListen = Listen(kestrel, options, inbound, ListenerKind.Inbound);
         });
         return builder;
     }
@@ -101,12 +109,14 @@ public static class PerimeterHostingExtensions
     /// </summary>
     public static WebApplication MapPerimeter(this WebApplication app)
     {
-        app.UseWhen(ctx => ctx.GetListener() == ListenerKind.Agent, agent =>
+        app.UseWhen(ctx => ctx.GetListener() is ListenerKind.Agent or ListenerKind.Inbound, agent =>
         {
             agent.UseMiddleware<ActionMiddleware>();    // one action, one audit record, one metric
+            agent.UseMiddleware<Tunnels.InboundHostMiddleware>(); // inbound (mTLS) listener: <server>.<domain> only
             agent.UseMiddleware<IdentityMiddleware>();  // JWT → agent, session, work type
             agent.UseMiddleware<PathGuardMiddleware>(); // the path checked is the path forwarded
         });
+        app.UseWhen(ctx => ctx.GetListener() == ListenerKind.Tunnel, tunnel => tunnel.UseWebSockets());
         app.UseRouting();                               // YARP route match (unknown → fallback 404)
 
         app.MapReverseProxy(proxy =>
@@ -118,15 +128,18 @@ public static class PerimeterHostingExtensions
             proxy.Use(UpstreamErrorStage.InvokeAsync);  // upstream failures in the perimeter's shape
             proxy.UseSessionAffinity();
             proxy.UseLoadBalancing();
+            proxy.Use(Tunnels.TunnelStage.InvokeAsync); // tunnel destination: recorded; no connector → 503
             proxy.UsePassiveHealthChecks();
         });                                             // forward (credentials stripped by transform)
 
         // "{**path}" rather than MapFallback's default "{*path:nonfile}": a path that looks like a file
         // (e.g. /.well-known/jwks.json) is an action too and gets the same audited answer.
         app.MapFallback("{**path}", ctx => ActionResponses.RefuseAsync(ctx, StatusCodes.Status404NotFound,
-            new PolicyDecision(DecisionOutcome.NotFound, "route_not_found", null, "No route of this perimeter matches this request.")));
+            new PolicyDecision(DecisionOutcome.NotFound, "route_not_found", null, "No route of this perimeter matches this request.")))
+            .WithMetadata(new ListenerMetadata(ListenerKind.Agent, ListenerKind.Inbound));
 
         app.MapAdminEndpoints();
+        app.MapTunnelEndpoints();
         return app;
     }
 
@@ -234,7 +247,7 @@ public static class PerimeterHostingExtensions
         }
     }
 
-    private static KestrelListenOptions Listen(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions kestrel, string url, ListenerKind kind)
+    private static KestrelListenOptions Listen(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions kestrel, GatewayOptions options, string url, ListenerKind kind)
     {
         var uri = new Uri(url);
         var address = uri.Host switch
@@ -253,6 +266,25 @@ public static class PerimeterHostingExtensions
                 connection.Features.Set(feature);
                 return next(connection);
             });
+            if (uri.Scheme == Uri.UriSchemeHttps)
+            {
+                var https = new Microsoft.AspNetCore.Server.Kestrel.Https.HttpsConnectionAdapterOptions
+                {
+                    ServerCertificate = Tunnels.InboundClientCertificates.LoadServerCertificate(options),
+                    SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13,
+                };
+                if (kind == ListenerKind.Inbound)
+                {
+                    var services = kestrel.ApplicationServices;
+                    var clients = new Tunnels.InboundClientCertificates(options.ResolveConfigPath(options.Inbound.ClientCertificateAuthority!),
+                        services.GetRequiredService<PerimeterMetrics>(), services.GetRequiredService<TimeProvider>(),
+                        services.GetRequiredService<ILoggerFactory>().CreateLogger("AgentPerimeter.Gateway.Tunnels.Inbound"));
+                    https.ClientCertificateMode = Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.RequireCertificate;
+                    https.ClientCertificateValidation = clients.Validate;
+                }
+                listen.UseHttps(https);
+                kestrel.ApplicationServices.GetRequiredService<PerimeterListeners>().TlsListeners.Add(listen);
+            }
         });
         return captured!;
     }

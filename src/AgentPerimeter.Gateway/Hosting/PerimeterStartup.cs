@@ -22,7 +22,15 @@ internal sealed partial class PerimeterStartup(
         _ = services.GetRequiredService<AuditLog>();
         _ = services.GetRequiredService<RateLimiting.IRateLimitStore>();
         _ = services.GetRequiredService<RateLimiting.IRevocationStore>();
-        lifetime.ApplicationStarted.Register(() => Log.Listening(logger, listeners.AgentUri, listeners.AdminUri));
+        _ = services.GetRequiredService<Tunnels.TunnelRegistry>();
+        lifetime.ApplicationStarted.Register(() =>
+        {
+            Log.Listening(logger, listeners.AgentUri, listeners.AdminUri);
+            if (listeners.TunnelUri is { } tunnel)
+                Log.TunnelListening(logger, tunnel);
+            if (listeners.InboundUri is { } inbound)
+                Log.InboundListening(logger, inbound);
+        });
         return Task.CompletedTask;
     }
 
@@ -32,5 +40,11 @@ internal sealed partial class PerimeterStartup(
     {
         [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "AgentPerimeter gateway listening: agents {AgentUri}, admin {AdminUri}")]
         public static partial void Listening(ILogger logger, Uri agentUri, Uri adminUri);
+
+        [LoggerMessage(EventId = 11, Level = LogLevel.Information, Message = "Connectors dial {TunnelUri}tunnels/NAME")]
+        public static partial void TunnelListening(ILogger logger, Uri tunnelUri);
+
+        [LoggerMessage(EventId = 12, Level = LogLevel.Information, Message = "Inbound tunnel termination (mutual TLS) on {InboundUri}")]
+        public static partial void InboundListening(ILogger logger, Uri inboundUri);
     }
 }

@@ -22,6 +22,10 @@ public sealed class PerimeterMetrics
     private readonly Counter _secretInjections;
     private readonly Counter _rateLimits;
     private readonly Counter _rateLimitStoreErrors;
+    private readonly Gauge _tunnelConnections;
+    private readonly Counter _tunnelRequests;
+    private readonly Counter _tunnelEvents;
+    private readonly Counter _inboundHandshakes;
 
     public PerimeterMetrics()
     {
@@ -74,6 +78,22 @@ public sealed class PerimeterMetrics
         _rateLimitStoreErrors = factory.CreateCounter(
             "agentperimeter_ratelimit_store_errors_total",
             "Rate-limit store calls that failed or timed out.");
+        _tunnelConnections = factory.CreateGauge(
+            "agentperimeter_tunnel_connections",
+            "Connections connectors hold open to this gateway, per tunnel (idle and busy).",
+            ["tunnel"]);
+        _tunnelRequests = factory.CreateCounter(
+            "agentperimeter_tunnel_requests_total",
+            "Requests forwarded through tunnels, by result (forwarded, unavailable, failed).",
+            ["tunnel", "result"]);
+        _tunnelEvents = factory.CreateCounter(
+            "agentperimeter_tunnel_connector_events_total",
+            "Connector instances connecting, disconnecting and being refused, per tunnel.",
+            ["tunnel", "event"]);
+        _inboundHandshakes = factory.CreateCounter(
+            "agentperimeter_inbound_tls_refusals_total",
+            "Client certificates the inbound (mutual TLS) listener refused at the handshake, by reason.",
+            ["reason"]);
         _sessions = factory.CreateCounter(
             "agentperimeter_sessions_issued_total",
             "Session tokens minted by the gateway's own issuer.",
@@ -125,6 +145,14 @@ public sealed class PerimeterMetrics
     public void AuditWriteError() => _auditErrors.Inc();
 
     public void PolicyReload(bool applied) => _policyReloads.WithLabels(applied ? "applied" : "rejected").Inc();
+
+    public void TunnelConnections(string tunnel, int live) => _tunnelConnections.WithLabels(tunnel).Set(live);
+
+    public void TunnelRequest(string tunnel, string result) => _tunnelRequests.WithLabels(tunnel, result).Inc();
+
+    public void TunnelEvent(string tunnel, string eventName) => _tunnelEvents.WithLabels(tunnel, eventName).Inc();
+
+    public void InboundRefused(string reason) => _inboundHandshakes.WithLabels(reason).Inc();
 
     public void SessionIssued(string workType) => _sessions.WithLabels(workType).Inc();
 }

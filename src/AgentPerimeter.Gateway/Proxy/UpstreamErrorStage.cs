@@ -21,6 +21,13 @@ internal static class UpstreamErrorStage
 
         var action = context.GetAction();
         int status = context.Response.StatusCode >= 400 ? context.Response.StatusCode : StatusCodes.Status502BadGateway;
+        if (Tunnels.TunnelForwarderHttpClientFactory.FindUnavailable(error.Exception) is { } tunnel)
+        {
+            action.RetryAfter = TimeSpan.FromSeconds(1);
+            await ActionResponses.RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, action.Decision with { Code = "tunnel_unavailable" },
+                $"Route '{action.RouteId}': {tunnel.Message}").ConfigureAwait(false);
+            return;
+        }
         var (code, message) = error.Error switch
         {
             ForwarderError.RequestTimedOut => ("upstream_timeout", $"Route '{action.RouteId}' did not answer in time."),

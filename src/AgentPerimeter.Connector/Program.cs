@@ -1,0 +1,1 @@
+return await AgentPerimeter.Connector.ConnectorApp.RunAsync(args);

@@ -1,0 +1,90 @@
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using AgentPerimeter.Gateway.Actions;
+using AgentPerimeter.Gateway.Hosting;
+using AgentPerimeter.Gateway.Metrics;
+
+namespace AgentPerimeter.Gateway.Tunnels;
+
+/// <summary>
+/// Inbound tunnel termination: traffic from an external tunnel (Cloudflare Tunnel with authenticated
+/// origin pulls, a Claude MCP tunnel) arrives over mutual TLS. Only client certificates that chain to
+/// the one configured CA, are within their validity period and allow client authentication pass the
+/// handshake; nothing else gets as far as HTTP.
+/// </summary>
+internal sealed partial class InboundClientCertificates
+{
+    private readonly X509Certificate2Collection _authority;
+    private readonly PerimeterMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+
+    public InboundClientCertificates(string caPath, PerimeterMetrics metrics, TimeProvider time, ILogger logger)
+    {
+        _authority = new X509Certificate2Collection();
+        _authority.ImportFromPemFile(caPath);
+        _metrics = metrics;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>Kestrel's client certificate callback: true only for a certificate issued under the configured CA.</summary>
+    public bool Validate(X509Certificate2 certificate, X509Chain? _, SslPolicyErrors errors)
+    {
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.AddRange(_authority);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        chain.ChainPolicy.VerificationTime = _time.GetUtcNow().UtcDateTime;
+        chain.ChainPolicy.VerificationTimeIgnored = false;
+        chain.ChainPolicy.ApplicationPolicy.Add(new System.Security.Cryptography.Oid("1.3.6.1.5.5.7.3.2")); // client authentication
+        bool valid = chain.Build(certificate);
+        if (valid)
+            return true;
+        var reason = chain.ChainStatus.Any(s => s.Status.HasFlag(X509ChainStatusFlags.NotTimeValid)) ? "expired_or_not_yet_valid"
+            : chain.ChainStatus.Any(s => s.Status.HasFlag(X509ChainStatusFlags.UntrustedRoot) || s.Status.HasFlag(X509ChainStatusFlags.PartialChain)) ? "untrusted_issuer"
+            : chain.ChainStatus.Any(s => s.Status.HasFlag(X509ChainStatusFlags.NotValidForUsage)) ? "not_for_client_auth"
+            : "invalid";
+        _metrics.InboundRefused(reason);
+        Log.Refused(_logger, certificate.Subject, certificate.Thumbprint, reason);
+        return false;
+    }
+
+    /// <summary>The server certificate of every https listener, from <c>Gateway:Tls</c>.</summary>
+    public static X509Certificate2 LoadServerCertificate(GatewayOptions options) =>
+        X509Certificate2.CreateFromPemFile(options.ResolveConfigPath(options.Tls.Certificate!), options.ResolveConfigPath(options.Tls.Key!));
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 70, Level = LogLevel.Warning, Message = "Inbound listener refused client certificate {Subject} ({Thumbprint}): {Reason}")]
+        public static partial void Refused(ILogger logger, string subject, string thumbprint, string reason);
+    }
+}
+
+/// <summary>
+/// On the inbound listener, after the action opens: the host name must be
+/// <c>&lt;server&gt;.&lt;domain&gt;</c> for a configured server, or the request is refused (421, audited).
+/// Routes reachable there are the ones bound to those host names (<c>Match.Hosts</c>).
+/// </summary>
+internal sealed class InboundHostMiddleware(RequestDelegate next, GatewayOptions options)
+{
+    private readonly string _suffix = "." + (options.Inbound.Domain ?? "").Trim('.').ToLowerInvariant();
+    private readonly HashSet<string> _servers = options.Inbound.Servers.Select(s => s.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal);
+
+    public Task InvokeAsync(HttpContext context)
+    {
+        if (context.GetListener() != ListenerKind.Inbound)
+            return next(context);
+        var action = context.GetAction();
+        if (context.Connection.ClientCertificate is { } certificate)
+            action.InboundClient = $"{certificate.Subject} ({certificate.Thumbprint})";
+        var host = context.Request.Host.Host.TrimEnd('.').ToLowerInvariant();
+        if (host.EndsWith(_suffix, StringComparison.Ordinal) && _servers.Contains(host[..^_suffix.Length]))
+            return next(context);
+        return ActionResponses.RefuseAsync(context, StatusCodes.Status421MisdirectedRequest,
+            new PolicyDecision(DecisionOutcome.NotFound, "unknown_host", null,
+                $"This inbound listener serves <server>{_suffix} for its configured servers only; '{Printable(host)}' is not one of them."));
+    }
+
+    private static string Printable(string value) => new(value.Where(c => !char.IsControl(c)).Take(128).ToArray());
+}

@@ -1,0 +1,94 @@
+using System.Net.WebSockets;
+using AgentPerimeter.Gateway.Hosting;
+
+namespace AgentPerimeter.Gateway.Tunnels;
+
+/// <summary>
+/// The tunnel listener's one endpoint: <c>GET /tunnels/{name}</c> with a WebSocket upgrade and
+/// <c>Authorization: Bearer &lt;connector credential&gt;</c>. Each accepted WebSocket becomes one
+/// idle connection of the tunnel's pool; the request lasts as long as the connection.
+/// </summary>
+internal static partial class TunnelEndpoints
+{
+    public const string ConnectorHeader = "X-Perimeter-Connector";
+    public const string ErrorHeader = "X-Perimeter-Error";
+
+    public static void MapTunnelEndpoints(this WebApplication app)
+    {
+        app.MapGet("/tunnels/{name}", AcceptAsync).WithMetadata(new ListenerMetadata(ListenerKind.Tunnel));
+    }
+
+    private static async Task AcceptAsync(HttpContext context, string name, TunnelRegistry registry)
+    {
+        var connector = ConnectorId(context.Request.Headers[ConnectorHeader].ToString());
+        var remote = context.Connection.RemoteIpAddress?.ToString();
+        var pool = registry.Pool(name);
+        if (pool is null)
+        {
+            await RefuseAsync(context, registry, StatusCodes.Status404NotFound, name, connector, remote, "unknown_tunnel",
+                $"This gateway serves no tunnel named '{Printable(name)}'.");
+            return;
+        }
+
+        var header = context.Request.Headers.Authorization.ToString();
+        var presented = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : "";
+        var check = presented.Length == 0 ? CredentialCheck.Invalid : registry.Check(name, presented);
+        switch (check)
+        {
+            case CredentialCheck.Invalid:
+                await RefuseAsync(context, registry, StatusCodes.Status401Unauthorized, name, connector, remote,
+                    presented.Length == 0 ? "missing_credential" : "bad_credential",
+                    $"The connector credential for tunnel '{name}' is missing or wrong.");
+                return;
+            case CredentialCheck.OtherTunnel:
+                await RefuseAsync(context, registry, StatusCodes.Status403Forbidden, name, connector, remote, "not_entitled",
+                    $"This connector credential belongs to another tunnel; it may not serve '{name}'.");
+                return;
+            case CredentialCheck.Unreadable:
+                await RefuseAsync(context, registry, StatusCodes.Status503ServiceUnavailable, name, connector, remote, "credential_unavailable",
+                    $"The gateway cannot read the credential of tunnel '{name}' from its secret source right now.");
+                return;
+        }
+
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            await RefuseAsync(context, registry, StatusCodes.Status400BadRequest, name, connector, remote, "websocket_required",
+                "A connector opens each tunnel connection as a WebSocket upgrade.");
+            return;
+        }
+
+        var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+        {
+            // Keeps NAT and load-balancer mappings alive and detects a connector that vanished silently.
+            KeepAliveInterval = TimeSpan.FromSeconds(15),
+            KeepAliveTimeout = TimeSpan.FromSeconds(30),
+        });
+        var connection = new TunnelConnection(socket, pool, connector);
+        if (pool.Add(connection))
+            await registry.RecordAsync("connected", name, connector, remote, code: null, reason: null);
+        using (context.RequestAborted.Register(static c => ((TunnelConnection)c!).Shutdown(), connection))
+            await connection.Completion;
+    }
+
+    private static async Task RefuseAsync(HttpContext context, TunnelRegistry registry, int status, string tunnel, string connector,
+        string? remote, string code, string message)
+    {
+        // Durable before the connector hears no: a refused connector is as much on record as an agent.
+        await registry.RecordAsync("refused", Printable(tunnel), connector, remote, code, message);
+        context.Response.StatusCode = status;
+        context.Response.Headers[ErrorHeader] = code;
+        context.Response.Headers.CacheControl = "no-store";
+        await context.Response.WriteAsJsonAsync(new { error = code, message });
+    }
+
+    /// <summary>The connector's self-chosen instance id, reduced to a safe, short label.</summary>
+    private static string ConnectorId(string raw)
+    {
+        if (raw.Length == 0)
+            return "unnamed";
+        var chars = raw.Where(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':').Take(64).ToArray();
+        return chars.Length == 0 ? "unnamed" : new string(chars);
+    }
+
+    private static string Printable(string value) => new(value.Where(c => !char.IsControl(c)).Take(64).ToArray());
+}

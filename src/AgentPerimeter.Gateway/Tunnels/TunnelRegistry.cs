@@ -1,0 +1,135 @@
+using System.Buffers;
+using System.Collections.Frozen;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using AgentPerimeter.Gateway.Audit;
+using AgentPerimeter.Gateway.Hosting;
+using AgentPerimeter.Gateway.Metrics;
+using AgentPerimeter.Gateway.Secrets;
+
+namespace AgentPerimeter.Gateway.Tunnels;
+
+/// <summary>How a connector's credential compares with the tunnel it claims.</summary>
+public enum CredentialCheck
+{
+    Valid,
+    /// <summary>Matches no tunnel.</summary>
+    Invalid,
+    /// <summary>Valid for a different tunnel: the connector claims a tunnel it is not entitled to.</summary>
+    OtherTunnel,
+    /// <summary>The tunnel's own credential cannot be read from its source right now.</summary>
+    Unreadable,
+}
+
+/// <summary>
+/// The gateway's tunnels: their pools of live connections, connector authentication, and the record
+/// of every connect, disconnect and refusal (audit log, log and metrics).
+/// </summary>
+public sealed partial class TunnelRegistry
+{
+    /// <summary>Host names inside the forwarder for tunnel destinations (".invalid" never resolves in DNS).</summary>
+    public const string HostSuffix = ".tunnel.invalid";
+
+    private readonly FrozenDictionary<string, TunnelDefinition> _definitions;
+    private readonly FrozenDictionary<string, TunnelPool> _pools;
+    private readonly AuditLog _audit;
+    private readonly PerimeterMetrics _metrics;
+    private readonly SecretScrubber _scrubber;
+    private readonly TimeProvider _time;
+    private readonly ILogger<TunnelRegistry> _logger;
+
+    public TunnelRegistry(GatewayOptions options, AuditLog audit, PerimeterMetrics metrics, SecretScrubber scrubber, TimeProvider time, ILogger<TunnelRegistry> logger)
+    {
+        _definitions = options.TunnelDefinitions;
+        _audit = audit;
+        _metrics = metrics;
+        _scrubber = scrubber;
+        _time = time;
+        _logger = logger;
+        _pools = _definitions.Keys.ToFrozenDictionary(name => name, name =>
+        {
+            var pool = new TunnelPool(name, OnConnectorLeft);
+            pool.LiveChanged = live => metrics.TunnelConnections(name, live);
+            metrics.TunnelConnections(name, 0);
+            return pool;
+        }, StringComparer.Ordinal);
+        // Credentials are secrets like any other: never in a log line or record.
+        foreach (var definition in _definitions.Values)
+        {
+            if (definition.ReadCredential().Value is { } value)
+                scrubber.Remember("tunnel:" + definition.Name, value);
+        }
+    }
+
+    /// <summary>How long a request waits for a free connection when every connection of its tunnel is busy.</summary>
+    public TimeSpan ClaimTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    public IEnumerable<TunnelPool> Pools => _pools.Values;
+
+    public TunnelPool? Pool(string name) => _pools.GetValueOrDefault(name);
+
+    public TunnelDefinition? Definition(string name) => _definitions.GetValueOrDefault(name);
+
+    /// <summary>Compares the presented credential with the tunnel's (fixed time), and with the others' to name a claim of another tunnel.</summary>
+    public CredentialCheck Check(string tunnel, string presented)
+    {
+        var own = _definitions[tunnel].ReadCredential();
+        if (own.Value is null)
+            return CredentialCheck.Unreadable;
+        _scrubber.Remember("tunnel:" + tunnel, own.Value); // a rotated value is known from its first use
+        if (Same(presented, own.Value))
+            return CredentialCheck.Valid;
+        foreach (var other in _definitions.Values)
+        {
+            if (other.Name != tunnel && other.ReadCredential().Value is { } value && Same(presented, value))
+                return CredentialCheck.OtherTunnel;
+        }
+        return CredentialCheck.Invalid;
+    }
+
+    private static bool Same(string presented, string expected) =>
+        CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented)), SHA256.HashData(Encoding.UTF8.GetBytes(expected)));
+
+    private void OnConnectorLeft(TunnelPool pool, string connector) =>
+        _ = RecordAsync("disconnected", pool.Name, connector, remote: null, code: null, reason: null);
+
+    /// <summary>Writes a tunnel event to the audit log (durable when the task completes), the log and the metrics.</summary>
+    public Task<bool> RecordAsync(string eventName, string tunnel, string connector, string? remote, string? code, string? reason)
+    {
+        var known = _definitions.ContainsKey(tunnel);
+        _metrics.TunnelEvent(known ? tunnel : "unknown", eventName);
+        if (eventName == "refused")
+            Log.Refused(_logger, tunnel, connector, remote, code ?? "", reason ?? "");
+        else
+            Log.Changed(_logger, tunnel, connector, eventName, Pool(tunnel)?.LiveConnections ?? 0);
+
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            w.WriteStartObject();
+            w.WriteString("time", _time.GetUtcNow().UtcDateTime.ToString("O"));
+            w.WriteString("kind", "tunnel");
+            w.WriteString("event", eventName);
+            w.WriteString("tunnel", Cap(tunnel));
+            w.WriteString("connector", Cap(connector));
+            w.WriteString("remote", remote);
+            w.WriteString("code", code);
+            w.WriteString("reason", _scrubber.Scrub(reason));
+            w.WriteNumber("connections", Pool(tunnel)?.LiveConnections ?? 0);
+            w.WriteEndObject();
+        }
+        return _audit.AppendAsync(buffer.WrittenSpan[1..^1].ToArray());
+    }
+
+    private static string Cap(string value) => value.Length <= 64 ? value : value[..64] + "…";
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 60, Level = LogLevel.Information, Message = "Tunnel {Tunnel}: connector {Connector} {Event} ({Connections} connections open)")]
+        public static partial void Changed(ILogger logger, string tunnel, string connector, string @event, int connections);
+
+        [LoggerMessage(EventId = 61, Level = LogLevel.Warning, Message = "Tunnel {Tunnel}: connector {Connector} from {Remote} refused: {Code} ({Reason})")]
+        public static partial void Refused(ILogger logger, string tunnel, string connector, string? remote, string code, string reason);
+    }
+}
