@@ -82,7 +82,14 @@ internal sealed partial class TunnelListener(TunnelEndPoint endpoint, ConnectorS
     {
         _stopping.Cancel();
         _accepted.Writer.TryComplete();
-        await Task.WhenAll(_dialers).WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // The dialers stop at once; a host disposed without stopping passes an already-cancelled token.
+            await Task.WhenAll(_dialers).WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -258,23 +265,29 @@ internal sealed partial class TunnelListener(TunnelEndPoint endpoint, ConnectorS
     }
 }
 
-/// <summary>One dialed connection as Kestrel sees it: the WebSocket's bytes as a duplex pipe.</summary>
+/// <summary>
+/// One dialed connection as Kestrel sees it: the WebSocket's bytes as a duplex pipe. Like Kestrel's
+/// socket transport, the input is read continuously (bounded by the pipe's back-pressure), so a
+/// connection the gateway closes mid-request (its client went away) aborts the request at once, and
+/// the cancellation reaches the private server.
+/// </summary>
 internal sealed class TunnelConnectionContext : ConnectionContext
 {
     private static long s_ids;
     private readonly WebSocketByteStream _stream;
     private readonly CancellationTokenSource _closed = new();
     private readonly Action<bool> _onClosed;
+    private readonly Pipe _input = new(new PipeOptions(pauseWriterThreshold: 1024 * 1024, resumeWriterThreshold: 512 * 1024, useSynchronizationContext: false));
+    private readonly Task _pump;
     private int _disposed;
 
     public TunnelConnectionContext(WebSocket socket, Action onFirstByte, Action<bool> onClosed)
     {
         _onClosed = onClosed;
-        _stream = new WebSocketByteStream(socket, onFirstByte, () => { try { _closed.Cancel(); } catch (ObjectDisposedException) { } });
+        _stream = new WebSocketByteStream(socket, onFirstByte, SignalClosed);
         ConnectionId = "tunnel-" + Interlocked.Increment(ref s_ids);
-        Transport = new DuplexPipe(
-            PipeReader.Create(_stream, new StreamPipeReaderOptions(leaveOpen: true)),
-            PipeWriter.Create(_stream, new StreamPipeWriterOptions(leaveOpen: true)));
+        Transport = new DuplexPipe(_input.Reader, PipeWriter.Create(_stream, new StreamPipeWriterOptions(leaveOpen: true)));
+        _pump = Task.Run(PumpAsync);
     }
 
     public override string ConnectionId { get; set; }
@@ -283,19 +296,50 @@ internal sealed class TunnelConnectionContext : ConnectionContext
     public override IDuplexPipe Transport { get; set; }
     public override CancellationToken ConnectionClosed { get => _closed.Token; set { } }
 
+    private async Task PumpAsync()
+    {
+        Exception? error = null;
+        try
+        {
+            while (true)
+            {
+                var memory = _input.Writer.GetMemory(16 * 1024);
+                int n = await _stream.ReadAsync(memory).ConfigureAwait(false);
+                if (n == 0)
+                    break;
+                _input.Writer.Advance(n);
+                var flush = await _input.Writer.FlushAsync().ConfigureAwait(false);
+                if (flush.IsCompleted || flush.IsCanceled)
+                    break;
+            }
+        }
+        catch (Exception ex)
+        {
+            error = ex;
+        }
+        SignalClosed();
+        await _input.Writer.CompleteAsync(error).ConfigureAwait(false);
+    }
+
+    private void SignalClosed()
+    {
+        try { _closed.Cancel(); } catch (ObjectDisposedException) { }
+    }
+
     public override void Abort(ConnectionAbortedException abortReason)
     {
         _stream.Abort();
-        try { _closed.Cancel(); } catch (ObjectDisposedException) { }
+        SignalClosed();
     }
 
     public override async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
-        await Transport.Input.CompleteAsync().ConfigureAwait(false);
         await Transport.Output.CompleteAsync().ConfigureAwait(false);
         _stream.Abort();
+        await _pump.ConfigureAwait(false);
+        await _input.Reader.CompleteAsync().ConfigureAwait(false);
         _stream.Dispose();
         _onClosed(!_stream.SawFirstByte);
         _closed.Dispose();

@@ -66,13 +66,26 @@ public sealed class ChildProcess : IDisposable
         }
     }
 
-    public void Dispose()
+    /// <summary>Kills the process (SIGKILL: no goodbye on any connection) and waits for it to be gone.</summary>
+    public void Kill()
     {
+        if (_disposed)
+            return;
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
             _process.WaitForExit();
         }
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+            return;
+        Kill();
+        _disposed = true;
         _process.Dispose();
     }
+
+    private bool _disposed;
 }
