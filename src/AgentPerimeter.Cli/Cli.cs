@@ -17,6 +17,7 @@ internal static class Cli
           perimeter tools list [--admin URL]
           perimeter tools approve ROUTE TOOL [--admin URL]
               Show pinned MCP tool definitions; re-approve a tool whose definition changed.
+          perimeter tunnels [--admin URL]
           perimeter sessions list [--admin URL]
           perimeter sessions revoke SESSION_ID | --agent NAME [--admin URL]
               The kill switch: every replica refuses a revoked session (or all of an agent's) within a second.
@@ -47,6 +48,7 @@ internal static class Cli
                 "tools" => await ToolsCommand.RunAsync(new Args(rest)),
                 "secrets" => await SecretsCommand.RunAsync(new Args(rest)),
                 "sessions" => await SessionsCommand.RunAsync(new Args(rest)),
+                "tunnels" => await TunnelsCommand.RunAsync(new Args(rest)),
                 "audit" when rest.Length > 0 && rest[0] == "verify" => AuditCommand.Verify(new Args(rest[1..])),
                 _ => Fail($"unknown command '{string.Join(' ', args)}'. Run 'perimeter --help'."),
             };

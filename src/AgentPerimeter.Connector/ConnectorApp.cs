@@ -42,7 +42,7 @@ public static class ConnectorApp
         state.Stop = () => app.Lifetime.StopApplication();
         app.MapForwarder("/{**path}", options.TargetPrefix.ToString(),
             new ForwarderRequestConfig { ActivityTimeout = TimeSpan.FromMinutes(10) },
-            HttpTransformer.Empty, new HttpMessageInvoker(CreateTargetHandler(options)));
+            new TargetTransformer(), new HttpMessageInvoker(CreateTargetHandler(options)));
         return app;
     }
 
@@ -104,5 +104,19 @@ public static class ConnectorApp
             };
         }
         return handler;
+    }
+
+    /// <summary>
+    /// Passes the gateway's request on as it is (including the X-Forwarded-* headers the gateway set),
+    /// except the Host header: the tunnel's internal name means nothing to the private server, which
+    /// gets its own address instead (MCP servers that guard against DNS rebinding check it).
+    /// </summary>
+    private sealed class TargetTransformer : HttpTransformer
+    {
+        public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
+        {
+            await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken).ConfigureAwait(false);
+            proxyRequest.Headers.Host = null;
+        }
     }
 }

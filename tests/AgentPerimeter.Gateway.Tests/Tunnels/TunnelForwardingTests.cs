@@ -69,6 +69,15 @@ public class TunnelForwardingTests
         var echo = Assert.Single(admin.EnumerateArray(), t => t.GetProperty("tunnel").GetString() == "echo");
         Assert.Equal("crm-connector-1", Assert.Single(echo.GetProperty("connectors").EnumerateArray()).GetProperty("id").GetString());
         Assert.DoesNotContain(tunnels.Credential("echo"), admin.ToString());
+        var cli = new StringWriter();
+        var original = Console.Out;
+        Console.SetOut(cli);
+        int exit;
+        try { exit = await Cli.Cli.RunAsync(["tunnels", "--admin", gateway.AdminUri.ToString()]); }
+        finally { Console.SetOut(original); }
+        Assert.Equal(0, exit);
+        Assert.Matches(@"echo\s+up\s+\d+\s+crm-connector-1 \(\d+\)", cli.ToString());
+        Assert.Matches(@"billing\s+down\s+0\s+-", cli.ToString());
 
         // The connector's graceful stop is on record too.
         await connector.StopAsync();
@@ -77,6 +86,25 @@ public class TunnelForwardingTests
             await Task.Delay(50);
         Assert.Contains(gateway.AuditRecords(), r => r.GetProperty("kind").GetString() == "tunnel" && r.GetProperty("event").GetString() == "disconnected");
         Assert.True(AuditVerifier.Verify(gateway.AuditPath).IsIntact);
+    }
+
+    [Fact]
+    public async Task ThePrivateServer_SeesItsOwnHostName_AndNeitherTheAgentsTokenNorTheTunnelCredential()
+    {
+        await using var upstream = await EchoUpstream.StartAsync();
+        using var tunnels = new TunnelSetup("echo");
+        await using var gateway = await TestGateway.StartAsync("tunnel://echo", Policy, extraArgs: tunnels.GatewayArgs());
+        await using var connector = await tunnels.StartConnectorAsync(TunnelSetup.TunnelUri(gateway), "echo", upstream.Url);
+        await TunnelSetup.WaitForConnectorsAsync(gateway, "echo", 1);
+        var token = await gateway.TokenAsync("agent-1", "build");
+
+        Assert.Equal(HttpStatusCode.OK, (await gateway.GetAsync("/api/echo/who?q=1", token)).StatusCode);
+
+        var received = Assert.Single(upstream.Received);
+        Assert.Equal("/api/echo/who?q=1", received.RawTarget);
+        Assert.Equal(new Uri(upstream.Url).Authority, received.Headers["Host"]);
+        Assert.False(received.Headers.ContainsKey("Authorization"));
+        Assert.DoesNotContain(received.Headers.Values, v => v.Contains(token) || v.Contains(tunnels.Credential("echo")) || v.Contains(".tunnel.invalid"));
     }
 
     [Fact]

@@ -25,12 +25,13 @@ public class TunnelProcessTests
         var dir = Directory.CreateTempSubdirectory("perimeter-e2e-").FullName;
         const string routes = """
             { "ReverseProxy": {
-                "Routes": { "private-mcp": { "ClusterId": "private", "Match": { "Path": "/mcp" }, "Metadata": { "Perimeter.Mcp": "true" } } },
+                "Routes": { "private-mcp": { "ClusterId": "private", "Match": { "Path": "/private/mcp" }, "Metadata": { "Perimeter.Mcp": "true" },
+                                             "Transforms": [ { "PathSet": "/mcp" } ] } },
                 "Clusters": { "private": { "Destinations": { "via-tunnel": { "Address": "tunnel://private-docs" } } } } } }
             """;
         const string policy = """
             { "Perimeter": { "WorkTypes": { "exploration": { "Rules": [
-                { "Id": "explore-private-docs", "Route": "private-mcp", "Methods": [ "POST", "GET", "DELETE" ], "Paths": [ "/mcp" ], "Tools": [ "search_*", "read_page" ] } ] } } } }
+                { "Id": "explore-private-docs", "Route": "private-mcp", "Methods": [ "POST", "GET", "DELETE" ], "Paths": [ "/private/mcp" ], "Tools": [ "search_*", "read_page" ] } ] } } } }
             """;
         var args = TestGateway.PrepareConfig(dir, "tunnel://private-docs", policy, routes, tunnels.GatewayArgs()).Where(a => a != "--Gateway:Logging:Console=false");
         using var gateway = ChildProcess.Start(ChildProcess.ProductDll("AgentPerimeter.Gateway", "AgentPerimeter.Gateway"), args);
@@ -47,7 +48,7 @@ public class TunnelProcessTests
         using var admin = new HttpClient { BaseAddress = new Uri(listening.Groups["admin"].Value) };
         var session = await admin.PostAsJsonAsync("admin/sessions", new { agent = "e2e-agent", workType = "exploration" });
         var token = JsonDocument.Parse(await session.Content.ReadAsStringAsync()).RootElement.GetProperty("token").GetString()!;
-        await using (var client = await McpSetup.ConnectAsync(new Uri(new Uri(listening.Groups["agent"].Value), "mcp"), token))
+        await using (var client = await McpSetup.ConnectAsync(new Uri(new Uri(listening.Groups["agent"].Value), "private/mcp"), token))
         {
             var tools = (await client.ListToolsAsync()).Select(t => t.Name).Order().ToArray();
             Assert.Equal(["read_page", "search_docs"], tools);
