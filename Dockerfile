@@ -1,6 +1,11 @@
-# AgentPerimeter gateway image.
+# AgentPerimeter gateway image (the default target) and connector image (--target connector).
 #
 #   docker build -t agentperimeter .
+#   docker build --target connector -t agentperimeter-connector .
+#   docker run --rm -v /etc/agentperimeter:/etc/agentperimeter:ro agentperimeter-connector \
+#     --gateway https://gateway.example.com:8443 --tunnel crm-mcp --target http://crm-mcp:7000 \
+#     --credential-file /etc/agentperimeter/tunnel-crm-mcp
+#
 #   docker run --rm \
 #     -p 8080:8080 -p 127.0.0.1:9090:9090 \
 #     -v agentperimeter-data:/var/lib/agentperimeter \
@@ -37,6 +42,25 @@ COPY config/ config/
 COPY src/AgentPerimeter.Gateway/ src/AgentPerimeter.Gateway/
 RUN dotnet publish src/AgentPerimeter.Gateway/AgentPerimeter.Gateway.csproj \
         --configuration Release --no-restore --output /app/publish -p:UseAppHost=false
+
+
+# The connector: runs beside a private server and dials out to the gateway's tunnel listener. It
+# listens on nothing, so it publishes no port.
+FROM mcr.microsoft.com/dotnet/sdk:${DOTNET_VERSION} AS build-connector
+WORKDIR /src
+COPY global.json Directory.Build.props Directory.Packages.props ./
+COPY src/AgentPerimeter.Connector/AgentPerimeter.Connector.csproj src/AgentPerimeter.Connector/
+RUN dotnet restore src/AgentPerimeter.Connector/AgentPerimeter.Connector.csproj
+COPY src/AgentPerimeter.Connector/ src/AgentPerimeter.Connector/
+RUN dotnet publish src/AgentPerimeter.Connector/AgentPerimeter.Connector.csproj \
+        --configuration Release --no-restore --output /app/publish -p:UseAppHost=false
+
+FROM mcr.microsoft.com/dotnet/aspnet:${DOTNET_VERSION} AS connector
+WORKDIR /app
+COPY --from=build-connector /app/publish/ ./
+ENV ASPNETCORE_HTTP_PORTS=
+USER $APP_UID
+ENTRYPOINT ["dotnet", "agentperimeter-connector.dll"]
 
 
 FROM mcr.microsoft.com/dotnet/aspnet:${DOTNET_VERSION} AS runtime
