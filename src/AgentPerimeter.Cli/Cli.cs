@@ -18,6 +18,7 @@ internal static class Cli
           perimeter tools approve ROUTE TOOL [--admin URL]
               Show pinned MCP tool definitions; re-approve a tool whose definition changed.
           perimeter tunnels [--admin URL]
+          perimeter approvals list [--all] | approve ID | deny ID [--admin URL]
           perimeter sessions list [--admin URL]
           perimeter sessions revoke SESSION_ID | --agent NAME [--admin URL]
               The kill switch: every replica refuses a revoked session (or all of an agent's) within a second.
@@ -49,6 +50,7 @@ internal static class Cli
                 "secrets" => await SecretsCommand.RunAsync(new Args(rest)),
                 "sessions" => await SessionsCommand.RunAsync(new Args(rest)),
                 "tunnels" => await TunnelsCommand.RunAsync(new Args(rest)),
+                "approvals" => await ApprovalsCommand.RunAsync(new Args(rest)),
                 "audit" when rest.Length > 0 && rest[0] == "verify" => AuditCommand.Verify(new Args(rest[1..])),
                 _ => Fail($"unknown command '{string.Join(' ', args)}'. Run 'perimeter --help'."),
             };

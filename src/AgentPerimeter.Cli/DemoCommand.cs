@@ -92,6 +92,7 @@ internal static partial class DemoCommand
         await ShowAsync(agent, null, "(no token)", HttpMethod.Get, "/api/repos");
         await ShowAsync(agent, "eyJhbGciOiJub25lIn0.eyJzdWIiOiJtYWxsb3J5In0.", "(forged)", HttpMethod.Get, "/api/repos");
         await McpTourAsync(agentUri, explorer, builder);
+        await HarnessTourAsync(agentUri, adminUri, dataDir);
 
         // The kill switch: revoke the analyst's session; its still-valid token stops working at once.
         var analystSession = new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(analyst).GetClaim("sid").Value;
@@ -182,6 +183,76 @@ internal static partial class DemoCommand
         await using var building = await McpClientAsync(agentUri, builder);
         await CallAsync(building, "build", "run_build", new() { ["repo"] = "payments-service" });
         await CallAsync(building, "build", "run_build", new() { ["repo"] = "infra" });
+    }
+
+    /// <summary>
+    /// A whole agent session: the harness drives a scripted model (no API key needed) whose every tool
+    /// call goes through the gateway: an allowed search, a refused build, and a deployment held for a
+    /// human — the demo plays the operator and approves it.
+    /// </summary>
+    private static async Task HarnessTourAsync(Uri agentUri, Uri adminUri, string dataDir)
+    {
+        var script = Path.Combine(dataDir, "demo-model-script.json");
+        Directory.CreateDirectory(dataDir);
+        await File.WriteAllTextAsync(script, """
+            { "turns": [
+              { "text": "I'll read the deployment docs first.", "tool_calls": [ { "tool": "search_docs", "arguments": { "query": "deploy" } } ] },
+              { "text": "Let me build the service before deploying.", "tool_calls": [ { "tool": "run_build", "arguments": { "repo": "payments-service" } } ] },
+              { "text": "Builds are not mine to run; deploying the last good build to staging.", "tool_calls": [ { "tool": "deploy", "arguments": { "repo": "payments-service", "env": "staging" } } ] },
+              { "text": "payments-service is rolling out to staging; the build step was refused by the perimeter, as production sessions may only deploy." }
+            ] }
+            """);
+        var options = new AgentPerimeter.Harness.HarnessOptions
+        {
+            Gateway = agentUri,
+            Admin = adminUri,
+            Agent = "release-bot",
+            WorkType = "production",
+            Task = "Ship payments-service to staging.",
+            ScriptFile = script,
+            JournalDirectory = Path.Combine(dataDir, "sessions"),
+            ConsoleLogs = false,
+        };
+        Console.Out.WriteLine();
+        Console.Out.WriteLine("Harness session (scripted model → harness → gateway → MCP server), agent release-bot, work type production:");
+        using var admin = new HttpClient { BaseAddress = adminUri };
+        using var operatorDone = new CancellationTokenSource();
+        // The demo plays the human operator: it approves the deployment the session is waiting for.
+        var approver = Task.Run(async () =>
+        {
+            while (!operatorDone.IsCancellationRequested)
+            {
+                using var pending = JsonDocument.Parse(await admin.GetStringAsync("admin/approvals", operatorDone.Token));
+                foreach (var a in pending.RootElement.EnumerateArray().Where(a => a.GetProperty("status").GetString() == "pending"))
+                {
+                    var id = a.GetProperty("id").GetString()!;
+                    Console.Out.WriteLine($"  operator: perimeter approvals approve {id}   ({a.GetProperty("what").GetString()} {a.GetProperty("arguments").GetString()})");
+                    (await admin.PostAsync($"admin/approvals/{id}/approve", null, operatorDone.Token)).EnsureSuccessStatusCode();
+                }
+                await Task.Delay(100, operatorDone.Token);
+            }
+        });
+        var result = await AgentPerimeter.Harness.HarnessApp.RunSessionAsync(options, null, CancellationToken.None);
+        await operatorDone.CancelAsync();
+        try { await approver; } catch (OperationCanceledException) { }
+
+        var journal = AgentPerimeter.Harness.Journal.PathFor(options.JournalDirectory, result.SessionId);
+        foreach (var e in AgentPerimeter.Harness.Journal.Read(journal))
+        {
+            switch ((string?)e["type"])
+            {
+                case "model_turn":
+                    Console.Out.WriteLine($"  model turn {(int?)e["turn"]}: {Truncate((string?)e["text"] ?? "", 100)}");
+                    break;
+                case "approval_pending":
+                    Console.Out.WriteLine($"  harness paused: {(string?)e["call_id"]} waits for approval {(string?)e["approval_id"]}");
+                    break;
+                case "tool_outcome":
+                    Console.Out.WriteLine($"  tool {(string?)e["tool"],-12} → {(string?)e["outcome"],-7} {(string?)e["code"],-22} {Truncate(((string?)e["text"] ?? "").ReplaceLineEndings(" "), 70)}");
+                    break;
+            }
+        }
+        Console.Out.WriteLine($"  session {result.SessionId} stopped: {result.Reason} ({result.Turns} turns; journal {journal})");
     }
 
     private static async Task<McpClient> McpClientAsync(Uri agentUri, string token) =>

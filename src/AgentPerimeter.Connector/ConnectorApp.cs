@@ -33,7 +33,9 @@ public static class ConnectorApp
             kestrel.Limits.MaxRequestBodySize = null;
             kestrel.Limits.MinRequestBodyDataRate = null;
             kestrel.Limits.MinResponseDataRate = null;
-            kestrel.Limits.KeepAliveTimeout = TimeSpan.FromMinutes(10);
+            // Idle tunnel connections stay open until the gateway or the network closes them (no
+            // synchronized expiry of every idle connection at once).
+            kestrel.Limits.KeepAliveTimeout = TimeSpan.MaxValue;
             kestrel.Listen(new TunnelEndPoint(options));
         });
         configure?.Invoke(builder);

@@ -213,9 +213,11 @@ internal sealed partial class TunnelListener(TunnelEndPoint endpoint, ConnectorS
                 await socket.ConnectAsync(target, timeout.Token).ConfigureAwait(false);
                 return socket;
             }
-            catch (Exception) when (socket.HttpStatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.NotFound)
+            // Final only when the gateway itself refused (a proxy's 401/404 in between is retried).
+            catch (Exception) when (socket.HttpStatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.NotFound
+                && socket.HttpResponseHeaders?.ContainsKey("X-Perimeter-Error") == true)
             {
-                var code = socket.HttpResponseHeaders?.TryGetValue("X-Perimeter-Error", out var values) == true ? string.Join(",", values) : "refused";
+                var code = string.Join(",", socket.HttpResponseHeaders!["X-Perimeter-Error"]);
                 var status = (int)socket.HttpStatusCode;
                 socket.Dispose();
                 throw new ConnectorRefusedException(status, code, target);
@@ -366,7 +368,9 @@ internal sealed class WebSocketByteStream(WebSocket socket, Action onFirstByte, 
         ValueWebSocketReceiveResult result;
         try
         {
-            result = await socket.ReceiveAsync(buffer, cancellationToken).ConfigureAwait(false);
+            do
+                result = await socket.ReceiveAsync(buffer, cancellationToken).ConfigureAwait(false);
+            while (result.Count == 0 && buffer.Length > 0 && result.MessageType != WebSocketMessageType.Close);
         }
         catch (Exception ex) when (ex is WebSocketException or ObjectDisposedException)
         {

@@ -44,6 +44,15 @@ public sealed class ActionContext
     /// <summary>On the inbound (mutual TLS) listener: the client certificate's subject and thumbprint.</summary>
     public string? InboundClient { get; set; }
 
+    /// <summary>The caller's idempotency key (<c>Idempotency-Key</c> header or MCP <c>_meta</c>), when given.</summary>
+    public string? IdempotencyKey { get; set; }
+
+    /// <summary>True when the answer is the recorded outcome of an earlier action with the same idempotency key.</summary>
+    public bool Replayed { get; set; }
+
+    /// <summary>The approval this action asked for, or presents (<c>X-Perimeter-Approval</c> or MCP <c>_meta</c>).</summary>
+    public string? ApprovalId { get; set; }
+
     // Decision.
     public PolicyDecision Decision { get; set; } = PolicyDecision.Pending;
 

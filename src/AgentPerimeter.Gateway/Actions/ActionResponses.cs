@@ -21,12 +21,15 @@ public static class ActionResponses
         w.WriteString("action_id", action.ActionId);
         if (action.RetryAfter is { } retry)
             w.WriteNumber("retry_after_ms", (long)Math.Ceiling(retry.TotalMilliseconds));
+        if (action.ApprovalId is { } approval)
+            w.WriteString("approval_id", approval);
     }
 
     public static async Task RefuseAsync(HttpContext context, int status, PolicyDecision decision, string? message = null)
     {
         var action = context.GetAction();
         action.Decision = decision;
+        action.Forwarded = false;
         if (context.Response.HasStarted)
         {
             context.Abort();

@@ -23,6 +23,8 @@ public enum DecisionOutcome
     RateLimited,
     /// <summary>Allowed without its rate limit checked (limit store unreachable, work type fails open).</summary>
     Degraded,
+    /// <summary>Allowed by a rule that needs a human's approval, which has not been given (yet).</summary>
+    ApprovalRequired,
 }
 
 /// <summary>A decision with the rule that made it and the reason the agent reads.</summary>
@@ -42,6 +44,7 @@ public sealed record PolicyDecision(DecisionOutcome Outcome, string Code, string
         DecisionOutcome.Unavailable => "unavailable",
         DecisionOutcome.RateLimited => "rate_limited",
         DecisionOutcome.Degraded => "degraded",
+        DecisionOutcome.ApprovalRequired => "approval_required",
         _ => "pending",
     };
 
@@ -50,7 +53,8 @@ public sealed record PolicyDecision(DecisionOutcome Outcome, string Code, string
     /// perimeter is governance; an allowance by a report-only rule, or an undecided action, is not.
     /// </summary>
     public bool IsEnforced => Outcome is DecisionOutcome.Allow or DecisionOutcome.Deny
-        or DecisionOutcome.Unauthenticated or DecisionOutcome.NotFound or DecisionOutcome.BadRequest or DecisionOutcome.RateLimited;
+        or DecisionOutcome.Unauthenticated or DecisionOutcome.NotFound or DecisionOutcome.BadRequest or DecisionOutcome.RateLimited
+        or DecisionOutcome.ApprovalRequired;
 
     public bool Permits => Outcome is DecisionOutcome.Allow or DecisionOutcome.WouldDeny or DecisionOutcome.Degraded;
 }

@@ -48,6 +48,35 @@ internal static class AdminEndpoints
         }
     }
 
+    private static object ApprovalJson(Approvals.Approval a) => new
+    {
+        id = a.Id,
+        status = a.Status.ToString().ToLowerInvariant(),
+        agent = a.AgentId,
+        session = a.SessionId,
+        work_type = a.WorkType,
+        route = a.Route,
+        rule = a.RuleId,
+        what = a.What,
+        arguments = a.Arguments,
+        created_at = a.CreatedAt,
+        expires_at = a.ExpiresAt,
+        decided_at = a.DecidedAt,
+        decided_by = a.DecidedBy,
+        used_by_action = a.UsedByAction,
+    };
+
+    private static IResult DecideApproval(string id, bool approve, HttpContext context, Approvals.ApprovalStore approvals)
+    {
+        var by = context.Request.Headers["X-Perimeter-Operator"].ToString() is { Length: > 0 and <= 64 } name ? name : "operator";
+        return approvals.Decide(id, approve, by) switch
+        {
+            null => Results.Json(new { error = "unknown_approval", message = $"No approval '{id}'." }, statusCode: 404),
+            false => Results.Json(new { error = "approval_not_pending", message = $"Approval '{id}' is {approvals.Get(id)!.Status.ToString().ToLowerInvariant()}; only a pending approval can be decided." }, statusCode: 409),
+            true => Results.Json(ApprovalJson(approvals.Get(id)!)),
+        };
+    }
+
     public static void MapAdminEndpoints(this WebApplication app)
     {
         var open = app.MapGroup("").WithMetadata(new ListenerMetadata(ListenerKind.Admin));
@@ -171,6 +200,12 @@ internal static class AdminEndpoints
             pins.Approve(route, tool)
                 ? Results.Json(new { route, tool, status = "approved" })
                 : Results.Json(new { error = "unknown_tool", message = $"Tool '{tool}' has not been seen on route '{route}'." }, statusCode: 404));
+
+        admin.MapGet("/admin/approvals", (Approvals.ApprovalStore approvals) => Results.Json(approvals.All.Select(ApprovalJson)));
+        admin.MapGet("/admin/approvals/{id}", (string id, Approvals.ApprovalStore approvals) =>
+            approvals.Get(id) is { } a ? Results.Json(ApprovalJson(a)) : Results.Json(new { error = "unknown_approval", message = $"No approval '{id}'." }, statusCode: 404));
+        admin.MapPost("/admin/approvals/{id}/approve", (string id, HttpContext ctx, Approvals.ApprovalStore approvals) => DecideApproval(id, true, ctx, approvals));
+        admin.MapPost("/admin/approvals/{id}/deny", (string id, HttpContext ctx, Approvals.ApprovalStore approvals) => DecideApproval(id, false, ctx, approvals));
 
         admin.MapGet("/admin/tunnels", (Tunnels.TunnelRegistry tunnels) => Results.Json(tunnels.Pools.OrderBy(p => p.Name).Select(p => new
         {

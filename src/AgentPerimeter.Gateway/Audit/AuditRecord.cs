@@ -67,6 +67,12 @@ public static class AuditRecord
                 w.WriteString("session", Cap(mcp.SessionId, 128));
                 w.WriteEndObject();
             }
+            if (action.IdempotencyKey is { } idem)
+                w.WriteString("idempotency_key", Cap(idem, 128));
+            if (action.Replayed)
+                w.WriteBoolean("replay", true);
+            if (action.ApprovalId is { } approval)
+                w.WriteString("approval_id", approval);
             w.WriteString("decision", action.Decision.Label);
             w.WriteString("code", action.Decision.Code);
             w.WriteString("rule", action.Decision.RuleId);

@@ -14,6 +14,8 @@ public static class ConfigurationValidator
     {
         ["Listeners"] = Keys("Agent", "Admin", "Tunnel", "Inbound"),
         ["Tls"] = Keys("Certificate", "Key"),
+        ["Idempotency"] = Keys("Window", "PendingTimeout", "MaxRecordedBytes"),
+        ["Approvals"] = Keys("Expiry"),
         ["Inbound"] = Keys("ClientCertificateAuthority", "Domain", "Servers"),
         ["Tunnels"] = null, // free-form names; checked by TunnelCatalog
         ["DataDirectory"] = null,
@@ -67,6 +69,9 @@ public static class ConfigurationValidator
                 if (group.Count() > 1)
                     errors.Add($"Gateway:Listeners: {string.Join(" and ", group.Select(l => l.Key))} share '{group.Key}'; each listener needs its own address, so no caller reaches another listener's endpoints.");
             }
+            if (options.Listeners.Tunnel is { } tunnelUrl && tunnelUrl.StartsWith("http:", StringComparison.OrdinalIgnoreCase)
+                && Uri.TryCreate(tunnelUrl, UriKind.Absolute, out var tunnelUri) && !(tunnelUri.IsLoopback || tunnelUri.Host == "localhost"))
+                errors.Add($"Gateway:Listeners:Tunnel: '{tunnelUrl}' would carry connector credentials and private traffic in clear text; use https:// (with Gateway:Tls) or a loopback address.");
             CheckTls(options, listeners, errors);
             CheckInbound(options, errors);
             options.TunnelDefinitions = Tunnels.TunnelCatalog.Load(section.GetSection("Tunnels"), secretContext, errors);
@@ -80,6 +85,10 @@ public static class ConfigurationValidator
                         errors.Add($"{destination.Path}:Address: tunnel '{tunnel}' is not declared in Gateway:Tunnels (each tunnel needs its connectors' credential there).");
                 }
             }
+            if (options.Idempotency.Window <= TimeSpan.Zero || options.Idempotency.PendingTimeout <= TimeSpan.Zero || options.Idempotency.MaxRecordedBytes <= 0)
+                errors.Add("Gateway:Idempotency: Window and PendingTimeout must be positive durations and MaxRecordedBytes a positive size.");
+            if (options.Approvals.Expiry <= TimeSpan.Zero)
+                errors.Add("Gateway:Approvals:Expiry: must be a positive duration (default 01:00:00).");
             if (options.MaxRequestBodyBytes <= 0)
                 errors.Add("Gateway:MaxRequestBodyBytes: must be a positive number of bytes (default 10485760).");
             var id = options.Identity;

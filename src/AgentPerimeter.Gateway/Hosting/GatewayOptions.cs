@@ -25,6 +25,8 @@ public sealed class GatewayOptions
     public RedisOptions Redis { get; set; } = new();
     public AdminOptions Admin { get; set; } = new();
     public TlsOptions Tls { get; set; } = new();
+    public Idempotency.IdempotencyOptions Idempotency { get; set; } = new();
+    public Approvals.ApprovalOptions Approvals { get; set; } = new();
     public InboundOptions Inbound { get; set; } = new();
 
     /// <summary>The declared tunnels (<c>Gateway:Tunnels</c>), loaded and checked by the validator.</summary>

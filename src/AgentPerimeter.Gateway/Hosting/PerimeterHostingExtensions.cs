@@ -71,6 +71,9 @@ public static class PerimeterHostingExtensions
         services.AddSingleton<PerimeterListeners>();
         services.AddSingleton<MatcherPolicy, ListenerMatcherPolicy>();
         services.AddSingleton<Tunnels.TunnelRegistry>();
+        services.AddSingleton(options.Idempotency);
+        services.AddSingleton(options.Approvals);
+        services.AddSingleton<Approvals.ApprovalStore>();
         services.AddHostedService<PerimeterStartup>();
         AddSharedState(services, options);
 
@@ -123,6 +126,8 @@ public static class PerimeterHostingExtensions
         {
             proxy.Use(PolicyStage.InvokeAsync);         // work type × route × method × path
             proxy.Use(McpStage.InvokeAsync);            // MCP routes: JSON-RPC → action; tools, arguments, session binding
+            proxy.Use(Idempotency.IdempotencyStage.InvokeAsync); // Idempotency-Key: execute once, replay the outcome
+            proxy.Use(Approvals.ApprovalStage.InvokeAsync);      // rules that need a human: hold until approved
             proxy.Use(SecretsStage.InvokeAsync);        // which credentials this work type may have injected
             proxy.Use(RateLimitStage.InvokeAsync);      // one atomic GCRA check per action (Redis or memory)
             proxy.Use(UpstreamErrorStage.InvokeAsync);  // upstream failures in the perimeter's shape
@@ -150,6 +155,7 @@ public static class PerimeterHostingExtensions
         if (string.IsNullOrWhiteSpace(redis.ConnectionString))
         {
             services.AddSingleton<IRateLimitStore>(sp => new InMemoryRateLimitStore(sp.GetRequiredService<TimeProvider>()));
+            services.AddSingleton<Idempotency.IIdempotencyStore>(sp => new Idempotency.InMemoryIdempotencyStore(sp.GetRequiredService<TimeProvider>()));
             services.AddSingleton<IRevocationStore>(_ => new FileRevocationStore(options.ResolveDataPath("revocations.json")));
             return;
         }
@@ -163,6 +169,8 @@ public static class PerimeterHostingExtensions
             config.ReconnectRetryPolicy = new StackExchange.Redis.LinearRetry(500);
             return StackExchange.Redis.ConnectionMultiplexer.Connect(config);
         });
+        services.AddSingleton<Idempotency.IIdempotencyStore>(sp => new Idempotency.RedisIdempotencyStore(sp.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>(),
+            redis.KeyPrefix, TimeSpan.FromMilliseconds(Math.Max(redis.TimeoutMilliseconds, 1000))));
         services.AddSingleton<IRateLimitStore>(sp => new RedisRateLimitStore(sp.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>(),
             TimeSpan.FromMilliseconds(redis.TimeoutMilliseconds), redis.KeyPrefix, sp.GetRequiredService<ILogger<RedisRateLimitStore>>()));
         services.AddSingleton<IRevocationStore>(sp => new RedisRevocationStore(sp.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>(),
@@ -280,6 +288,7 @@ public static class PerimeterHostingExtensions
                         services.GetRequiredService<PerimeterMetrics>(), services.GetRequiredService<TimeProvider>(),
                         services.GetRequiredService<ILoggerFactory>().CreateLogger("AgentPerimeter.Gateway.Tunnels.Inbound"));
                     https.ClientCertificateMode = Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.RequireCertificate;
+                    https.CheckCertificateRevocation = false; // no online lookups during a handshake; the CA is pinned instead
                     https.ClientCertificateValidation = clients.Validate;
                 }
                 listen.UseHttps(https);

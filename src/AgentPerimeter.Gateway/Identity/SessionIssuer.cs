@@ -11,7 +11,7 @@ namespace AgentPerimeter.Gateway.Identity;
 public sealed record SessionInfo(string SessionId, string AgentId, string WorkType, DateTimeOffset IssuedAt, DateTimeOffset ExpiresAt);
 
 /// <summary>A request for a session token, as the admin API and <c>perimeter token</c> send it.</summary>
-public sealed record SessionRequest(string? Agent, string? WorkType, int? TtlSeconds);
+public sealed record SessionRequest(string? Agent, string? WorkType, int? TtlSeconds, string? SessionId = null);
 
 /// <summary>The outcome of a session request: a token, or why not (as a value).</summary>
 public sealed record SessionResult(SessionInfo? Session, string? Token, int Status, string? Error, string? Message);
@@ -56,6 +56,12 @@ public sealed class SessionIssuer(
         var lifetime = request.TtlSeconds is { } ttl ? TimeSpan.FromSeconds(ttl) : options.DefaultTokenLifetime;
         if (lifetime <= TimeSpan.Zero || lifetime > options.MaxTokenLifetime)
             problems.Add($"'ttlSeconds' must be between 1 and {(int)options.MaxTokenLifetime.TotalSeconds}");
+        // A harness resuming a session after a crash asks for a new token of the same session (approvals
+        // and MCP session bindings belong to it). Only one agent and work type may ever hold a session id.
+        if (request.SessionId is { } resumed && !System.Text.RegularExpressions.Regex.IsMatch(resumed, "^ses_[0-9a-f]{32}$"))
+            problems.Add("'sessionId' must be a session id issued by this gateway (ses_ and 32 hex digits)");
+        else if (request.SessionId is { } known && _sessions.TryGetValue(known, out var earlier) && (earlier.AgentId != request.Agent || earlier.WorkType != request.WorkType))
+            problems.Add($"session '{known}' belongs to another agent or work type");
         if (problems.Count > 0)
             return new SessionResult(null, null, 400, "invalid_request", string.Join("; ", problems));
 
@@ -68,7 +74,7 @@ public sealed class SessionIssuer(
                 $"Agent '{request.Agent}' may not start '{request.WorkType}' sessions.");
 
         var now = time.GetUtcNow();
-        var session = new SessionInfo("ses_" + Guid.CreateVersion7().ToString("N"), request.Agent!, request.WorkType!, now, now + lifetime);
+        var session = new SessionInfo(request.SessionId ?? "ses_" + Guid.CreateVersion7().ToString("N"), request.Agent!, request.WorkType!, now, now + lifetime);
         var token = _handler.CreateToken(new SecurityTokenDescriptor
         {
             Issuer = options.Issuer,

@@ -14,6 +14,9 @@ public sealed class McpActionInfo
     /// <summary>Tool arguments as JSON, capped for the audit record.</summary>
     public string? Arguments { get; set; }
 
+    /// <summary>SHA-256 (hex) of the arguments exactly as sent: what approvals and idempotency keys bind to.</summary>
+    public string? ArgumentsHash { get; set; }
+
     /// <summary>The <c>Mcp-Session-Id</c> in use.</summary>
     public string? SessionId { get; set; }
 

@@ -19,6 +19,7 @@ public static class McpResponses
     {
         var action = context.GetAction();
         action.Decision = decision;
+        action.Forwarded = false;
         context.Response.StatusCode = httpStatus;
         context.Response.ContentType = "application/json";
         context.Response.Headers.CacheControl = "no-store";
@@ -35,7 +36,10 @@ public static class McpResponses
             w.WritePropertyName("error");
             w.WriteStartObject();
             w.WriteNumber("code", code);
-            w.WriteString("message", $"[{decision.Code}] {message}");
+            // The SDKs surface only the message to a client: the retry delay travels in it too.
+            w.WriteString("message", action.RetryAfter is { } retry
+                ? $"[{decision.Code}] {message} Retry after {(long)Math.Ceiling(retry.TotalMilliseconds)} ms."
+                : $"[{decision.Code}] {message}");
             w.WritePropertyName("data");
             w.WriteStartObject();
             w.WriteString("error", decision.Code);

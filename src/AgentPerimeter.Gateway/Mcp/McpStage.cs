@@ -19,6 +19,10 @@ internal static class McpStage
     public const string SessionHeader = "Mcp-Session-Id";
     private const int MaxAuditArgumentChars = 2048;
 
+    /// <summary><c>params._meta</c> keys: the MCP equivalents of the <c>Idempotency-Key</c> and <c>X-Perimeter-Approval</c> headers.</summary>
+    public const string IdempotencyMetaKey = "io.agentperimeter/idempotency-key";
+    public const string ApprovalMetaKey = "io.agentperimeter/approval-id";
+
     public static bool IsMcpRoute(RouteModel route) =>
         route.Config.Metadata is { } m && m.TryGetValue(MetadataKey, out var v) && string.Equals(v, "true", StringComparison.OrdinalIgnoreCase);
 
@@ -133,6 +137,15 @@ internal static class McpStage
                 }
                 var targetKey = message.Method == "tools/call" || message.Method == "prompts/get" ? "name" : "uri";
                 mcp.Target = p.TryGetProperty(targetKey, out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+                if (p.TryGetProperty("_meta", out var meta) && meta.ValueKind == JsonValueKind.Object)
+                {
+                    if (meta.TryGetProperty(IdempotencyMetaKey, out var idem) && idem.ValueKind == JsonValueKind.String)
+                        action.IdempotencyKey = idem.GetString();
+                    if (meta.TryGetProperty(ApprovalMetaKey, out var approval) && approval.ValueKind == JsonValueKind.String)
+                        action.ApprovalId = approval.GetString();
+                }
+                mcp.ArgumentsHash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+                    p.TryGetProperty("arguments", out var hashed) ? Encoding.UTF8.GetBytes(hashed.GetRawText()) : []));
                 if (p.TryGetProperty("arguments", out var a))
                 {
                     arguments = a;

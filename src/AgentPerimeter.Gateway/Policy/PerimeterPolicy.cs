@@ -20,6 +20,9 @@ public sealed class PolicyRule
     public required Glob[] Paths { get; init; }
     public RuleMode Mode { get; init; }
 
+    /// <summary>Allowed actions of this rule wait for a human's approval (<c>"Approval": "required"</c>).</summary>
+    public bool RequireApproval { get; init; }
+
     /// <summary>MCP tools this rule allows (globs on the tool name); empty: none.</summary>
     public Glob[] Tools { get; init; } = [];
 

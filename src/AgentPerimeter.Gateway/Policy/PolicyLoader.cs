@@ -23,7 +23,7 @@ public static class PolicyLoader
     private static readonly string[] WorkTypeKeys = ["Description", "Agents", "Rules", "Secrets", "RateLimits"];
     private static readonly string[] RateLimitKeys = ["Partition", "FailureMode", "Limits"];
     private static readonly string[] LimitKeys = ["Id", "Limit", "Period", "Route", "Tools"];
-    private static readonly string[] RuleKeys = ["Id", "Description", "Route", "Methods", "Paths", "Mode", "Tools", "Resources", "Prompts", "Arguments"];
+    private static readonly string[] RuleKeys = ["Id", "Description", "Route", "Methods", "Paths", "Mode", "Tools", "Resources", "Prompts", "Arguments", "Approval"];
     private static readonly string[] ArgumentKeys = ["OneOf", "Glob", "MaxLength"];
 
     private static readonly FrozenSet<string> KnownMethods =
@@ -168,6 +168,12 @@ public static class PolicyLoader
         else if (modeText != "enforce")
             errors.Add($"{section.Path}:Mode: '{modeText}' is not a mode. Use \"enforce\" (default) or \"report\" (allow, log as would-deny, count ungoverned).");
 
+        var approval = section["Approval"] ?? "none";
+        if (approval is not ("none" or "required"))
+            errors.Add($"{section.Path}:Approval: '{approval}' is not a choice. Use \"required\" (a human approves each call) or \"none\" (default).");
+        else if (approval == "required" && mode == RuleMode.Report)
+            errors.Add($"{section.Path}:Approval: a report-only rule cannot require approval; make it \"enforce\".");
+
         var tools = ReadGlobs(section, "Tools", errors);
         var resources = ReadGlobs(section, "Resources", errors);
         var prompts = ReadGlobs(section, "Prompts", errors);
@@ -213,6 +219,7 @@ public static class PolicyLoader
             AnyMethod = anyMethod,
             Paths = paths.Select(Glob.Parse).ToArray(),
             Mode = mode,
+            RequireApproval = approval == "required",
         };
     }
 

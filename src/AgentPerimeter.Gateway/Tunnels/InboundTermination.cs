@@ -29,12 +29,23 @@ internal sealed partial class InboundClientCertificates
     }
 
     /// <summary>Kestrel's client certificate callback: true only for a certificate issued under the configured CA.</summary>
-    public bool Validate(X509Certificate2 certificate, X509Chain? _, SslPolicyErrors errors)
+    public bool Validate(X509Certificate2 certificate, X509Chain? presented, SslPolicyErrors errors)
     {
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.AddRange(_authority);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        // Never fetch what a client's certificate points at (AIA/CRL URLs): a handshake must not make
+        // the gateway send requests of the client's choosing. Intermediates come from the client.
+        chain.ChainPolicy.DisableCertificateDownloads = true;
+        if (presented is not null)
+        {
+            foreach (var element in presented.ChainElements)
+            {
+                if (!element.Certificate.Equals(certificate))
+                    chain.ChainPolicy.ExtraStore.Add(element.Certificate);
+            }
+        }
         chain.ChainPolicy.VerificationTime = _time.GetUtcNow().UtcDateTime;
         chain.ChainPolicy.VerificationTimeIgnored = false;
         chain.ChainPolicy.ApplicationPolicy.Add(new System.Security.Cryptography.Oid("1.3.6.1.5.5.7.3.2")); // client authentication

@@ -67,7 +67,7 @@ internal sealed class TunnelConnection : Stream
             {
                 result = await watch.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (WebSocketException ex)
+            catch (Exception ex) when (IsLoss(ex, cancellationToken))
             {
                 throw new IOException("The tunnel connection was lost.", ex);
             }
@@ -87,10 +87,17 @@ internal sealed class TunnelConnection : Stream
         }
         try
         {
-            var result = await _socket.ReceiveAsync(buffer, cancellationToken).ConfigureAwait(false);
-            return result.MessageType == WebSocketMessageType.Close ? 0 : result.Count;
+            while (true)
+            {
+                var result = await _socket.ReceiveAsync(buffer, cancellationToken).ConfigureAwait(false);
+                if (result.MessageType == WebSocketMessageType.Close)
+                    return 0;
+                if (result.Count > 0 || buffer.Length == 0)
+                    return result.Count;
+                // An empty data frame is not the end of the stream.
+            }
         }
-        catch (WebSocketException ex)
+        catch (Exception ex) when (IsLoss(ex, cancellationToken))
         {
             throw new IOException("The tunnel connection was lost.", ex);
         }
@@ -102,11 +109,15 @@ internal sealed class TunnelConnection : Stream
         {
             await _socket.SendAsync(buffer, WebSocketMessageType.Binary, endOfMessage: true, cancellationToken).ConfigureAwait(false);
         }
-        catch (WebSocketException ex)
+        catch (Exception ex) when (IsLoss(ex, cancellationToken))
         {
             throw new IOException("The tunnel connection was lost.", ex);
         }
     }
+
+    /// <summary>A closed, aborted or reset WebSocket is a lost connection (IOException) to the HTTP client, not a cancellation.</summary>
+    private static bool IsLoss(Exception ex, CancellationToken cancellationToken) =>
+        ex is WebSocketException or ObjectDisposedException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested);
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();

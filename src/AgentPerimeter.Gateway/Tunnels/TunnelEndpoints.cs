@@ -50,6 +50,14 @@ internal static partial class TunnelEndpoints
                 return;
         }
 
+        if (pool.LiveConnections >= registry.MaxConnectionsPerTunnel)
+        {
+            context.Response.Headers.RetryAfter = "5";
+            await RefuseAsync(context, registry, StatusCodes.Status429TooManyRequests, name, connector, remote, "too_many_connections",
+                $"Tunnel '{name}' already holds {pool.LiveConnections} connections, its limit.");
+            return;
+        }
+
         if (!context.WebSockets.IsWebSocketRequest)
         {
             await RefuseAsync(context, registry, StatusCodes.Status400BadRequest, name, connector, remote, "websocket_required",
@@ -66,7 +74,9 @@ internal static partial class TunnelEndpoints
         var connection = new TunnelConnection(socket, pool, connector);
         if (pool.Add(connection))
             await registry.RecordAsync("connected", name, connector, remote, code: null, reason: null);
+        var stopping = context.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
         using (context.RequestAborted.Register(static c => ((TunnelConnection)c!).Shutdown(), connection))
+        using (stopping.Register(static c => ((TunnelConnection)c!).Shutdown(), connection))
             await connection.Completion;
     }
 

@@ -65,6 +65,9 @@ public sealed partial class TunnelRegistry
     /// <summary>How long a request waits for a free connection when every connection of its tunnel is busy.</summary>
     public TimeSpan ClaimTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Most connections all connectors together may hold open for one tunnel.</summary>
+    public int MaxConnectionsPerTunnel { get; set; } = 1024;
+
     public IEnumerable<TunnelPool> Pools => _pools.Values;
 
     public TunnelPool? Pool(string name) => _pools.GetValueOrDefault(name);

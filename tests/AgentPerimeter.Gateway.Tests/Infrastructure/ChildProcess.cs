@@ -33,7 +33,11 @@ public sealed class ChildProcess : IDisposable
     public static ChildProcess Start(string dll, IEnumerable<string> args, string? workingDirectory = null) =>
         StartExecutable("dotnet", [dll, .. args], workingDirectory);
 
-    public static ChildProcess StartExecutable(string fileName, IEnumerable<string> args, string? workingDirectory = null)
+    public static ChildProcess StartWithEnvironment(string dll, IEnumerable<string> args, IEnumerable<(string Name, string Value)> environment) =>
+        StartExecutable("dotnet", [dll, .. args], null, environment);
+
+    public static ChildProcess StartExecutable(string fileName, IEnumerable<string> args, string? workingDirectory = null,
+        IEnumerable<(string Name, string Value)>? environment = null)
     {
         var info = new ProcessStartInfo(fileName)
         {
@@ -42,6 +46,8 @@ public sealed class ChildProcess : IDisposable
             UseShellExecute = false,
             WorkingDirectory = workingDirectory ?? Path.GetTempPath(),
         };
+        foreach (var (name, value) in environment ?? [])
+            info.Environment[name] = value;
         foreach (var a in args)
             info.ArgumentList.Add(a);
         return new ChildProcess(Process.Start(info)!);

@@ -1,0 +1,89 @@
+using AgentPerimeter.Gateway.Actions;
+using AgentPerimeter.Gateway.Idempotency;
+using AgentPerimeter.Gateway.Mcp;
+using AgentPerimeter.Gateway.Policy;
+
+namespace AgentPerimeter.Gateway.Approvals;
+
+/// <summary>
+/// The approval gate: an action allowed by a rule with <c>"Approval": "required"</c> is held until a
+/// human decides. Without an approval id the gateway creates a pending approval bound to the session,
+/// the route, the tool (or method and path) and the exact arguments, and answers
+/// <c>approval_required</c> with its id. The caller repeats the action with that id
+/// (<c>X-Perimeter-Approval</c>, or MCP <c>_meta["io.agentperimeter/approval-id"]</c>): pending → asked
+/// to wait, denied → refused, approved → forwarded once (the approval is spent).
+/// </summary>
+internal static class ApprovalStage
+{
+    public const string Header = "X-Perimeter-Approval";
+
+    public static async Task InvokeAsync(HttpContext context, Func<Task> next)
+    {
+        var action = context.GetAction();
+        if (!action.Decision.Permits || action.Decision.RuleId is not { } ruleId || !RequiresApproval(context, action, ruleId))
+        {
+            await next().ConfigureAwait(false);
+            return;
+        }
+
+        var store = context.RequestServices.GetRequiredService<ApprovalStore>();
+        var fingerprint = ActionFingerprint.Hash(await ActionFingerprint.ComputeAsync(context, action).ConfigureAwait(false));
+        if (action.ApprovalId is null && context.Request.Headers[Header].ToString() is { Length: > 0 } header)
+            action.ApprovalId = header;
+        var what = action.Mcp is { } mcp ? $"{mcp.Method} {mcp.Target}" : $"{action.Method} {action.Path}";
+
+        if (action.ApprovalId is null)
+        {
+            var created = store.Create(action.AgentId!, action.SessionId!, action.WorkType!, action.RouteId!, ruleId, what, action.Mcp?.Arguments, fingerprint);
+            action.ApprovalId = created.Id;
+            await HoldAsync(context, action, ruleId, "approval_required",
+                $"{what} needs a human's approval (rule '{ruleId}'). Approval {created.Id} is pending; repeat this call with it once an operator has decided.");
+            return;
+        }
+
+        var approval = store.Get(action.ApprovalId);
+        PolicyDecision? refusal = approval switch
+        {
+            null => Deny("approval_unknown", ruleId, $"Approval '{action.ApprovalId}' does not exist."),
+            _ when approval.SessionId != action.SessionId || approval.Route != action.RouteId || approval.Fingerprint != fingerprint =>
+                Deny("approval_mismatch", ruleId, $"Approval '{approval.Id}' was given for another call ({approval.What} with other arguments, or another session); it cannot be used for this one."),
+            { Status: ApprovalStatus.Denied } => Deny("approval_denied", ruleId, $"An operator denied {what} (approval {approval.Id}). Do not retry it."),
+            { Status: ApprovalStatus.Expired } => Deny("approval_expired", ruleId, $"Approval {approval.Id} expired before it was used; ask again."),
+            { Status: ApprovalStatus.Used } => Deny("approval_used", ruleId, $"Approval {approval.Id} was already used by action {approval.UsedByAction}; each approval allows one call."),
+            _ => null,
+        };
+        if (refusal is not null)
+        {
+            await RefuseAsync(context, action, refusal);
+            return;
+        }
+        if (approval!.Status == ApprovalStatus.Pending)
+        {
+            await HoldAsync(context, action, ruleId, "approval_pending", $"Approval {approval.Id} for {what} is still pending; wait for an operator's decision.");
+            return;
+        }
+        if (!store.TryConsume(approval, action.ActionId))
+        {
+            await RefuseAsync(context, action, Deny("approval_used", ruleId, $"Approval {approval.Id} was already used; each approval allows one call."));
+            return;
+        }
+        await next().ConfigureAwait(false);
+    }
+
+    private static bool RequiresApproval(HttpContext context, ActionContext action, string ruleId)
+    {
+        var policy = context.RequestServices.GetRequiredService<PolicyStore>().Current;
+        return policy.WorkTypes.TryGetValue(action.WorkType!, out var wt) && wt.Rules.Any(r => r.Id == ruleId && r.RequireApproval)
+            && (action.Mcp is null || action.Mcp.Method == "tools/call");
+    }
+
+    private static PolicyDecision Deny(string code, string rule, string reason) => new(DecisionOutcome.Deny, code, rule, reason);
+
+    private static Task HoldAsync(HttpContext context, ActionContext action, string ruleId, string code, string message) =>
+        RefuseAsync(context, action, new PolicyDecision(DecisionOutcome.ApprovalRequired, code, ruleId, message));
+
+    private static Task RefuseAsync(HttpContext context, ActionContext action, PolicyDecision decision) =>
+        action.Mcp is { } mcp
+            ? McpResponses.RefuseAsync(context, StatusCodes.Status200OK, McpResponses.PerimeterRefusal, decision, mcp.RawId, decision.Reason!)
+            : ActionResponses.RefuseAsync(context, decision.Outcome == DecisionOutcome.ApprovalRequired ? StatusCodes.Status428PreconditionRequired : StatusCodes.Status403Forbidden, decision);
+}

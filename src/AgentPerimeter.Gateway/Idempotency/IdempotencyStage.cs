@@ -1,0 +1,238 @@
+using System.Text;
+using System.Text.Json;
+using AgentPerimeter.Gateway.Actions;
+using AgentPerimeter.Gateway.Mcp;
+
+namespace AgentPerimeter.Gateway.Idempotency;
+
+/// <summary><c>Gateway:Idempotency</c>: how long a key's outcome is kept and how much of an answer is recorded.</summary>
+public sealed class IdempotencyOptions
+{
+    /// <summary>A key executes at most once within this window; a replay within it returns the first outcome.</summary>
+    public TimeSpan Window { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>How long a key stays claimed by an action that never completed (the gateway stopped mid-way).</summary>
+    public TimeSpan PendingTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Largest answer recorded for replay; a larger one is replayed as "outcome too large to keep".</summary>
+    public int MaxRecordedBytes { get; set; } = 1024 * 1024;
+}
+
+/// <summary>
+/// Proxy stage for actions that carry an idempotency key (HTTP <c>Idempotency-Key</c>, MCP
+/// <c>params._meta["io.agentperimeter/idempotency-key"]</c>): the first action with a key executes and
+/// its answer is recorded; a later action with the same key, agent and route — after a harness crash,
+/// a lost answer, a retry — gets the recorded outcome without reaching the upstream (audited as a
+/// replay). The key is bound to the action: the same key for other arguments is refused.
+/// Runs after policy (a replay must still be allowed) and before approvals and limits.
+/// </summary>
+internal static class IdempotencyStage
+{
+    public const string Header = "Idempotency-Key";
+    public const string ReplayHeader = "Idempotent-Replayed";
+
+    public static async Task InvokeAsync(HttpContext context, Func<Task> next)
+    {
+        var action = context.GetAction();
+        if (action.IdempotencyKey is null && context.Request.Headers[Header].ToString() is { Length: > 0 } header)
+            action.IdempotencyKey = header;
+        var key = action.IdempotencyKey;
+        if (key is null || (action.Mcp is { } m && m.Method != "tools/call"))
+        {
+            await next().ConfigureAwait(false);
+            return;
+        }
+        if (key.Length > 255 || key.Any(char.IsControl))
+        {
+            await RefuseAsync(context, action, StatusCodes.Status400BadRequest, new PolicyDecision(DecisionOutcome.BadRequest, "invalid_idempotency_key", null,
+                "An idempotency key is 1-255 printable characters."));
+            return;
+        }
+
+        var services = context.RequestServices;
+        var store = services.GetRequiredService<IIdempotencyStore>();
+        var options = services.GetRequiredService<IdempotencyOptions>();
+        // Scoped to the agent and route: one agent's keys never collide with, or reveal, another's.
+        var scoped = ActionFingerprint.Hash($"{action.AgentId}|{action.RouteId}|{key}");
+        var fingerprint = ActionFingerprint.Hash(await ActionFingerprint.ComputeAsync(context, action).ConfigureAwait(false));
+
+        IdempotencyBegin begin;
+        try
+        {
+            begin = await store.BeginAsync(scoped, fingerprint, options.PendingTimeout).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is TimeoutException or StackExchange.Redis.RedisException)
+        {
+            action.RetryAfter = TimeSpan.FromSeconds(1);
+            await RefuseAsync(context, action, StatusCodes.Status503ServiceUnavailable, new PolicyDecision(DecisionOutcome.Unavailable, "idempotency_unavailable", action.Decision.RuleId,
+                "The perimeter cannot check this idempotency key right now, so it did not execute the action. Retry with the same key."));
+            return;
+        }
+
+        switch (begin.State)
+        {
+            case IdempotencyState.Mismatch:
+                await RefuseAsync(context, action, StatusCodes.Status422UnprocessableEntity, new PolicyDecision(DecisionOutcome.BadRequest, "idempotency_key_reused", action.Decision.RuleId,
+                    "This idempotency key was already used for a different action; use a new key for a new action."));
+                return;
+            case IdempotencyState.InProgress:
+                action.RetryAfter = TimeSpan.FromSeconds(1);
+                await RefuseAsync(context, action, StatusCodes.Status409Conflict, new PolicyDecision(DecisionOutcome.Unavailable, "idempotency_in_progress", action.Decision.RuleId,
+                    "An action with this idempotency key is still executing; retry with the same key to get its outcome."));
+                return;
+            case IdempotencyState.Completed:
+                await ReplayAsync(context, action, begin.Outcome!).ConfigureAwait(false);
+                return;
+        }
+
+        // First execution: record what the agent receives (after scrubbing and filtering).
+        var original = context.Response.Body;
+        var recorder = new RecordingStream(original, options.MaxRecordedBytes);
+        context.Response.Body = recorder;
+        try
+        {
+            await next().ConfigureAwait(false);
+        }
+        finally
+        {
+            context.Response.Body = original;
+            // Reached the upstream (answered, or failed on the way: then the outcome is unknown)?
+            var error = context.Features.Get<Yarp.ReverseProxy.Forwarder.IForwarderErrorFeature>();
+            bool attempted = action.Forwarded || (error is not null && error.Error != Yarp.ReverseProxy.Forwarder.ForwarderError.None);
+            try
+            {
+                if (!attempted)
+                    await store.ReleaseAsync(scoped).ConfigureAwait(false); // refused before execution: the key is still unused
+                else
+                    await store.CompleteAsync(scoped, fingerprint, Capture(context, action, recorder), options.Window).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is TimeoutException or StackExchange.Redis.RedisException)
+            {
+                // The claim expires after PendingTimeout; until then a replay waits (409), never re-executes.
+            }
+        }
+    }
+
+    private static StoredOutcome Capture(HttpContext context, ActionContext action, RecordingStream recorder)
+    {
+        var error = context.Features.Get<Yarp.ReverseProxy.Forwarder.IForwarderErrorFeature>();
+        if (recorder.Overflowed || (error is not null && error.Error != Yarp.ReverseProxy.Forwarder.ForwarderError.None) || context.RequestAborted.IsCancellationRequested)
+            return new StoredOutcome { Kind = "unknown", Status = context.Response.StatusCode, ActionId = action.ActionId };
+        var body = recorder.Recorded;
+        if (action.Mcp is { } mcp)
+        {
+            if (FindJsonRpcAnswer(body, context.Response.ContentType) is { } answer)
+                return new StoredOutcome { Kind = "mcp", Member = answer.Member, Payload = answer.Payload, ActionId = action.ActionId };
+            return new StoredOutcome { Kind = "unknown", Status = context.Response.StatusCode, ActionId = action.ActionId };
+        }
+        return new StoredOutcome { Kind = "http", Status = context.Response.StatusCode, ContentType = context.Response.ContentType, Body = body, ActionId = action.ActionId };
+    }
+
+    /// <summary>The JSON-RPC result or error in a JSON answer or in the SSE events of a streamed one.</summary>
+    internal static (string Member, string Payload)? FindJsonRpcAnswer(byte[] body, string? contentType)
+    {
+        IEnumerable<string> candidates = contentType?.StartsWith("text/event-stream", StringComparison.OrdinalIgnoreCase) == true
+            ? Encoding.UTF8.GetString(body).Split('\n').Where(l => l.StartsWith("data:", StringComparison.Ordinal)).Select(l => l[5..].Trim())
+            : [Encoding.UTF8.GetString(body)];
+        foreach (var text in candidates)
+        {
+            try
+            {
+                using var doc = JsonDocument.Parse(text);
+                var root = doc.RootElement;
+                if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("id", out _))
+                    continue;
+                if (root.TryGetProperty("result", out var result))
+                    return ("result", result.GetRawText());
+                if (root.TryGetProperty("error", out var err))
+                    return ("error", err.GetRawText());
+            }
+            catch (JsonException)
+            {
+            }
+        }
+        return null;
+    }
+
+    private static async Task ReplayAsync(HttpContext context, ActionContext action, StoredOutcome outcome)
+    {
+        action.Replayed = true;
+        action.Forwarded = false;
+        action.Decision = action.Decision with { Code = "idempotent_replay" };
+        var response = context.Response;
+        response.Headers[ReplayHeader] = "true";
+        if (outcome.Kind == "http")
+        {
+            response.StatusCode = outcome.Status;
+            response.ContentType = outcome.ContentType;
+            response.ContentLength = outcome.Body?.Length ?? 0;
+            if (outcome.Body is { Length: > 0 } body)
+                await response.Body.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+        if (outcome.Kind == "mcp")
+        {
+            var bytes = Encoding.UTF8.GetBytes($"{{\"jsonrpc\":\"2.0\",\"id\":{action.Mcp!.RawId ?? "null"},\"{outcome.Member}\":{outcome.Payload}}}");
+            response.StatusCode = StatusCodes.Status200OK;
+            response.ContentType = "application/json";
+            response.ContentLength = bytes.Length;
+            await response.Body.WriteAsync(bytes, context.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+        await RefuseAsync(context, action, StatusCodes.Status502BadGateway, action.Decision with { Code = "idempotency_outcome_unknown" },
+            $"The action with this idempotency key was executed once (action {outcome.ActionId}), but its answer was not seen completely; it will not be executed again.");
+    }
+
+    private static Task RefuseAsync(HttpContext context, ActionContext action, int status, PolicyDecision decision, string? message = null) =>
+        action.Mcp is { } mcp
+            ? McpResponses.RefuseAsync(context, status == StatusCodes.Status400BadRequest ? status : StatusCodes.Status200OK, McpResponses.PerimeterRefusal, decision, mcp.RawId, message ?? decision.Reason!)
+            : ActionResponses.RefuseAsync(context, status, decision, message);
+
+    /// <summary>Passes the answer through unchanged, keeping a copy up to a limit.</summary>
+    private sealed class RecordingStream(Stream inner, int limit) : Stream
+    {
+        private readonly MemoryStream _copy = new();
+
+        public bool Overflowed { get; private set; }
+        public byte[] Recorded => _copy.ToArray();
+
+        private void Keep(ReadOnlySpan<byte> data)
+        {
+            if (Overflowed)
+                return;
+            if (_copy.Length + data.Length > limit)
+            {
+                Overflowed = true;
+                _copy.SetLength(0);
+                return;
+            }
+            _copy.Write(data);
+        }
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            Keep(buffer.Span);
+            await inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+        }
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            Keep(buffer.AsSpan(offset, count));
+            inner.Write(buffer, offset, count);
+        }
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+        public override void Flush() => inner.Flush();
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+    }
+}

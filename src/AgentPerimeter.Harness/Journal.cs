@@ -1,0 +1,68 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace AgentPerimeter.Harness;
+
+/// <summary>
+/// The session's write-ahead journal: one JSON object per line, appended and flushed to the device
+/// before the step it describes goes ahead (a tool call's intent before the call is sent, its outcome
+/// after). <c>resume</c> rebuilds the session from it.
+/// </summary>
+public sealed class Journal : IDisposable
+{
+    private readonly FileStream _file;
+    private readonly Lock _lock = new();
+
+    private Journal(string path, FileStream file)
+    {
+        Path = path;
+        _file = file;
+    }
+
+    public string Path { get; }
+
+    public static string PathFor(string directory, string sessionId) => System.IO.Path.Combine(directory, sessionId + ".jsonl");
+
+    public static Journal Open(string path)
+    {
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
+        var file = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read, 4096, FileOptions.None);
+        return new Journal(path, file);
+    }
+
+    /// <summary>Appends an entry and makes it durable (fsync) before returning.</summary>
+    public void Append(string type, JsonObject entry)
+    {
+        entry["type"] = type;
+        entry["time"] = DateTimeOffset.UtcNow.ToString("O");
+        var line = System.Text.Encoding.UTF8.GetBytes(entry.ToJsonString() + "\n");
+        lock (_lock)
+        {
+            _file.Write(line);
+            _file.Flush(flushToDisk: true);
+        }
+    }
+
+    /// <summary>Every complete entry of a journal (a torn last line from a crash is ignored).</summary>
+    public static List<JsonObject> Read(string path)
+    {
+        var entries = new List<JsonObject>();
+        foreach (var line in File.ReadLines(path))
+        {
+            if (line.Length == 0)
+                continue;
+            try
+            {
+                if (JsonNode.Parse(line) is JsonObject entry)
+                    entries.Add(entry);
+            }
+            catch (JsonException)
+            {
+                break;
+            }
+        }
+        return entries;
+    }
+
+    public void Dispose() => _file.Dispose();
+}

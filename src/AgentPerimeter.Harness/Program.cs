@@ -1,0 +1,1 @@
+return await AgentPerimeter.Harness.HarnessApp.RunAsync(args);
