@@ -75,6 +75,13 @@ public class ProcessTests
         Assert.Matches(@"MCP deploy\(.*ok\s+deny\s+policy_denied", demo.Output);
         Assert.Matches(@"MCP run_build\(repo=infra\)\s+ok\s+deny\s+build-mcp-run\s+.*\[argument_not_allowed\]", demo.Output);
         Assert.Matches(@"sensitive-data\s+GET /api/customers/42\s+401\s+unauthenticated\s+session_revoked", demo.Output);
+        // A whole harness session with the scripted model: allowed, denied and approval-gated steps.
+        Assert.Matches(@"tool search_docs\s+→ ok", demo.Output);
+        Assert.Matches(@"tool run_build\s+→ denied\s+policy_denied", demo.Output);
+        Assert.Matches(@"harness paused: call_3_1 waits for approval apr_[0-9a-f]{32}", demo.Output);
+        Assert.Matches(@"operator: perimeter approvals approve apr_[0-9a-f]{32}", demo.Output);
+        Assert.Matches(@"tool deploy\s+→ ok\s+deploying payments-service to staging", demo.Output);
+        Assert.Matches(@"session ses_[0-9a-f]{32} stopped: completed \(4 turns", demo.Output);
         Assert.Matches(@"governed-action percentage: \d+\.\d% \(\d+ of \d+ actions", demo.Output);
         Assert.Contains("audit chain: intact", demo.Output);
         Assert.True(File.Exists(Path.Combine(dir, "data", "signing-key.pem")), "a local signing key is created on first run");

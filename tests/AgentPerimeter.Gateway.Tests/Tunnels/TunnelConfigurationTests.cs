@@ -59,4 +59,12 @@ public class TunnelConfigurationTests
         Assert.Contains(https.Errors, e => e.Contains("set Gateway:Tls:Certificate and Gateway:Tls:Key"));
         Assert.Contains(https.Errors, e => e.Contains("/nonexistent/ca.pem' cannot be read"));
     }
+
+    [Fact]
+    public void ACleartextTunnelListener_IsAcceptedOnLoopbackOnly()
+    {
+        using var tunnels = new TunnelSetup("echo");
+        var ex = Invalid("tunnel://echo", tunnels.GatewayArgs("http://0.0.0.0:0"));
+        Assert.Contains(ex.Errors, e => e.Contains("would carry connector credentials and private traffic in clear text"));
+    }
 }
