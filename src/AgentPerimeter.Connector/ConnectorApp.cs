@@ -35,7 +35,7 @@ public static class ConnectorApp
             kestrel.Limits.MinResponseDataRate = null;
             // Idle tunnel connections stay open until the gateway or the network closes them (no
             // synchronized expiry of every idle connection at once).
-            kestrel.Limits.KeepAliveTimeout = TimeSpan.MaxValue;
+            kestrel.Limits.KeepAliveTimeout = TimeSpan.FromDays(1);
             kestrel.Listen(new TunnelEndPoint(options));
         });
         configure?.Invoke(builder);
