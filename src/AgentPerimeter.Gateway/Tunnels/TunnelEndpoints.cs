@@ -84,7 +84,7 @@ internal static partial class TunnelEndpoints
         string? remote, string code, string message)
     {
         // Durable before the connector hears no: a refused connector is as much on record as an agent.
-        await registry.RecordAsync("refused", Printable(tunnel), connector, remote, code, message);
+        await registry.RecordRefusalAsync(Printable(tunnel), connector, remote, code, message);
         context.Response.StatusCode = status;
         context.Response.Headers[ErrorHeader] = code;
         context.Response.Headers.CacheControl = "no-store";

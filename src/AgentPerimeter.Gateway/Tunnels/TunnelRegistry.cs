@@ -97,6 +97,28 @@ public sealed partial class TunnelRegistry
     private void OnConnectorLeft(TunnelPool pool, string connector) =>
         _ = RecordAsync("disconnected", pool.Name, connector, remote: null, code: null, reason: null);
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string?, string, string?), DateTimeOffset> _lastRefusal = new();
+
+    /// <summary>
+    /// Refusals come from unauthenticated callers: every one is counted, but only the first per
+    /// address, tunnel and reason each minute is written to the audit log and the log, so nobody can
+    /// flood the audit log by knocking on the tunnel listener.
+    /// </summary>
+    public Task<bool> RecordRefusalAsync(string tunnel, string connector, string? remote, string code, string reason)
+    {
+        var now = _time.GetUtcNow();
+        var key = (remote, tunnel, code);
+        if (_lastRefusal.TryGetValue(key, out var last) && now - last < TimeSpan.FromMinutes(1))
+        {
+            _metrics.TunnelEvent(_definitions.ContainsKey(tunnel) ? tunnel : "unknown", "refused");
+            return Task.FromResult(true);
+        }
+        if (_lastRefusal.Count > 10_000)
+            _lastRefusal.Clear();
+        _lastRefusal[key] = now;
+        return RecordAsync("refused", tunnel, connector, remote, code, reason);
+    }
+
     /// <summary>Writes a tunnel event to the audit log (durable when the task completes), the log and the metrics.</summary>
     public Task<bool> RecordAsync(string eventName, string tunnel, string connector, string? remote, string? code, string? reason)
     {

@@ -93,6 +93,9 @@ public class TunnelProcessTests
             Assert.Contains("bad_credential", impostor.Output);
             Assert.DoesNotContain(wrong, impostor.Output);
         }
+        // Knocking again within the minute is counted, not written again: no flooding the audit log.
+        using (var again = tunnels.StartConnectorProcess(tunnelUri, "echo", upstream.Url, "impostor", wrongFile))
+            Assert.Equal(3, await again.WaitForExitAsync(TimeSpan.FromSeconds(60)));
         // The billing connector's (valid) credential does not open the echo tunnel.
         using (var sideways = tunnels.StartConnectorProcess(tunnelUri, "echo", upstream.Url, "billing-connector", tunnels.CredentialFile("billing")))
         {
@@ -101,10 +104,10 @@ public class TunnelProcessTests
         }
 
         var refused = gateway.AuditRecords().Where(r => r.GetProperty("kind").GetString() == "tunnel" && r.GetProperty("event").GetString() == "refused").ToList();
-        Assert.Contains(refused, r => r.GetProperty("code").GetString() == "bad_credential" && r.GetProperty("connector").GetString() == "impostor");
+        Assert.Single(refused, r => r.GetProperty("code").GetString() == "bad_credential" && r.GetProperty("connector").GetString() == "impostor");
         Assert.Contains(refused, r => r.GetProperty("code").GetString() == "not_entitled" && r.GetProperty("connector").GetString() == "billing-connector");
         Assert.Equal(0, gateway.App.Services.GetRequiredService<AgentPerimeter.Gateway.Tunnels.TunnelRegistry>().Pool("echo")!.LiveConnections);
-        Assert.Contains("agentperimeter_tunnel_connector_events_total{tunnel=\"echo\",event=\"refused\"} 2", await gateway.MetricsAsync());
+        Assert.Contains("agentperimeter_tunnel_connector_events_total{tunnel=\"echo\",event=\"refused\"} 3", await gateway.MetricsAsync());
         // Disposing the gateway greps its audit log and log file for both credentials and the wrong one.
     }
 
