@@ -32,12 +32,22 @@ public sealed class GatewayClient(HarnessOptions options) : IAsyncDisposable
         return (doc.RootElement.GetProperty("token").GetString()!, doc.RootElement.GetProperty("session_id").GetString()!);
     }
 
-    /// <summary>An approval's status: pending, approved, denied, used, expired (null if unknown).</summary>
+    /// <summary>An approval's status: pending, approved, denied, used, expired; null if the gateway does not know it.</summary>
     public async Task<string?> ApprovalStatusAsync(string id, CancellationToken cancellationToken)
     {
-        var response = await _admin.GetAsync($"admin/approvals/{Uri.EscapeDataString(id)}", cancellationToken).ConfigureAwait(false);
-        if (!response.IsSuccessStatusCode)
+        HttpResponseMessage response;
+        try
+        {
+            response = await _admin.GetAsync($"admin/approvals/{Uri.EscapeDataString(id)}", cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpRequestException)
+        {
+            return "pending"; // the admin API unreachable for a moment: keep waiting
+        }
+        if (response.StatusCode == System.Net.HttpStatusCode.NotFound)
             return null;
+        if (!response.IsSuccessStatusCode)
+            return "pending";
         using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false));
         return doc.RootElement.GetProperty("status").GetString();
     }

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Anthropic;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 using Microsoft.Extensions.AI;
 using Serilog;
 using Serilog.Extensions.Logging;
@@ -74,6 +76,14 @@ public static class HarnessApp
         using var loggers = new SerilogLoggerFactory(serilog);
         var logger = loggers.CreateLogger("AgentPerimeter.Harness");
         using var spans = new SpanFile(Path.Combine(options.JournalDirectory, "spans.jsonl"));
+        // With OTEL_EXPORTER_OTLP_ENDPOINT set, the same spans also go to an OpenTelemetry collector
+        // (Jaeger, Tempo, ...) over OTLP; the standard OTEL_* variables configure the exporter.
+        using var tracer = string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT")) ? null
+            : OpenTelemetry.Sdk.CreateTracerProviderBuilder()
+                .ConfigureResource(r => r.AddService("agentperimeter-harness"))
+                .AddSource(HarnessSession.SourceName)
+                .AddOtlpExporter()
+                .Build();
         SpanFile.Current.Value = spans; // spans of this run only (several runs may share the process)
 
         using var chat = chatOverride ?? CreateChatClient(options, loggers.CreateLogger("AgentPerimeter.Harness.Model"));

@@ -44,6 +44,13 @@ public sealed record HarnessOptions
     /// <summary>Test hook: exit abruptly right after this tool's call returns, before its outcome is journaled.</summary>
     public string? CrashAfterCallOf { get; init; }
 
+    /// <summary>The record's generated ToString would print the admin token and the model API key: not these.</summary>
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append($"Gateway = {Gateway}, Admin = {Admin}, WorkType = {WorkType}, Agent = {Agent}, Model = {Model}, Script = {ScriptFile}");
+        return true;
+    }
+
     public const string Usage = """
         agentperimeter-harness: runs an agent session whose every tool call goes through the AgentPerimeter gateway.
 

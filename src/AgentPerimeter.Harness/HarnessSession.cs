@@ -25,6 +25,9 @@ public sealed partial class HarnessSession(HarnessOptions options, IChatClient c
     public const string IdempotencyMetaKey = "io.agentperimeter/idempotency-key";
     public const string ApprovalMetaKey = "io.agentperimeter/approval-id";
 
+    /// <summary>The JSON-RPC error code of the perimeter's refusals (its reason is in the message).</summary>
+    public const int PerimeterRefusal = -32001;
+
     private sealed class State
     {
         public required string SessionId { get; init; }
@@ -35,7 +38,8 @@ public sealed partial class HarnessSession(HarnessOptions options, IChatClient c
         public int Turns;
         public long InputTokens, OutputTokens;
         public int ConsecutiveErrors;
-        public HashSet<string> Intents { get; } = [];
+        /// <summary>Call id → idempotency key, for every call whose intent is journaled.</summary>
+        public Dictionary<string, string> Intents { get; } = [];
         public Dictionary<string, string> Approvals { get; } = [];
         public List<FunctionCallContent> Pending { get; set; } = [];
         public Journal Journal { get; set; } = null!;
@@ -112,7 +116,7 @@ public sealed partial class HarnessSession(HarnessOptions options, IChatClient c
                     state.Messages.Add(new ChatMessage(ChatRole.Assistant, contents));
                     break;
                 case "tool_intent":
-                    state.Intents.Add((string)e["call_id"]!);
+                    state.Intents[(string)e["call_id"]!] = (string)e["idempotency_key"]!;
                     break;
                 case "approval_pending":
                     state.Approvals[(string)e["call_id"]!] = (string)e["approval_id"]!;
@@ -262,9 +266,11 @@ public sealed partial class HarnessSession(HarnessOptions options, IChatClient c
     private async Task ExecuteToolAsync(State state, FunctionCallContent call, CancellationToken cancellationToken)
     {
         var argumentsJson = JsonSerializer.Serialize(call.Arguments ?? new Dictionary<string, object?>());
-        var idempotencyKey = $"{state.SessionId}/{call.CallId}";
-        if (state.Intents.Add(call.CallId))
+        // The key names the session, the model turn and the call: unique even if a provider reuses call ids.
+        if (!state.Intents.TryGetValue(call.CallId, out var idempotencyKey))
         {
+            idempotencyKey = $"{state.SessionId}/{state.Turns}/{call.CallId}";
+            state.Intents[call.CallId] = idempotencyKey;
             // Write-ahead: the intent is durable before the call can reach anything.
             state.Journal.Append("tool_intent", new JsonObject
             {
@@ -290,7 +296,7 @@ public sealed partial class HarnessSession(HarnessOptions options, IChatClient c
             return;
         }
 
-        int attempt = 0;
+        int attempt = 0, waits = 0, upstreamRetries = 0, networkRetries = 0;
         while (true)
         {
             attempt++;
@@ -301,23 +307,38 @@ public sealed partial class HarnessSession(HarnessOptions options, IChatClient c
             {
                 var result = await client.CallToolAsync(call.Name, call.Arguments?.ToDictionary(p => p.Key, p => p.Value),
                     progress: null, options: new RequestOptions { Meta = meta }, cancellationToken).ConfigureAwait(false);
+#if DEBUG
                 if (options.CrashAfterCallOf == call.Name)
-                    Environment.Exit(137); // test hook: the call happened, its outcome is not journaled
+                    Environment.Exit(137); // test hook (Debug builds only): the call happened, its outcome is not journaled
+#endif
                 var text = string.Join("\n", result.Content.OfType<TextContentBlock>().Select(t => t.Text));
                 span?.SetTag("agentperimeter.decision", "allow");
                 Finish(state, call, span, result.IsError == true ? "tool_error" : "ok", null, text, attempt);
                 return;
             }
+            catch (McpProtocolException ex) when ((int)ex.ErrorCode != PerimeterRefusal)
+            {
+                // The MCP server's own error (not the perimeter's): the model is told; perimeter codes in
+                // its text mean nothing.
+                Finish(state, call, span, "tool_error", "mcp_error", $"The tool's server answered with an error: {ex.Message}", attempt);
+                return;
+            }
             catch (McpProtocolException ex)
             {
                 var code = Regex.Match(ex.Message, @"\[(?<code>[a-z_]+)\]") is { Success: true } m ? m.Groups["code"].Value : "mcp_error";
-                var retryAfter = Regex.Match(ex.Message, @"Retry after (?<ms>\d+) ms") is { Success: true } r ? TimeSpan.FromMilliseconds(int.Parse(r.Groups["ms"].Value)) : (TimeSpan?)null;
+                TimeSpan? retryAfter = Regex.Match(ex.Message, @"Retry after (?<ms>\d{1,9}) ms") is { Success: true } r && long.TryParse(r.Groups["ms"].Value, out var ms)
+                    ? TimeSpan.FromMilliseconds(Math.Min(ms, 60_000)) : null;
                 span?.SetTag("agentperimeter.code", code);
                 switch (code)
                 {
-                    case "rate_limited" or "ratelimit_unavailable" or "idempotency_in_progress" or "idempotency_unavailable" or "tunnel_unavailable" or "audit_unavailable" when attempt <= 5:
+                    case "rate_limited" or "ratelimit_unavailable" or "idempotency_in_progress" or "idempotency_unavailable" or "tunnel_unavailable" or "audit_unavailable":
                     {
-                        var delay = retryAfter ?? TimeSpan.FromMilliseconds(500 * attempt);
+                        if (++waits > 5)
+                        {
+                            Finish(state, call, span, "failed", code, $"{ex.Message} Still not possible after {waits - 1} waits; the call's outcome is unknown if it was in progress.", attempt);
+                            return;
+                        }
+                        var delay = retryAfter ?? TimeSpan.FromMilliseconds(500 * waits);
                         Log.Waiting(logger, state.SessionId, call.Name, code, delay.TotalMilliseconds);
                         await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
                         continue;
@@ -338,16 +359,23 @@ public sealed partial class HarnessSession(HarnessOptions options, IChatClient c
                         var decision = await WaitForApprovalAsync(state, call, waitingFor, cancellationToken).ConfigureAwait(false);
                         if (decision == "approved")
                             continue;
+                        if (decision == "unknown" && ++waits <= 5)
+                        {
+                            // The gateway no longer knows the approval (it restarted): ask again.
+                            state.Approvals.Remove(call.CallId);
+                            continue;
+                        }
                         Finish(state, call, span, "denied", "approval_" + decision,
                             decision == "denied" ? $"A human operator denied this call to '{call.Name}' (approval {waitingFor}). Do not retry it."
                                 : $"The approval {waitingFor} for this call is {decision}; the call was not made.", attempt);
                         return;
                     }
-                    case "upstream_unavailable" or "upstream_timeout" or "idempotency_outcome_unknown" when options.IdempotentTools.Contains(call.Name) && attempt <= 3:
+                    case "upstream_unavailable" or "upstream_timeout" or "idempotency_outcome_unknown" when options.IdempotentTools.Contains(call.Name) && upstreamRetries < 3:
                     {
                         // Safe to repeat, by configuration: a fresh key, since the first one's outcome is recorded as unknown.
-                        idempotencyKey = $"{state.SessionId}/{call.CallId}/retry{attempt}";
-                        var delay = TimeSpan.FromMilliseconds(500 * Math.Pow(2, attempt - 1));
+                        upstreamRetries++;
+                        idempotencyKey = $"{state.Intents[call.CallId]}/retry{upstreamRetries}";
+                        var delay = TimeSpan.FromMilliseconds(500 * Math.Pow(2, upstreamRetries - 1));
                         Log.Waiting(logger, state.SessionId, call.Name, code, delay.TotalMilliseconds);
                         await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
                         continue;
@@ -361,10 +389,11 @@ public sealed partial class HarnessSession(HarnessOptions options, IChatClient c
                         return;
                 }
             }
-            catch (Exception ex) when (ex is HttpRequestException or IOException && attempt <= 5)
+            catch (Exception ex) when (ex is HttpRequestException or IOException && networkRetries < 5)
             {
                 // The gateway itself unreachable: the same idempotency key makes the retry safe.
-                var delay = TimeSpan.FromMilliseconds(500 * Math.Pow(2, attempt - 1));
+                networkRetries++;
+                var delay = TimeSpan.FromMilliseconds(500 * Math.Pow(2, networkRetries - 1));
                 Log.Waiting(logger, state.SessionId, call.Name, "gateway_unreachable", delay.TotalMilliseconds);
                 await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
             }

@@ -26,7 +26,26 @@ public sealed class Journal : IDisposable
     public static Journal Open(string path)
     {
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
-        var file = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read, 4096, FileOptions.None);
+        var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.Read };
+        if (!OperatingSystem.IsWindows())
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite; // arguments and results are private
+        var file = new FileStream(path, options);
+        // A crash can leave a torn last line: cut it, so the next entry starts on a line of its own.
+        long end = file.Length;
+        if (end > 0)
+        {
+            var one = new byte[1];
+            while (end > 0)
+            {
+                file.Position = end - 1;
+                file.ReadExactly(one);
+                if (one[0] == (byte)'\n')
+                    break;
+                end--;
+            }
+            file.SetLength(end);
+        }
+        file.Position = end;
         return new Journal(path, file);
     }
 

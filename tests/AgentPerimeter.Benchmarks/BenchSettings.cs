@@ -16,6 +16,9 @@ internal sealed record BenchSettings
     public required string OutputPath { get; init; }
     public required string GatewayDll { get; init; }
 
+    /// <summary>The connector's Release build (BENCH_CONNECTOR_DLL), for the tunnel targets.</summary>
+    public required string ConnectorDll { get; init; }
+
     /// <summary>wrk warm-up per target before the measured rounds (BENCH_WARMUP).</summary>
     public int WarmupSeconds { get; init; } = DefaultWarmupSeconds;
 
@@ -85,6 +88,9 @@ internal sealed record BenchSettings
         var gatewayDll = Environment.GetEnvironmentVariable("BENCH_GATEWAY_DLL")
             ?? Path.Combine(repo, "src", "AgentPerimeter.Gateway", "bin", "Release", "net10.0", "AgentPerimeter.Gateway.dll");
 
+        var connectorDll = Environment.GetEnvironmentVariable("BENCH_CONNECTOR_DLL")
+            ?? Path.Combine(repo, "src", "AgentPerimeter.Connector", "bin", "Release", "net10.0", "agentperimeter-connector.dll");
+
         var yarpMode = Environment.GetEnvironmentVariable("BENCH_YARP") ?? "process";
         if (yarpMode is not ("process" or "inproc"))
             throw new ArgumentException($"BENCH_YARP: '{yarpMode}' is neither 'process' nor 'inproc'.");
@@ -95,6 +101,7 @@ internal sealed record BenchSettings
             RepoRoot = repo,
             OutputPath = Path.GetFullPath(Path.Combine(repo, output)),
             GatewayDll = Path.GetFullPath(Path.Combine(repo, gatewayDll)),
+            ConnectorDll = Path.GetFullPath(Path.Combine(repo, connectorDll)),
             WarmupSeconds = warmup,
             McpWarmupSeconds = Int("BENCH_MCP_WARMUP", Math.Min(warmup, DefaultMcpWarmupSeconds), min: 0),
             LimitsWarmupSeconds = Int("BENCH_LIMITS_WARMUP", Math.Min(warmup, DefaultLimitsWarmupSeconds), min: 0),

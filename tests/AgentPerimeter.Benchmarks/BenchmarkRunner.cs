@@ -23,6 +23,9 @@ internal sealed class Target(string name, Uri url, RssSampler? rss, string? wrkS
     /// <summary>This target's warm-up in seconds; null: the warm-up of its group.</summary>
     public int? WarmupSeconds { get; init; }
 
+    /// <summary>Another process sampled for RSS while this target is under load (the connector behind the tunnel target).</summary>
+    public RssSampler? AlsoRss { get; init; }
+
     /// <summary>Processes whose CPU time is summed over this target's own load runs (warm-up, rounds, fixed rate), in <see cref="LoadCpu"/>.</summary>
     public IReadOnlyList<ChildProcess> CpuProcesses { get; init; } = [];
 
@@ -49,7 +52,8 @@ internal sealed class Target(string name, Uri url, RssSampler? rss, string? wrkS
     private async Task<T> LoadAsync<T>(Func<Task<T>> load)
     {
         var before = CpuProcesses.Select(p => p.CpuTime).ToArray();
-        var result = await (Rss is null ? load() : Rss.MeasureAsync(load)).ConfigureAwait(false);
+        var measured = AlsoRss is null ? load : () => AlsoRss.MeasureAsync(load);
+        var result = await (Rss is null ? measured() : Rss.MeasureAsync(measured)).ConfigureAwait(false);
         for (int i = 0; i < CpuProcesses.Count; i++)
             LoadCpu[i] += CpuProcesses[i].CpuTime - before[i];
         return result;
@@ -58,6 +62,16 @@ internal sealed class Target(string name, Uri url, RssSampler? rss, string? wrkS
 
 /// <summary>What the MCP part of the run saw besides timings: the checks that the load was what it claims to be.</summary>
 internal sealed record McpCheck(string ResponseContentType, string AuditAfterPreflight, long EchoCalls);
+
+/// <summary>
+/// What the tunnel part of the run saw besides timings: the 10 MB uploads, the server's own count of them, the
+/// gateway's tunnel request counter (<c>agentperimeter_tunnel_requests_total</c>, by result) and connections, the
+/// connector's memory, and the bound on requests that can have been cut off in flight when load runs ended.
+/// </summary>
+internal sealed record TunnelCheck(
+    IReadOnlyList<UploadTarget> Uploads, long ServerUploads, long ServerUploadBytes,
+    IReadOnlyDictionary<string, double> TunnelRequests, long TunnelResponses, long InFlightBound,
+    int ConnectionsAfterPreflight, int ConnectionsAtEnd, RssSampler? ConnectorRss);
 
 /// <summary>
 /// What the rate-limit part of the run saw besides timings: each limits gateway's own metrics, and, over one
@@ -85,6 +99,10 @@ internal static class BenchmarkRunner
     public const string McpDirectName = "MCP server (direct, reference)";
     public const string McpRawName = "gateway, uninspected (/raw/mcp)";
     public const string McpInspectedName = "gateway, MCP inspection (/inspected/mcp)";
+    public const string McpTunnelName = "gateway, MCP inspection, through the tunnel (/tunnel/mcp)";
+    public const string UploadServerName = "MCP server /upload (direct, reference)";
+    public const string UploadDirectName = "gateway, direct (/direct/upload)";
+    public const string UploadTunnelName = "gateway, through the tunnel (/tunnel/upload)";
     public const string LimitsMemoryName = "gateway, in-memory limits";
     public const string LimitsRedisName = "gateway, Redis limits";
 
@@ -152,12 +170,14 @@ internal static class BenchmarkRunner
                 + "(Debian package redis-server, or set BENCH_REDIS_SERVER).");
         if (!File.Exists(settings.GatewayDll))
             throw new InvalidOperationException($"No gateway build at {settings.GatewayDll}; run: dotnet build -c Release src/AgentPerimeter.Gateway");
+        if (!File.Exists(settings.ConnectorDll))
+            throw new InvalidOperationException($"No connector build at {settings.ConnectorDll}; run: dotnet build -c Release src/AgentPerimeter.Connector");
 
         var dotnet = Environment.ProcessPath is { } host && Path.GetFileNameWithoutExtension(host) == "dotnet" ? host : "dotnet";
         var temp = Directory.CreateTempSubdirectory("agentperimeter-bench-");
         WebApplication? upstream = null, yarpInProcess = null;
-        ChildProcess? yarpChild = null, mcpChild = null, gateway = null, redisChild = null, memoryGateway = null, redisGateway = null;
-        RssSampler? gatewayRss = null, yarpRss = null, memoryRss = null, redisRss = null;
+        ChildProcess? yarpChild = null, mcpChild = null, gateway = null, redisChild = null, memoryGateway = null, redisGateway = null, connector = null;
+        RssSampler? gatewayRss = null, yarpRss = null, memoryRss = null, redisRss = null, connectorRss = null;
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         try
         {
@@ -190,12 +210,21 @@ internal static class BenchmarkRunner
             var redisVersion = await RedisBench.VersionAsync(redisPort, ct).ConfigureAwait(false);
             Log($"redis-server {redisVersion} (pid {redisChild.Pid}) on 127.0.0.1:{redisPort}");
 
-            var (gatewayProcess, agentUri, adminUri) = await StartGatewayAsync(GatewayName, settings, dotnet, upstreamUri, mcpUri, temp.FullName, http, ct)
-                .ConfigureAwait(false);
+            // The main gateway also declares tunnel bench-mcp and listens for its connector on a loopback port of its own.
+            var tunnelCredential = TunnelBench.WriteCredential(temp.FullName);
+            var tunnelPort = FreePort();
+            var (gatewayProcess, agentUri, adminUri) = await StartGatewayAsync(GatewayName, settings, dotnet, upstreamUri, mcpUri, temp.FullName, http, ct,
+                tunnel: (tunnelPort, tunnelCredential)).ConfigureAwait(false);
             gateway = gatewayProcess;
-            Log($"gateway (pid {gateway.Pid}) agents on {agentUri}, admin on {adminUri}");
+            Log($"gateway (pid {gateway.Pid}) agents on {agentUri}, admin on {adminUri}, tunnel listener on 127.0.0.1:{tunnelPort}");
             var token = await MintTokenAsync(http, adminUri, ct).ConfigureAwait(false);
             gatewayRss = new RssSampler(gateway.Pid);
+
+            connector = await TunnelBench.StartConnectorAsync(dotnet, settings.ConnectorDll, tunnelPort, mcpUri, tunnelCredential,
+                temp.FullName, http, adminUri, ct).ConfigureAwait(false);
+            connectorRss = new RssSampler(connector.Pid);
+            Log($"connector (pid {connector.Pid}) serves tunnel '{TunnelBench.Tunnel}' to {mcpUri}: "
+                + $"{await TunnelBench.ConnectionsAsync(http, adminUri, ct).ConfigureAwait(false)} connection(s) open");
 
             // The same build and config plus limits on the HTTP route; they differ only in where limit state lives.
             var (memoryProcess, memoryAgent, memoryAdmin) = await StartGatewayAsync(LimitsMemoryName, settings, dotnet, upstreamUri, mcpUri,
@@ -231,7 +260,17 @@ internal static class BenchmarkRunner
             {
                 new(McpDirectName, new Uri(mcpUri, McpBench.McpPath.TrimStart('/')), null, script),
                 new(McpRawName, new Uri(agentUri, McpBench.RawPath.TrimStart('/')), gatewayRss, script),
-                new(McpInspectedName, new Uri(agentUri, McpBench.InspectedPath.TrimStart('/')), gatewayRss, script),
+                new(McpInspectedName, new Uri(agentUri, McpBench.InspectedPath.TrimStart('/')), gatewayRss, script) { CpuProcesses = [gateway] },
+                new(McpTunnelName, new Uri(agentUri, TunnelBench.McpPath.TrimStart('/')), gatewayRss, script)
+                {
+                    AlsoRss = connectorRss, CpuProcesses = [gateway, connector],
+                },
+            };
+            var uploadTargets = new List<UploadTarget>
+            {
+                new(UploadServerName, new Uri(mcpUri, McpBench.UploadPath.TrimStart('/'))),
+                new(UploadDirectName, new Uri(agentUri, TunnelBench.UploadDirectPath.TrimStart('/'))),
+                new(UploadTunnelName, new Uri(agentUri, TunnelBench.UploadTunnelPath.TrimStart('/'))),
             };
             // Redis's command counts and the Redis gateway's decisions from here to the end: its preflight and every load.
             var redisCommandsBefore = await RedisBench.CommandStatsAsync(redisPort, ct).ConfigureAwait(false);
@@ -259,11 +298,16 @@ internal static class BenchmarkRunner
             var auditLog = Path.Combine(temp.FullName, "data", "audit.jsonl");
             var auditAfterPreflight = CheckMcpAudit(auditLog);
             Log($"MCP preflight: tools/call answered as {mcpContentType} by every MCP target; audit: {auditAfterPreflight}");
+            var tunnelPreflight = (await GatewayMetrics.ScrapeAsync(http, adminUri, ct).ConfigureAwait(false)).TunnelRequests(TunnelBench.Tunnel);
+            if (tunnelPreflight.GetValueOrDefault("forwarded") < 1)
+                throw new InvalidOperationException($"the preflight call through the tunnel was not counted as forwarded by agentperimeter_tunnel_requests_total: "
+                    + GatewayMetrics.Format(tunnelPreflight));
+            var connectionsAfterPreflight = await TunnelBench.ConnectionsAsync(http, adminUri, ct).ConfigureAwait(false);
 
             var problems = new List<string>();
             var notes = new List<string>();
             var loadBefore = CpuAccounting.LoadAverage();
-            var children = new List<int> { gateway.Pid, mcpChild.Pid, memoryGateway.Pid, redisGateway.Pid, redisChild.Pid };
+            var children = new List<int> { gateway.Pid, mcpChild.Pid, memoryGateway.Pid, redisGateway.Pid, redisChild.Pid, connector.Pid };
             if (yarpChild is not null)
                 children.Add(yarpChild.Pid);
             var cpu = new CpuAccounting([.. children]);
@@ -276,13 +320,24 @@ internal static class BenchmarkRunner
             foreach (var target in mcpTargets)
                 await RunFixedRateAsync(settings, target, token, problems, ct).ConfigureAwait(false);
 
+            await TunnelBench.RunUploadsAsync(uploadTargets, token, problems, ct).ConfigureAwait(false);
+
             var otherCpu = cpu.OtherShare();
             if (otherCpu > OtherCpuWarning)
                 notes.Add($"other processes used {otherCpu:P0} of the machine's CPU during the measurement, so the numbers are disturbed; "
                     + "rerun on a quiet machine");
             var metrics = await GatewayMetrics.ScrapeAsync(http, adminUri, ct).ConfigureAwait(false);
-            var echoCalls = await McpEchoCallsAsync(http, mcpUri, ct).ConfigureAwait(false);
+            var (echoCalls, serverUploads, serverUploadBytes) = await McpServerStatsAsync(http, mcpUri, ct).ConfigureAwait(false);
             CheckMcpCounts(mcpTargets, metrics, echoCalls, problems);
+            var tunnelTarget = mcpTargets.Single(t => t.Name == McpTunnelName);
+            var uploadTunnel = uploadTargets.Single(t => t.Name == UploadTunnelName);
+            int tunnelWrkRuns = settings.Rounds + (settings.McpWarmupSeconds > 0 ? 1 : 0);
+            var tunnelCheck = new TunnelCheck(uploadTargets, serverUploads, serverUploadBytes,
+                metrics.TunnelRequests(TunnelBench.Tunnel),
+                tunnelTarget.Answered + 1 + uploadTunnel.Answered, // + the preflight call
+                (long)tunnelWrkRuns * settings.Connections + settings.FixedWorkers,
+                connectionsAfterPreflight, await TunnelBench.ConnectionsAsync(http, adminUri, ct).ConfigureAwait(false), connectorRss);
+            CheckTunnelCounts(tunnelCheck, metrics, problems, notes);
 
             var memoryMetrics = await GatewayMetrics.ScrapeAsync(http, memoryAdmin, ct).ConfigureAwait(false);
             var redisMetrics = await GatewayMetrics.ScrapeAsync(http, redisAdmin, ct).ConfigureAwait(false);
@@ -292,14 +347,14 @@ internal static class BenchmarkRunner
                 memoryRss, redisRss);
             CheckRateLimitCounts(settings, targets, metrics, rateLimits, problems);
 
-            foreach (var child in new[] { gateway, memoryGateway, redisGateway, mcpChild, redisChild })
+            foreach (var child in new[] { gateway, memoryGateway, redisGateway, mcpChild, redisChild, connector })
             {
                 if (child.HasExited)
                     problems.Add($"{child.Name} exited during the run:" + Environment.NewLine + child.Tail());
             }
 
             var report = Report.Build(new ReportData(
-                settings, targets, mcpTargets, new McpCheck(mcpContentType!, auditAfterPreflight, echoCalls), rateLimits,
+                settings, targets, mcpTargets, new McpCheck(mcpContentType!, auditAfterPreflight, echoCalls), rateLimits, tunnelCheck,
                 gatewayRss, yarpRss, metrics,
                 File.Exists(auditLog) ? new FileInfo(auditLog).Length : 0,
                 await MachineInfo.CollectAsync(settings.RepoRoot, ct).ConfigureAwait(false),
@@ -322,13 +377,13 @@ internal static class BenchmarkRunner
         }
         finally
         {
-            foreach (var rss in new[] { gatewayRss, yarpRss, memoryRss, redisRss })
+            foreach (var rss in new[] { gatewayRss, yarpRss, memoryRss, redisRss, connectorRss })
             {
                 if (rss is not null)
                     await rss.DisposeAsync().ConfigureAwait(false);
             }
-            // The gateways before Redis, so the Redis gateway never sees its store go away.
-            foreach (var child in new[] { gateway, memoryGateway, redisGateway, redisChild })
+            // The connector before its gateway; the gateways before Redis, so the Redis gateway never sees its store go away.
+            foreach (var child in new[] { connector, gateway, memoryGateway, redisGateway, redisChild })
             {
                 if (child is not null)
                     await child.DisposeAsync().ConfigureAwait(false);
@@ -439,11 +494,12 @@ internal static class BenchmarkRunner
     /// <summary>
     /// Starts a gateway in <paramref name="dir"/> (its config/ and data/ there) and waits until it is ready.
     /// <paramref name="withLimits"/> adds the benchmark's rate limits; <paramref name="redisPort"/> keeps their
-    /// state in that Redis instead of in memory.
+    /// state in that Redis instead of in memory; <paramref name="tunnel"/> declares tunnel <c>bench-mcp</c>
+    /// (its credential file), opens the tunnel listener on that port, and adds the tunnel and upload routes.
     /// </summary>
     private static async Task<(ChildProcess Child, Uri Agent, Uri Admin)> StartGatewayAsync(string name,
         BenchSettings settings, string dotnet, Uri upstream, Uri mcpServer, string dir, HttpClient http, CancellationToken ct,
-        bool withLimits = false, int? redisPort = null)
+        bool withLimits = false, int? redisPort = null, (int Port, string CredentialFile)? tunnel = null)
     {
         // The shipped configuration, copied so the run never touches the repository's config/ or data/,
         // plus the benchmark's two MCP routes and their rules (and, for the limits gateways, its limits).
@@ -459,8 +515,8 @@ internal static class BenchmarkRunner
             Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
             File.Copy(file, copy);
         }
-        AddMcpRoutes(Path.Combine(configDir, "routes.json"), mcpServer);
-        AddMcpRules(Path.Combine(configDir, "perimeter.json"));
+        AddMcpRoutes(Path.Combine(configDir, "routes.json"), mcpServer, withTunnel: tunnel is not null);
+        AddMcpRules(Path.Combine(configDir, "perimeter.json"), withTunnel: tunnel is not null);
         if (withLimits)
             AddRateLimits(Path.Combine(configDir, "perimeter.json"));
 
@@ -481,6 +537,8 @@ internal static class BenchmarkRunner
         ];
         if (redisPort is { } port)
             arguments.Add($"--Gateway:Redis:ConnectionString=127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}");
+        if (tunnel is { } t)
+            arguments.AddRange(TunnelBench.GatewayArguments(t.Port, t.CredentialFile));
         var child = ChildProcess.Start(name, dotnet, arguments, dir);
 
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
@@ -512,9 +570,11 @@ internal static class BenchmarkRunner
     /// <summary>
     /// Two routes to the benchmark's MCP server that differ only in the <c>Perimeter.Mcp</c> metadata:
     /// <c>/inspected/mcp</c> with MCP inspection and <c>/raw/mcp</c> without (a plain HTTP route). Both set the
-    /// path to <c>/mcp</c> on the way upstream.
+    /// path to <c>/mcp</c> on the way upstream. <paramref name="withTunnel"/> adds <c>/tunnel/mcp</c>, the inspected
+    /// route's twin whose cluster's one destination is <c>tunnel://bench-mcp</c>, and the plain upload routes
+    /// <c>/direct/upload</c> (to the server) and <c>/tunnel/upload</c> (through the tunnel), both set to <c>/upload</c>.
     /// </summary>
-    private static void AddMcpRoutes(string path, Uri mcpServer)
+    private static void AddMcpRoutes(string path, Uri mcpServer, bool withTunnel)
     {
         var root = JsonNode.Parse(File.ReadAllText(path), documentOptions: ConfigJson)?.AsObject()
             ?? throw new InvalidOperationException($"{path} is empty");
@@ -538,11 +598,40 @@ internal static class BenchmarkRunner
         {
             ["Destinations"] = new JsonObject { [McpBench.Cluster + "-1"] = new JsonObject { ["Address"] = mcpServer.ToString() } },
         };
+        if (withTunnel)
+        {
+            routes[TunnelBench.McpRoute] = new JsonObject
+            {
+                ["ClusterId"] = TunnelBench.Cluster,
+                ["Match"] = new JsonObject { ["Path"] = TunnelBench.McpPath },
+                ["Metadata"] = new JsonObject { ["Perimeter.Mcp"] = "true" },
+                ["Transforms"] = new JsonArray(new JsonObject { ["PathSet"] = McpBench.McpPath }),
+            };
+            routes[TunnelBench.UploadDirectRoute] = new JsonObject
+            {
+                ["ClusterId"] = McpBench.Cluster,
+                ["Match"] = new JsonObject { ["Path"] = TunnelBench.UploadDirectPath },
+                ["Transforms"] = new JsonArray(new JsonObject { ["PathSet"] = McpBench.UploadPath }),
+            };
+            routes[TunnelBench.UploadTunnelRoute] = new JsonObject
+            {
+                ["ClusterId"] = TunnelBench.Cluster,
+                ["Match"] = new JsonObject { ["Path"] = TunnelBench.UploadTunnelPath },
+                ["Transforms"] = new JsonArray(new JsonObject { ["PathSet"] = McpBench.UploadPath }),
+            };
+            clusters[TunnelBench.Cluster] = new JsonObject
+            {
+                ["Destinations"] = new JsonObject { [TunnelBench.Cluster + "-1"] = new JsonObject { ["Address"] = $"tunnel://{TunnelBench.Tunnel}" } },
+            };
+        }
         File.WriteAllText(path, root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
-    /// <summary>Rules for the two MCP routes in work type <c>build</c> (the benchmark's session): <c>echo</c> only on the inspected one.</summary>
-    private static void AddMcpRules(string path)
+    /// <summary>
+    /// Rules for the two MCP routes in work type <c>build</c> (the benchmark's session): <c>echo</c> only on the inspected one;
+    /// <paramref name="withTunnel"/>: also <c>echo</c> on the tunnel's MCP route, and POST on the two upload routes.
+    /// </summary>
+    private static void AddMcpRules(string path, bool withTunnel)
     {
         var root = JsonNode.Parse(File.ReadAllText(path), documentOptions: ConfigJson)?.AsObject()
             ?? throw new InvalidOperationException($"{path} is empty");
@@ -563,6 +652,27 @@ internal static class BenchmarkRunner
             ["Methods"] = new JsonArray("POST"),
             ["Paths"] = new JsonArray(McpBench.RawPath),
         });
+        if (withTunnel)
+        {
+            rules.Add(new JsonObject
+            {
+                ["Id"] = TunnelBench.McpRoute,
+                ["Route"] = TunnelBench.McpRoute,
+                ["Methods"] = new JsonArray("POST"),
+                ["Paths"] = new JsonArray(TunnelBench.McpPath),
+                ["Tools"] = new JsonArray(McpBench.Tool),
+            });
+            foreach (var (route, routePath) in new[] { (TunnelBench.UploadDirectRoute, TunnelBench.UploadDirectPath), (TunnelBench.UploadTunnelRoute, TunnelBench.UploadTunnelPath) })
+            {
+                rules.Add(new JsonObject
+                {
+                    ["Id"] = route,
+                    ["Route"] = route,
+                    ["Methods"] = new JsonArray("POST"),
+                    ["Paths"] = new JsonArray(routePath),
+                });
+            }
+        }
         File.WriteAllText(path, root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
@@ -647,16 +757,18 @@ internal static class BenchmarkRunner
     {
         if (!File.Exists(auditLog))
             throw new InvalidOperationException($"the gateway wrote no audit log at {auditLog}");
-        JsonObject? inspected = null, raw = null;
+        JsonObject? inspected = null, raw = null, tunnel = null;
         foreach (var line in File.ReadLines(auditLog))
         {
             if (JsonNode.Parse(line) is not JsonObject record)
                 continue;
-            var route = record["route"]?.GetValue<string>();
+            var route = record["route"] is JsonValue r && r.TryGetValue<string>(out var name) ? name : null;
             if (route == McpBench.InspectedRoute)
                 inspected = record;
             else if (route == McpBench.RawRoute)
                 raw = record;
+            else if (route == TunnelBench.McpRoute)
+                tunnel = record;
         }
 
         static string? Str(JsonNode? node) => node is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
@@ -668,15 +780,27 @@ internal static class BenchmarkRunner
         }
         if (raw is null || Str(raw["kind"]) != "http" || Str(raw["decision"]) != "allow" || raw["mcp"] is not null)
             throw new InvalidOperationException($"the audit record of the uninspected MCP call is not an allowed plain HTTP action: {raw?.ToJsonString() ?? "(none)"}");
+        if (tunnel is null || Str(tunnel["kind"]) != "mcp" || Str(tunnel["mcp"]?["method"]) != "tools/call" || Str(tunnel["mcp"]?["target"]) != McpBench.Tool
+            || Str(tunnel["decision"]) != "allow" || Str(tunnel["rule"]) != TunnelBench.McpRoute || Str(tunnel["tunnel"]) != TunnelBench.Tunnel)
+        {
+            throw new InvalidOperationException($"the audit record of the MCP call through the tunnel is not an allowed MCP tools/call of '{McpBench.Tool}' "
+                + $"by rule {TunnelBench.McpRoute} with \"tunnel\":\"{TunnelBench.Tunnel}\": {tunnel?.ToJsonString() ?? "(none)"}");
+        }
+        if (inspected["tunnel"] is not null || raw["tunnel"] is not null)
+            throw new InvalidOperationException($"the audit records of the direct MCP calls name a tunnel: {inspected.ToJsonString()} {raw.ToJsonString()}");
         return $"{McpBench.InspectedRoute} → kind mcp, {Str(inspected["mcp"]?["method"])} {Str(inspected["mcp"]?["target"])}, "
             + $"arguments {Str(inspected["mcp"]?["arguments"])}, decision {Str(inspected["decision"])} (rule {Str(inspected["rule"])}); "
-            + $"{McpBench.RawRoute} → kind http, decision {Str(raw["decision"])} (rule {Str(raw["rule"])})";
+            + $"{McpBench.RawRoute} → kind http, decision {Str(raw["decision"])} (rule {Str(raw["rule"])}); "
+            + $"{TunnelBench.McpRoute} → kind mcp, {Str(tunnel["mcp"]?["method"])} {Str(tunnel["mcp"]?["target"])}, decision {Str(tunnel["decision"])} "
+            + $"(rule {Str(tunnel["rule"])}), tunnel {Str(tunnel["tunnel"])}";
     }
 
-    private static async Task<long> McpEchoCallsAsync(HttpClient http, Uri mcpServer, CancellationToken ct)
+    /// <summary>The MCP server's own counts: <c>echo</c> calls, uploads, and the bytes of all uploads it read.</summary>
+    private static async Task<(long Echo, long Uploads, long UploadBytes)> McpServerStatsAsync(HttpClient http, Uri mcpServer, CancellationToken ct)
     {
         using var json = JsonDocument.Parse(await http.GetStringAsync(new Uri(mcpServer, McpBench.StatsPath.TrimStart('/')), ct).ConfigureAwait(false));
-        return json.RootElement.GetProperty("echo").GetInt64();
+        return (json.RootElement.GetProperty("echo").GetInt64(), json.RootElement.GetProperty("uploads").GetInt64(),
+            json.RootElement.GetProperty("uploadBytes").GetInt64());
     }
 
     /// <summary>
@@ -705,9 +829,63 @@ internal static class BenchmarkRunner
         if (rawActions.GetValueOrDefault("http/allow") < raw.Answered)
             problems.Add($"{McpBench.RawRoute}: the gateway allowed {rawActions.GetValueOrDefault("http/allow"):N0} actions, fewer than the {raw.Answered:N0} responses the load generators got");
 
+        var tunnel = mcpTargets.Single(t => t.Name == McpTunnelName);
+        var tunnelMcp = metrics.RouteMcpActions(TunnelBench.McpRoute);
+        foreach (var (key, count) in tunnelMcp.Where(kv => kv.Key != $"tools/call/{McpBench.Tool}/allow"))
+            problems.Add($"{TunnelBench.McpRoute}: the gateway counted {count:N0} MCP actions {key} (mcp_method/tool/decision); all should be tools/call/{McpBench.Tool}/allow");
+        foreach (var (key, count) in metrics.RouteActions(TunnelBench.McpRoute).Where(kv => kv.Key != "mcp/allow"))
+            problems.Add($"{TunnelBench.McpRoute}: the gateway counted {count:N0} actions {key} (kind/decision); all should be mcp/allow");
+        if (tunnelMcp.GetValueOrDefault($"tools/call/{McpBench.Tool}/allow") < tunnel.Answered)
+            problems.Add($"{TunnelBench.McpRoute}: the gateway allowed {tunnelMcp.GetValueOrDefault($"tools/call/{McpBench.Tool}/allow"):N0} tools/call actions, "
+                + $"fewer than the {tunnel.Answered:N0} responses the load generators got");
+
         var answered = mcpTargets.Sum(t => t.Answered);
         if (echoCalls < answered)
             problems.Add($"the MCP server ran echo {echoCalls:N0} times, fewer than the {answered:N0} MCP responses the load generators got: some were errors");
+    }
+
+    /// <summary>
+    /// The tunnel's checks: every response that came through the tunnel (MCP preflight, warm-up, rounds, fixed rate,
+    /// and the uploads) is counted <c>forwarded</c> by <c>agentperimeter_tunnel_requests_total</c>; other results
+    /// (failed: the agent went away mid-request, as wrk does at the end of a run) are notes up to the requests that can
+    /// have been in flight then, problems beyond; every upload answered with exactly its length, the server counted
+    /// every one, and each upload route's actions are allowed HTTP actions.
+    /// </summary>
+    private static void CheckTunnelCounts(TunnelCheck check, GatewayMetrics metrics, List<string> problems, List<string> notes)
+    {
+        var forwarded = check.TunnelRequests.GetValueOrDefault("forwarded");
+        if (forwarded < check.TunnelResponses)
+            problems.Add($"tunnel {TunnelBench.Tunnel}: agentperimeter_tunnel_requests_total counted {forwarded:N0} forwarded requests, "
+                + $"fewer than the {check.TunnelResponses:N0} responses that came through it");
+        var others = check.TunnelRequests.Where(kv => kv.Key != "forwarded" && kv.Value > 0).ToList();
+        if (others.Count > 0)
+        {
+            var line = $"tunnel {TunnelBench.Tunnel}: agentperimeter_tunnel_requests_total also counted "
+                + string.Join(", ", others.Select(kv => $"{kv.Value:N0} {kv.Key}"));
+            if (others.Sum(kv => kv.Value) > check.InFlightBound)
+                problems.Add(line + $", more than the {check.InFlightBound:N0} requests that can have been cut off in flight when load runs ended");
+            else
+                notes.Add(line + $" (at most {check.InFlightBound:N0} requests can have been cut off in flight when load runs ended)");
+        }
+
+        long uploads = check.Uploads.Sum(u => (long)u.Answered);
+        if (check.ServerUploads < uploads || check.ServerUploadBytes != check.ServerUploads * TunnelBench.UploadBytes)
+            problems.Add($"the MCP server read {check.ServerUploadBytes:N0} bytes in {check.ServerUploads:N0} uploads, for {uploads:N0} answered uploads "
+                + $"of {TunnelBench.UploadBytes:N0} bytes each");
+        foreach (var target in check.Uploads)
+        {
+            if (target.BytesConfirmed != (long)target.Answered * TunnelBench.UploadBytes)
+                problems.Add($"upload {target.Name}: the server confirmed {target.BytesConfirmed:N0} bytes for {target.Answered:N0} uploads of {TunnelBench.UploadBytes:N0}");
+        }
+        foreach (var (route, name) in new[] { (TunnelBench.UploadDirectRoute, UploadDirectName), (TunnelBench.UploadTunnelRoute, UploadTunnelName) })
+        {
+            var actions = metrics.RouteActions(route);
+            foreach (var (key, count) in actions.Where(kv => kv.Key != "http/allow"))
+                problems.Add($"{route}: the gateway counted {count:N0} actions {key} (kind/decision); all should be http/allow");
+            var target = check.Uploads.Single(u => u.Name == name);
+            if (actions.GetValueOrDefault("http/allow") < target.Answered)
+                problems.Add($"{route}: the gateway allowed {actions.GetValueOrDefault("http/allow"):N0} actions for {target.Answered:N0} answered uploads");
+        }
     }
 
     /// <summary>

@@ -14,7 +14,8 @@ internal sealed partial record GatewayMetrics(
     double Actions, double GovernedActions, IReadOnlyDictionary<string, double> ActionsByDecision,
     double AuditBatches, double AuditRecords, double AuditWriteErrors,
     IReadOnlyList<MetricSample> ActionSamples, IReadOnlyList<MetricSample> McpActionSamples,
-    IReadOnlyDictionary<string, double> RateLimitDecisions, double RateLimitStoreErrors)
+    IReadOnlyDictionary<string, double> RateLimitDecisions, double RateLimitStoreErrors,
+    IReadOnlyList<MetricSample> TunnelRequestSamples)
 {
     /// <summary><c>agentperimeter_ratelimit_decisions_total</c> with <c>result="allowed"</c>, all work types.</summary>
     public double RateLimitAllowed => RateLimitDecisions.GetValueOrDefault("allowed");
@@ -39,6 +40,16 @@ internal sealed partial record GatewayMetrics(
         .GroupBy(s => $"{s.Label("mcp_method")}/{s.Label("tool")}/{s.Label("decision")}", StringComparer.Ordinal)
         .ToDictionary(g => g.Key, g => g.Sum(s => s.Value), StringComparer.Ordinal);
 
+    /// <summary><c>agentperimeter_tunnel_requests_total</c> of one tunnel, by <c>result</c> (forwarded, unavailable, failed).</summary>
+    public IReadOnlyDictionary<string, double> TunnelRequests(string tunnel) => TunnelRequestSamples
+        .Where(s => s.Label("tunnel") == tunnel)
+        .GroupBy(s => s.Label("result"), StringComparer.Ordinal)
+        .ToDictionary(g => g.Key, g => g.Sum(s => s.Value), StringComparer.Ordinal);
+
+    /// <summary>"key count, key count", or "none".</summary>
+    public static string Format(IReadOnlyDictionary<string, double> counts) =>
+        counts.Count == 0 ? "none" : string.Join(", ", counts.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key} {kv.Value:N0}"));
+
     public static async Task<GatewayMetrics> ScrapeAsync(HttpClient http, Uri admin, CancellationToken ct)
     {
         var text = await http.GetStringAsync(new Uri(admin, "metrics"), ct).ConfigureAwait(false);
@@ -51,6 +62,7 @@ internal sealed partial record GatewayMetrics(
         var byDecision = new SortedDictionary<string, double>(StringComparer.Ordinal);
         var actionSamples = new List<MetricSample>();
         var mcpSamples = new List<MetricSample>();
+        var tunnelSamples = new List<MetricSample>();
         var rateLimits = new SortedDictionary<string, double>(StringComparer.Ordinal);
         double storeErrors = 0;
         foreach (Match m in Sample().Matches(text))
@@ -87,9 +99,12 @@ internal sealed partial record GatewayMetrics(
                 case "agentperimeter_ratelimit_store_errors_total":
                     storeErrors += value;
                     break;
+                case "agentperimeter_tunnel_requests_total":
+                    tunnelSamples.Add(new MetricSample(name, Labels(labels), value));
+                    break;
             }
         }
-        return new GatewayMetrics(actions, governed, byDecision, batches, records, errors, actionSamples, mcpSamples, rateLimits, storeErrors);
+        return new GatewayMetrics(actions, governed, byDecision, batches, records, errors, actionSamples, mcpSamples, rateLimits, storeErrors, tunnelSamples);
     }
 
     private static Dictionary<string, string> Labels(string labels) =>

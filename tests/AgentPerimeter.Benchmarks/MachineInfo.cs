@@ -20,8 +20,8 @@ internal sealed record MachineInfo(string Nproc, string Cpu, string Memory, stri
         var commit = (await TryRunAsync("git", ["-C", repoRoot, "rev-parse", "--short", "HEAD"], ct).ConfigureAwait(false))?.Trim();
         if (string.IsNullOrEmpty(commit))
             commit = "unknown";
-        else if ((await TryRunAsync("git", ["-C", repoRoot, "status", "--porcelain", "--", "src/AgentPerimeter.Gateway", "config"], ct).ConfigureAwait(false))?.Trim().Length > 0)
-            commit += " + uncommitted changes to src/AgentPerimeter.Gateway or config";
+        else if ((await TryRunAsync("git", ["-C", repoRoot, "status", "--porcelain", "--", "src/AgentPerimeter.Gateway", "src/AgentPerimeter.Connector", "config"], ct).ConfigureAwait(false))?.Trim().Length > 0)
+            commit += " + uncommitted changes to src/AgentPerimeter.Gateway, src/AgentPerimeter.Connector or config";
 
         return new MachineInfo(nproc, cpu, memory, RuntimeInformation.OSDescription, RuntimeInformation.FrameworkDescription, wrk, commit);
     }

@@ -34,8 +34,14 @@ internal static class McpBench
     public const string ContentType = "application/json";
     public const string Accept = "application/json, text/event-stream";
 
-    /// <summary>The server's count of <c>echo</c> calls: a check that every answered request reached the tool.</summary>
+    /// <summary>The server's count of <c>echo</c> calls and uploads: a check that every answered request reached the server.</summary>
     public const string StatsPath = "/stats";
+
+    /// <summary>
+    /// The server's upload endpoint: reads a POST body to its end, discards it, and answers
+    /// <c>{"bytes":N}</c>, the number of bytes it received.
+    /// </summary>
+    public const string UploadPath = "/upload";
 
     public static async Task<WebApplication> StartServerAsync(CancellationToken ct)
     {
@@ -45,9 +51,25 @@ internal static class McpBench
             .WithTools<EchoTool>();
         var app = builder.Build();
         app.MapMcp(McpPath);
-        app.MapGet(StatsPath, () => Results.Json(new { echo = EchoTool.Calls }));
+        app.MapPost(UploadPath, UploadAsync);
+        app.MapGet(StatsPath, () => Results.Json(new { echo = EchoTool.Calls, uploads = Interlocked.Read(ref s_uploads), uploadBytes = Interlocked.Read(ref s_uploadBytes) }));
         await app.StartAsync(ct).ConfigureAwait(false);
         return app;
+    }
+
+    private static long s_uploads, s_uploadBytes;
+
+    /// <summary>Reads the body to its end and discards it; answers its length.</summary>
+    private static async Task<IResult> UploadAsync(HttpRequest request, CancellationToken ct)
+    {
+        var buffer = new byte[64 * 1024];
+        long total = 0;
+        int n;
+        while ((n = await request.Body.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+            total += n;
+        Interlocked.Increment(ref s_uploads);
+        Interlocked.Add(ref s_uploadBytes, total);
+        return Results.Json(new { bytes = total });
     }
 
     /// <summary>The MCP server child (<c>serve-mcp</c>).</summary>

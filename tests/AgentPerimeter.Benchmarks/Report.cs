@@ -9,6 +9,7 @@ internal sealed record ReportData(
     IReadOnlyList<Target> McpTargets,
     McpCheck Mcp,
     RateLimitCheck RateLimits,
+    TunnelCheck Tunnel,
     RssSampler? GatewayRss,
     RssSampler? YarpRss,
     GatewayMetrics Metrics,
@@ -28,6 +29,8 @@ internal static class Report
     public const double McpInspectionTarget = 0.85; // MCP tools/call req/s with inspection ≥ 85 % of the same gateway route uninspected
     public const double RedisLimitsTarget = 0.80;   // gateway req/s with Redis limits ≥ 80 % of the same gateway with in-memory limits
     public const double RoundTripTolerance = 0.01;  // Redis script calls per rate-limited action within 1 ± 1 %
+    public const double TunnelThroughputTarget = 0.70; // MCP tools/call req/s through the tunnel ≥ 70 % of the same call through the gateway directly
+    public const double TunnelUploadTarget = 0.50;     // a 10 MB body through the tunnel at ≥ 50 % of the gateway's direct MB/s
 
     public static string Build(ReportData d)
     {
@@ -41,6 +44,13 @@ internal static class Report
         var mcpRaw = d.McpTargets.Single(t => t.Name == BenchmarkRunner.McpRawName);
         var mcpInspected = d.McpTargets.Single(t => t.Name == BenchmarkRunner.McpInspectedName);
         double mcpDirectRps = MedianRps(mcpDirect), mcpRawRps = MedianRps(mcpRaw), mcpInspectedRps = MedianRps(mcpInspected);
+        var mcpTunnel = d.McpTargets.Single(t => t.Name == BenchmarkRunner.McpTunnelName);
+        double mcpTunnelRps = MedianRps(mcpTunnel);
+        var tc = d.Tunnel;
+        var uploadServer = tc.Uploads.Single(u => u.Name == BenchmarkRunner.UploadServerName);
+        var uploadDirect = tc.Uploads.Single(u => u.Name == BenchmarkRunner.UploadDirectName);
+        var uploadTunnel = tc.Uploads.Single(u => u.Name == BenchmarkRunner.UploadTunnelName);
+        double uploadDirectMbps = Median(uploadDirect.MegabytesPerSecond), uploadTunnelMbps = Median(uploadTunnel.MegabytesPerSecond);
         var limitsMemory = d.Targets.Single(t => t.Name == BenchmarkRunner.LimitsMemoryName);
         var limitsRedis = d.Targets.Single(t => t.Name == BenchmarkRunner.LimitsRedisName);
         double limitsMemoryRps = MedianRps(limitsMemory), limitsRedisRps = MedianRps(limitsRedis);
@@ -142,6 +152,36 @@ internal static class Report
             + "and at the end the gateway's `agentperimeter_mcp_actions_total` / `agentperimeter_actions_total` must count at least as many allowed actions per route as the load "
             + "generators got responses, with no other decision, and the server at least as many `echo` calls as all MCP responses.");
         sb.AppendLine();
+        sb.AppendLine("Reverse tunnel, measured with the MCP targets (one more target in their rotation) and then with 10 MB uploads, against the same gateway process:");
+        sb.AppendLine();
+        sb.AppendLine($"- **tunnel**: **gateway** also declares tunnel `{TunnelBench.Tunnel}` (`Gateway:Tunnels:{TunnelBench.Tunnel}`, the connector credential a random "
+            + "64-hex-digit value in a file of the run's temporary directory) and a tunnel listener on a free loopback port (`Gateway:Listeners:Tunnel`, plain HTTP). "
+            + "The connector — the Release build of `src/AgentPerimeter.Connector` — runs as its own process "
+            + $"(`--tunnel {TunnelBench.Tunnel} --target http://127.0.0.1:PORT --connections {TunnelBench.ConnectorIdleConnections} --id {TunnelBench.ConnectorId}`), "
+            + "dials out to that listener over WebSockets and forwards (YARP) to the same MCP server; the run starts once the gateway's `/admin/tunnels` lists its "
+            + $"{TunnelBench.ConnectorIdleConnections} connections. Each WebSocket carries one HTTP/1.1 connection from the gateway to the connector: a request claims an idle one "
+            + "and the connector opens a replacement, so under load the tunnel holds about as many connections as there are concurrent requests, plus the idle ones.");
+        sb.AppendLine($"- **through the gateway directly vs through the tunnel**: the same MCP `tools/call` to the same server, on the inspected route `{McpBench.InspectedRoute}` "
+            + $"(`{McpBench.InspectedPath}`, destination the server's address) and on its twin `{TunnelBench.McpRoute}` at `{TunnelBench.McpPath}` — also `\"Perimeter.Mcp\": \"true\"`, "
+            + $"rule `{TunnelBench.McpRoute}` with `Tools: [\"{McpBench.Tool}\"]`, path set to `{McpBench.McpPath}` — whose cluster's one destination is `tunnel://{TunnelBench.Tunnel}`: "
+            + "identity, policy, MCP inspection, audit and metrics are the same, only the last hop differs (a WebSocket to the connector, then the connector's own "
+            + "HTTP connection to the server, instead of the gateway's TCP connection to the server). The same wrk rounds and fixed-rate hey run as the other MCP targets; "
+            + "the ratio is that of the median req/s. CPU per response is summed over the target's own load runs: the gateway for the direct route, the gateway and the "
+            + "connector for the tunnel.");
+        sb.AppendLine($"- **10 MB body**: a POST of {TunnelBench.UploadBytes:N0} random bytes (`application/octet-stream` with `Content-Length`; under the gateway's default "
+            + $"`Gateway:MaxRequestBodyBytes`, 10,485,760) to the MCP server process's `{McpBench.UploadPath}`, which reads the body to its end, discards it and answers "
+            + $"`{{\"bytes\":N}}`: directly (reference), through the gateway route `{TunnelBench.UploadDirectRoute}` at `{TunnelBench.UploadDirectPath}` (plain HTTP, rule "
+            + $"`{TunnelBench.UploadDirectRoute}`: POST, destination the server's address) and through `{TunnelBench.UploadTunnelRoute}` at `{TunnelBench.UploadTunnelPath}` "
+            + $"(the same, destination `tunnel://{TunnelBench.Tunnel}`), both set to `{McpBench.UploadPath}` upstream. One .NET `HttpClient` in the benchmark process sends one "
+            + $"upload at a time over a kept-alive connection: {TunnelBench.UploadWarmups} warm-up uploads per target, then {TunnelBench.UploadRepetitions} interleaved rounds "
+            + "(the order rotates), each timed from sending the request to reading the answer; MB/s = 10 MB / that time (1 MB = 10^6 bytes), median of the rounds.");
+        sb.AppendLine($"- **checks**: the preflight call through the tunnel must return the echo result, and its audit record must be an allowed MCP `tools/call` by rule "
+            + $"`{TunnelBench.McpRoute}` with `\"tunnel\":\"{TunnelBench.Tunnel}\"` (the direct routes' records name no tunnel); the route's MCP actions are checked as for "
+            + $"the other MCP routes; at the end `agentperimeter_tunnel_requests_total{{tunnel=\"{TunnelBench.Tunnel}\",result=\"forwarded\"}}` must count at least every response "
+            + "that came through the tunnel (MCP preflight, warm-up, rounds, fixed rate, uploads), any other result no more than the requests that can have been cut off "
+            + $"in flight when a load run ended; every upload must be answered 200 with `{{\"bytes\":{TunnelBench.UploadBytes}}}`, the server's own count of bytes read must be "
+            + $"its uploads × {TunnelBench.UploadBytes:N0}, and each upload route must count an allowed HTTP action per answered upload.");
+        sb.AppendLine();
 
         sb.AppendLine("## Throughput");
         sb.AppendLine();
@@ -221,6 +261,45 @@ internal static class Report
             sb.AppendLine($"| {t.Name} | {t.Fixed!.RequestsPerSecond:N0} | {Ms(t.Fixed.P50Ms)} | {Ms(t.Fixed.P99Ms)} |");
         sb.AppendLine();
 
+        sb.AppendLine("## Tunnel");
+        sb.AppendLine();
+        sb.AppendLine("MCP `tools/call` (inspected) through the gateway directly and through the tunnel:");
+        sb.AppendLine();
+        sb.AppendLine("| target | req/s (median) | p50 | p99 | ratio vs gateway direct | ratio vs MCP server direct |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|");
+        foreach (var t in new[] { mcpInspected, mcpTunnel })
+        {
+            double rps = MedianRps(t);
+            sb.AppendLine($"| {t.Name} | {rps:N0} | {Ms(MedianP50(t))} | {Ms(MedianP99(t))} | {rps / mcpInspectedRps:F2} | {rps / mcpDirectRps:F2} |");
+        }
+        sb.AppendLine();
+        sb.AppendLine($"At a fixed rate (~{s.FixedWorkers * s.FixedQpsPerWorker:N0} req/s):");
+        sb.AppendLine();
+        sb.AppendLine("| target | achieved req/s | p50 | p99 |");
+        sb.AppendLine("|---|---:|---:|---:|");
+        foreach (var t in new[] { mcpInspected, mcpTunnel })
+            sb.AppendLine($"| {t.Name} | {t.Fixed!.RequestsPerSecond:N0} | {Ms(t.Fixed.P50Ms)} | {Ms(t.Fixed.P99Ms)} |");
+        sb.AppendLine();
+        double inspectedGwUs = MicrosPerResponse(mcpInspected, 0), tunnelGwUs = MicrosPerResponse(mcpTunnel, 0), connectorUs = MicrosPerResponse(mcpTunnel, 1);
+        sb.AppendLine($"CPU time per response during each target's own load runs (warm-up, rounds and fixed rate; user + system, from `/proc`): "
+            + $"gateway direct {inspectedGwUs:F0} µs in the gateway; through the tunnel {tunnelGwUs:F0} µs in the gateway ({Delta(tunnelGwUs - inspectedGwUs, "µs")}) "
+            + $"+ {connectorUs:F0} µs in the connector = {tunnelGwUs + connectorUs:F0} µs ({(tunnelGwUs + connectorUs) / inspectedGwUs:P0} of direct). "
+            + $"If CPU were all that limits the saturated runs, the tunnel would keep at least {inspectedGwUs / (tunnelGwUs + connectorUs):P0} of the direct throughput "
+            + $"(more, counting the load generator's and the MCP server's share, the same for both); measured: {mcpTunnelRps / mcpInspectedRps:P0}. "
+            + "With the connector next to a private server on another host, its share would leave the gateway's machine.");
+        sb.AppendLine();
+        sb.AppendLine($"{TunnelBench.UploadBytes:N0}-byte upload, one at a time ({TunnelBench.UploadRepetitions} measured per target):");
+        sb.AppendLine();
+        sb.AppendLine("| target | MB/s (median) | min | max | time per upload (median) | ratio vs gateway direct |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|");
+        foreach (var u in new[] { uploadServer, uploadDirect, uploadTunnel })
+        {
+            double mbps = Median(u.MegabytesPerSecond);
+            sb.AppendLine($"| {u.Name} | {mbps:N0} | {u.MegabytesPerSecond.DefaultIfEmpty(double.NaN).Min():N0} | {u.MegabytesPerSecond.DefaultIfEmpty(double.NaN).Max():N0} "
+                + $"| {Ms(TunnelBench.UploadBytes / 1e3 / mbps)} | {mbps / uploadDirectMbps:F2} |");
+        }
+        sb.AppendLine();
+
         double gatewayRps = Median(gateway.Rounds.Select(r => r.RequestsPerSecond));
         double share = gatewayRps / yarpRps;
         double p99Delta = gateway.Fixed!.P99Ms - yarp.Fixed!.P99Ms;
@@ -249,6 +328,16 @@ internal static class Report
         sb.AppendLine($"| MCP inspected latency added vs direct at ~{s.FixedWorkers * s.FixedQpsPerWorker:N0} req/s (hey) | reported, no threshold "
             + $"| p50 {Delta(mcpInspected.Fixed!.P50Ms - mcpDirect.Fixed!.P50Ms)}, p99 {Delta(mcpInspected.Fixed.P99Ms - mcpDirect.Fixed.P99Ms)} "
             + $"(uninspected: p50 {Delta(mcpRaw.Fixed!.P50Ms - mcpDirect.Fixed.P50Ms)}, p99 {Delta(mcpRaw.Fixed.P99Ms - mcpDirect.Fixed.P99Ms)}) | — |");
+        double tunnelShare = mcpTunnelRps / mcpInspectedRps;
+        sb.AppendLine($"| MCP through the tunnel throughput | ≥ {TunnelThroughputTarget:P0} of the same call through the gateway directly (inspected route, same server) "
+            + $"| {tunnelShare:P0} ({mcpTunnelRps:N0} vs {mcpInspectedRps:N0} req/s) | {PassOrShort(tunnelShare >= TunnelThroughputTarget)} |");
+        double uploadShare = uploadTunnelMbps / uploadDirectMbps;
+        sb.AppendLine($"| 10 MB body through the tunnel | ≥ {TunnelUploadTarget:P0} of the gateway's direct MB/s (same server, one upload at a time) "
+            + $"| {uploadShare:P0} ({uploadTunnelMbps:N0} vs {uploadDirectMbps:N0} MB/s) | {PassOrShort(uploadShare >= TunnelUploadTarget)} |");
+        sb.AppendLine($"| MCP tunnel latency added vs gateway direct, saturated (wrk -c{s.Connections}) | reported, no threshold "
+            + $"| p50 {Delta(MedianP50(mcpTunnel) - MedianP50(mcpInspected))}, p99 {Delta(MedianP99(mcpTunnel) - MedianP99(mcpInspected))} | — |");
+        sb.AppendLine($"| MCP tunnel latency added vs gateway direct at ~{s.FixedWorkers * s.FixedQpsPerWorker:N0} req/s (hey) | reported, no threshold "
+            + $"| p50 {Delta(mcpTunnel.Fixed!.P50Ms - mcpInspected.Fixed.P50Ms)}, p99 {Delta(mcpTunnel.Fixed.P99Ms - mcpInspected.Fixed.P99Ms)} | — |");
         sb.AppendLine();
 
         sb.AppendLine("## The gateway during the run");
@@ -266,6 +355,15 @@ internal static class Report
             + $"route `{McpBench.RawRoute}` " + Counts(m.RouteActions(McpBench.RawRoute)) + $" for {mcpRaw.Answered:N0} responses; "
             + $"the MCP server ran `{McpBench.Tool}` {d.Mcp.EchoCalls:N0} times for {d.McpTargets.Sum(t => t.Answered):N0} MCP responses in all.");
         sb.AppendLine($"- audit records of the MCP preflight calls: {d.Mcp.AuditAfterPreflight}.");
+        sb.AppendLine($"- tunnel `{TunnelBench.Tunnel}`: `agentperimeter_tunnel_requests_total` {Counts(tc.TunnelRequests)} (result) for {tc.TunnelResponses:N0} responses that came "
+            + $"through it (the MCP preflight, {mcpTunnel.Answered:N0} MCP load responses, {uploadTunnel.Answered:N0} uploads); route `{TunnelBench.McpRoute}` "
+            + Counts(m.RouteActions(TunnelBench.McpRoute)) + " (kind/decision), MCP actions " + Counts(m.RouteMcpActions(TunnelBench.McpRoute)) + " (method/tool/decision); "
+            + $"connections open: {tc.ConnectionsAfterPreflight} after the preflight, {tc.ConnectionsAtEnd} at the end"
+            + (tc.ConnectorRss is { } c ? $"; connector RSS {Mb(c.IdleKb)} after start-up, {Mb(c.MaxUnderLoadKb)} max under load." : "."));
+        sb.AppendLine($"- uploads: the MCP server read {tc.ServerUploadBytes:N0} bytes in {tc.ServerUploads:N0} uploads "
+            + $"({string.Join(", ", tc.Uploads.Select(u => $"{u.Name}: {u.Answered} answered, {u.BytesConfirmed:N0} bytes confirmed"))}); "
+            + $"routes `{TunnelBench.UploadDirectRoute}` {Counts(m.RouteActions(TunnelBench.UploadDirectRoute))}, `{TunnelBench.UploadTunnelRoute}` "
+            + $"{Counts(m.RouteActions(TunnelBench.UploadTunnelRoute))} (kind/decision).");
         sb.AppendLine($"- rate limits: **gateway** made {m.RateLimitDecisionCount:N0} rate-limit decisions (it has no limits); "
             + LimitsLine(limitsMemory, rl.MemoryMetrics, rl.MemoryRss) + "; " + LimitsLine(limitsRedis, rl.RedisMetrics, rl.RedisRss) + ".");
         sb.AppendLine();
@@ -309,7 +407,7 @@ internal static class Report
         sb.AppendLine("Variables: BENCH_WARMUP (s, default 20), BENCH_MCP_WARMUP (s, default 10 or BENCH_WARMUP if shorter), "
             + "BENCH_LIMITS_WARMUP (s, default 10 or BENCH_WARMUP if shorter), BENCH_ROUNDS (3), BENCH_SECONDS (10), BENCH_CONNECTIONS (32), "
             + "BENCH_FIXED_SECONDS (10), BENCH_FIXED_RATE (1000), BENCH_YARP (`process` or `inproc`), BENCH_OUTPUT (docs/benchmarks.md), "
-            + "BENCH_GATEWAY_DLL (the Release build), BENCH_REDIS_SERVER (redis-server on PATH). Needs wrk, hey and redis-server. "
+            + "BENCH_GATEWAY_DLL and BENCH_CONNECTOR_DLL (the Release builds), BENCH_REDIS_SERVER (redis-server on PATH). Needs wrk, hey and redis-server. "
             + "The exit code is 0 whether or not a target is met; non-zero means the run itself failed.");
         return sb.ToString();
     }

@@ -58,6 +58,9 @@ public sealed class ActionContext
 
     // Outcome.
     public bool Forwarded { get; set; }
+
+    /// <summary>Set just before the forwarder runs: the upstream may have received (and acted on) the request.</summary>
+    public bool SentUpstream { get; set; }
     public int? UpstreamStatus { get; set; }
     public int Status { get; set; }
     public string? Exception { get; set; }

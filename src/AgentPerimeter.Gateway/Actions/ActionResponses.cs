@@ -28,6 +28,13 @@ public static class ActionResponses
     public static async Task RefuseAsync(HttpContext context, int status, PolicyDecision decision, string? message = null)
     {
         var action = context.GetAction();
+        // On an MCP route a JSON-RPC request is answered in JSON-RPC, so MCP clients read the reason.
+        if (action.Mcp is { MessageKind: Mcp.McpMessageKind.Request } mcp && HttpMethods.IsPost(context.Request.Method) && !context.Response.HasStarted)
+        {
+            await Mcp.McpResponses.RefuseAsync(context, StatusCodes.Status200OK, Mcp.McpResponses.PerimeterRefusal, decision, mcp.RawId,
+                message ?? decision.Reason ?? decision.Code).ConfigureAwait(false);
+            return;
+        }
         action.Decision = decision;
         action.Forwarded = false;
         if (context.Response.HasStarted)

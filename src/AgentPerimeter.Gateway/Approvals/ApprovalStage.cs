@@ -30,11 +30,25 @@ internal static class ApprovalStage
         var fingerprint = ActionFingerprint.Hash(await ActionFingerprint.ComputeAsync(context, action).ConfigureAwait(false));
         if (action.ApprovalId is null && context.Request.Headers[Header].ToString() is { Length: > 0 } header)
             action.ApprovalId = header;
-        var what = action.Mcp is { } mcp ? $"{mcp.Method} {mcp.Target}" : $"{action.Method} {action.Path}";
+        var what = action.Mcp is { } mcp ? $"{mcp.Method} {mcp.Target}" : $"{action.Method} {action.Path}{context.Request.QueryString}";
+        var shown = action.Mcp?.FullArguments;
+        if (action.Mcp is null && (context.Request.ContentLength is > 0 || context.Request.Headers.TransferEncoding.Count > 0))
+        {
+            // ActionFingerprint buffered the body; the human sees what would be sent.
+            using var reader = new StreamReader(context.Request.Body, leaveOpen: true);
+            shown = await reader.ReadToEndAsync(context.RequestAborted).ConfigureAwait(false);
+            context.Request.Body.Position = 0;
+        }
+        if (shown is { Length: > MaxShownChars })
+        {
+            await RefuseAsync(context, action, Deny("approval_too_large", ruleId,
+                $"A call that needs a human's approval must be small enough to show in full ({MaxShownChars} characters of arguments or body at most)."));
+            return;
+        }
 
         if (action.ApprovalId is null)
         {
-            var created = store.Create(action.AgentId!, action.SessionId!, action.WorkType!, action.RouteId!, ruleId, what, action.Mcp?.Arguments, fingerprint);
+            var created = store.Create(action.AgentId!, action.SessionId!, action.WorkType!, action.RouteId!, ruleId, what, shown, fingerprint);
             action.ApprovalId = created.Id;
             await HoldAsync(context, action, ruleId, "approval_required",
                 $"{what} needs a human's approval (rule '{ruleId}'). Approval {created.Id} is pending; repeat this call with it once an operator has decided.");
@@ -45,7 +59,8 @@ internal static class ApprovalStage
         PolicyDecision? refusal = approval switch
         {
             null => Deny("approval_unknown", ruleId, $"Approval '{action.ApprovalId}' does not exist."),
-            _ when approval.SessionId != action.SessionId || approval.Route != action.RouteId || approval.Fingerprint != fingerprint =>
+            _ when approval.SessionId != action.SessionId || approval.AgentId != action.AgentId || approval.WorkType != action.WorkType
+                || approval.Route != action.RouteId || approval.Fingerprint != fingerprint =>
                 Deny("approval_mismatch", ruleId, $"Approval '{approval.Id}' was given for another call ({approval.What} with other arguments, or another session); it cannot be used for this one."),
             { Status: ApprovalStatus.Denied } => Deny("approval_denied", ruleId, $"An operator denied {what} (approval {approval.Id}). Do not retry it."),
             { Status: ApprovalStatus.Expired } => Deny("approval_expired", ruleId, $"Approval {approval.Id} expired before it was used; ask again."),
@@ -68,13 +83,22 @@ internal static class ApprovalStage
             return;
         }
         await next().ConfigureAwait(false);
+        // Refused after this stage (a rate limit, a missing credential, no tunnel connector): the
+        // approved call did not happen, so the approval is not spent.
+        var error = context.Features.Get<Yarp.ReverseProxy.Forwarder.IForwarderErrorFeature>();
+        if (!action.SentUpstream || Tunnels.TunnelForwarderHttpClientFactory.FindUnavailable(error?.Exception) is not null)
+            store.Restore(approval, action.ActionId);
     }
+
+    private const int MaxShownChars = 16 * 1024;
 
     private static bool RequiresApproval(HttpContext context, ActionContext action, string ruleId)
     {
         var policy = context.RequestServices.GetRequiredService<PolicyStore>().Current;
+        // Every action the rule decides: HTTP requests, and MCP tools/call, resources/read and prompts/get
+        // (the lifecycle and listing messages of the session are not actions a human needs to approve).
         return policy.WorkTypes.TryGetValue(action.WorkType!, out var wt) && wt.Rules.Any(r => r.Id == ruleId && r.RequireApproval)
-            && (action.Mcp is null || action.Mcp.Method == "tools/call");
+            && (action.Mcp is null || action.Mcp.Method is "tools/call" or "resources/read" or "resources/subscribe" or "prompts/get");
     }
 
     private static PolicyDecision Deny(string code, string rule, string reason) => new(DecisionOutcome.Deny, code, rule, reason);

@@ -53,6 +53,19 @@ public sealed class ApprovalStore(TimeProvider time, ApprovalOptions options)
     public Approval Create(string agent, string session, string workType, string route, string rule, string what, string? arguments, string fingerprint)
     {
         var now = time.GetUtcNow();
+        // A caller asking again for the same held call gets the same pending approval, not another one.
+        foreach (var existing in _approvals.Values)
+        {
+            if (existing.Status == ApprovalStatus.Pending && existing.SessionId == session && existing.AgentId == agent
+                && existing.Fingerprint == fingerprint && existing.ExpiresAt > now)
+                return existing;
+        }
+        // Decided or expired approvals are kept for a while for the operators' view, then forgotten.
+        if (_approvals.Count > 1000)
+        {
+            foreach (var old in _approvals.Values.Where(a => a.ExpiresAt + options.Expiry < now))
+                _approvals.TryRemove(old.Id, out _);
+        }
         var approval = new Approval
         {
             Id = "apr_" + Guid.CreateVersion7().ToString("N"),
@@ -91,6 +104,19 @@ public sealed class ApprovalStore(TimeProvider time, ApprovalOptions options)
             approval.DecidedAt = time.GetUtcNow();
             approval.DecidedBy = by;
             return true;
+        }
+    }
+
+    /// <summary>Gives a spent approval back when its action was refused before it reached the upstream.</summary>
+    public void Restore(Approval approval, string actionId)
+    {
+        lock (_lock)
+        {
+            if (approval.Status == ApprovalStatus.Used && approval.UsedByAction == actionId)
+            {
+                approval.Status = ApprovalStatus.Approved;
+                approval.UsedByAction = null;
+            }
         }
     }
 

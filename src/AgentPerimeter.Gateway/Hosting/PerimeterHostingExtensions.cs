@@ -135,6 +135,11 @@ public static class PerimeterHostingExtensions
             proxy.UseLoadBalancing();
             proxy.Use(Tunnels.TunnelStage.InvokeAsync); // tunnel destination: recorded; no connector → 503
             proxy.UsePassiveHealthChecks();
+            proxy.Use((context, next) =>                // last: from here on the upstream may act on it
+            {
+                context.GetAction().SentUpstream = true;
+                return next();
+            });
         });                                             // forward (credentials stripped by transform)
 
         // "{**path}" rather than MapFallback's default "{*path:nonfile}": a path that looks like a file
@@ -170,7 +175,7 @@ public static class PerimeterHostingExtensions
             return StackExchange.Redis.ConnectionMultiplexer.Connect(config);
         });
         services.AddSingleton<Idempotency.IIdempotencyStore>(sp => new Idempotency.RedisIdempotencyStore(sp.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>(),
-            redis.KeyPrefix, TimeSpan.FromMilliseconds(Math.Max(redis.TimeoutMilliseconds, 1000))));
+            redis.KeyPrefix, TimeSpan.FromMilliseconds(Math.Max(redis.TimeoutMilliseconds, 1000)), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IRateLimitStore>(sp => new RedisRateLimitStore(sp.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>(),
             TimeSpan.FromMilliseconds(redis.TimeoutMilliseconds), redis.KeyPrefix, sp.GetRequiredService<ILogger<RedisRateLimitStore>>()));
         services.AddSingleton<IRevocationStore>(sp => new RedisRevocationStore(sp.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>(),

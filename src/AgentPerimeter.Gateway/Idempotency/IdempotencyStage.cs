@@ -11,8 +11,11 @@ public sealed class IdempotencyOptions
     /// <summary>A key executes at most once within this window; a replay within it returns the first outcome.</summary>
     public TimeSpan Window { get; set; } = TimeSpan.FromHours(24);
 
-    /// <summary>How long a key stays claimed by an action that never completed (the gateway stopped mid-way).</summary>
-    public TimeSpan PendingTimeout { get; set; } = TimeSpan.FromMinutes(5);
+    /// <summary>
+    /// How long a repeat waits (409) for an action still executing; after that its outcome counts as
+    /// unknown (the gateway may have stopped mid-way) and it is never executed again under that key.
+    /// </summary>
+    public TimeSpan PendingTimeout { get; set; } = TimeSpan.FromMinutes(15);
 
     /// <summary>Largest answer recorded for replay; a larger one is replayed as "outcome too large to keep".</summary>
     public int MaxRecordedBytes { get; set; } = 1024 * 1024;
@@ -52,14 +55,16 @@ internal static class IdempotencyStage
         var services = context.RequestServices;
         var store = services.GetRequiredService<IIdempotencyStore>();
         var options = services.GetRequiredService<IdempotencyOptions>();
-        // Scoped to the agent and route: one agent's keys never collide with, or reveal, another's.
-        var scoped = ActionFingerprint.Hash($"{action.AgentId}|{action.RouteId}|{key}");
+        // Scoped to the issuer, agent, work type, session and route: one caller's keys never collide
+        // with, or reveal, another's (nor an answer made with one work type's credentials to another).
+        var scoped = ActionFingerprint.Hash($"{action.Issuer}|{action.AgentId}|{action.WorkType}|{action.SessionId}|{action.RouteId}|{key}");
+        var claim = Guid.NewGuid().ToString("N");
         var fingerprint = ActionFingerprint.Hash(await ActionFingerprint.ComputeAsync(context, action).ConfigureAwait(false));
 
         IdempotencyBegin begin;
         try
         {
-            begin = await store.BeginAsync(scoped, fingerprint, options.PendingTimeout).ConfigureAwait(false);
+            begin = await store.BeginAsync(scoped, fingerprint, claim, options.PendingTimeout, options.Window).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is TimeoutException or StackExchange.Redis.RedisException)
         {
@@ -96,19 +101,21 @@ internal static class IdempotencyStage
         finally
         {
             context.Response.Body = original;
-            // Reached the upstream (answered, or failed on the way: then the outcome is unknown)?
+            // Could the upstream have received it? Not when a stage refused before the forwarder, nor when
+            // no tunnel connection could be had (nothing was sent). Otherwise the outcome is recorded,
+            // even a failure on the way ("unknown"): the action is never executed twice.
             var error = context.Features.Get<Yarp.ReverseProxy.Forwarder.IForwarderErrorFeature>();
-            bool attempted = action.Forwarded || (error is not null && error.Error != Yarp.ReverseProxy.Forwarder.ForwarderError.None);
+            bool sent = action.SentUpstream && Tunnels.TunnelForwarderHttpClientFactory.FindUnavailable(error?.Exception) is null;
             try
             {
-                if (!attempted)
-                    await store.ReleaseAsync(scoped).ConfigureAwait(false); // refused before execution: the key is still unused
+                if (!sent)
+                    await store.ReleaseAsync(scoped, claim).ConfigureAwait(false); // refused before execution: the key is still unused
                 else
                     await store.CompleteAsync(scoped, fingerprint, Capture(context, action, recorder), options.Window).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is TimeoutException or StackExchange.Redis.RedisException)
             {
-                // The claim expires after PendingTimeout; until then a replay waits (409), never re-executes.
+                // The claim stays: a repeat waits (409), then gets "outcome unknown"; it never re-executes.
             }
         }
     }
@@ -125,7 +132,12 @@ internal static class IdempotencyStage
                 return new StoredOutcome { Kind = "mcp", Member = answer.Member, Payload = answer.Payload, ActionId = action.ActionId };
             return new StoredOutcome { Kind = "unknown", Status = context.Response.StatusCode, ActionId = action.ActionId };
         }
-        return new StoredOutcome { Kind = "http", Status = context.Response.StatusCode, ContentType = context.Response.ContentType, Body = body, ActionId = action.ActionId };
+        return new StoredOutcome
+        {
+            Kind = "http", Status = context.Response.StatusCode, ContentType = context.Response.ContentType,
+            ContentEncoding = context.Response.Headers.ContentEncoding.ToString() is { Length: > 0 } encoding ? encoding : null,
+            Body = body, ActionId = action.ActionId,
+        };
     }
 
     /// <summary>The JSON-RPC result or error in a JSON answer or in the SSE events of a streamed one.</summary>
@@ -165,6 +177,8 @@ internal static class IdempotencyStage
         {
             response.StatusCode = outcome.Status;
             response.ContentType = outcome.ContentType;
+            if (outcome.ContentEncoding is { } encoding)
+                response.Headers.ContentEncoding = encoding;
             response.ContentLength = outcome.Body?.Length ?? 0;
             if (outcome.Body is { Length: > 0 } body)
                 await response.Body.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);

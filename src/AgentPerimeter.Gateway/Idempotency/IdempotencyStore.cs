@@ -12,6 +12,7 @@ public sealed record StoredOutcome
     [JsonPropertyName("kind")] public required string Kind { get; init; }
     [JsonPropertyName("status")] public int Status { get; init; }
     [JsonPropertyName("content_type")] public string? ContentType { get; init; }
+    [JsonPropertyName("content_encoding")] public string? ContentEncoding { get; init; }
     [JsonPropertyName("body")] public byte[]? Body { get; init; }
     /// <summary>MCP: "result" or "error", and its raw JSON.</summary>
     [JsonPropertyName("member")] public string? Member { get; init; }
@@ -36,28 +37,35 @@ public readonly record struct IdempotencyBegin(IdempotencyState State, StoredOut
 /// <summary>Idempotency keys and the outcomes they recorded: Redis when configured (replicas share them), else memory.</summary>
 public interface IIdempotencyStore
 {
-    Task<IdempotencyBegin> BeginAsync(string key, string fingerprint, TimeSpan pendingFor);
+    /// <summary>
+    /// Claims a key for <paramref name="keepFor"/>. A claim is never taken over: a key whose action has
+    /// been executing for longer than <paramref name="pendingTimeout"/> (the gateway stopped mid-way) has an
+    /// unknown outcome, and is never executed again.
+    /// </summary>
+    Task<IdempotencyBegin> BeginAsync(string key, string fingerprint, string claim, TimeSpan pendingTimeout, TimeSpan keepFor);
     Task CompleteAsync(string key, string fingerprint, StoredOutcome outcome, TimeSpan keepFor);
-    /// <summary>Forgets a key whose action was refused before it executed (it may be used again).</summary>
-    Task ReleaseAsync(string key);
+    /// <summary>Forgets a key whose action was refused before it reached the upstream, if <paramref name="claim"/> still holds it.</summary>
+    Task ReleaseAsync(string key, string claim);
 }
 
 internal sealed record IdempotencyEntry(
     [property: JsonPropertyName("fp")] string Fingerprint,
-    [property: JsonPropertyName("outcome")] StoredOutcome? Outcome);
+    [property: JsonPropertyName("outcome")] StoredOutcome? Outcome,
+    [property: JsonPropertyName("claim")] string? Claim = null,
+    [property: JsonPropertyName("since")] DateTimeOffset Since = default);
 
 public sealed class InMemoryIdempotencyStore(TimeProvider time) : IIdempotencyStore
 {
     private readonly ConcurrentDictionary<string, (IdempotencyEntry Entry, DateTimeOffset Expires)> _entries = new(StringComparer.Ordinal);
 
-    public Task<IdempotencyBegin> BeginAsync(string key, string fingerprint, TimeSpan pendingFor)
+    public Task<IdempotencyBegin> BeginAsync(string key, string fingerprint, string claim, TimeSpan pendingTimeout, TimeSpan keepFor)
     {
         var now = time.GetUtcNow();
         while (true)
         {
             if (_entries.TryGetValue(key, out var existing) && existing.Expires > now)
-                return Task.FromResult(Classify(existing.Entry, fingerprint));
-            var fresh = (new IdempotencyEntry(fingerprint, null), now + pendingFor);
+                return Task.FromResult(Classify(existing.Entry, fingerprint, now, pendingTimeout));
+            var fresh = (new IdempotencyEntry(fingerprint, null, claim, now), now + keepFor);
             if (existing.Entry is null ? _entries.TryAdd(key, fresh) : _entries.TryUpdate(key, fresh, existing))
             {
                 if (_entries.Count > 10_000)
@@ -73,16 +81,18 @@ public sealed class InMemoryIdempotencyStore(TimeProvider time) : IIdempotencySt
         return Task.CompletedTask;
     }
 
-    public Task ReleaseAsync(string key)
+    public Task ReleaseAsync(string key, string claim)
     {
-        _entries.TryRemove(key, out _);
+        if (_entries.TryGetValue(key, out var existing) && existing.Entry.Claim == claim && existing.Entry.Outcome is null)
+            _entries.TryRemove(new KeyValuePair<string, (IdempotencyEntry, DateTimeOffset)>(key, existing));
         return Task.CompletedTask;
     }
 
-    internal static IdempotencyBegin Classify(IdempotencyEntry entry, string fingerprint) =>
+    internal static IdempotencyBegin Classify(IdempotencyEntry entry, string fingerprint, DateTimeOffset now, TimeSpan pendingTimeout) =>
         entry.Fingerprint != fingerprint ? new(IdempotencyState.Mismatch, null)
-        : entry.Outcome is null ? new(IdempotencyState.InProgress, null)
-        : new(IdempotencyState.Completed, entry.Outcome);
+        : entry.Outcome is not null ? new(IdempotencyState.Completed, entry.Outcome)
+        : now - entry.Since > pendingTimeout ? new(IdempotencyState.Completed, new StoredOutcome { Kind = "unknown" })
+        : new(IdempotencyState.InProgress, null);
 
     private void Prune(DateTimeOffset now)
     {
@@ -95,22 +105,28 @@ public sealed class InMemoryIdempotencyStore(TimeProvider time) : IIdempotencySt
 }
 
 /// <summary>One key per idempotency key: <c>SET NX PX</c> claims it; the outcome replaces the claim.</summary>
-public sealed class RedisIdempotencyStore(IConnectionMultiplexer redis, string prefix, TimeSpan timeout) : IIdempotencyStore
+public sealed class RedisIdempotencyStore(IConnectionMultiplexer redis, string prefix, TimeSpan timeout, TimeProvider time) : IIdempotencyStore
 {
-    private RedisKey Key(string key) => $"{prefix}:idem:{key}";
+    // Deletes the key only while it still holds this claim (no outcome yet): a late release never
+    // removes another action's claim or a recorded outcome.
+    private const string ReleaseScript = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 
-    public async Task<IdempotencyBegin> BeginAsync(string key, string fingerprint, TimeSpan pendingFor)
+    // One key per idempotency key, hash-tagged so a cluster keeps it on one slot.
+    private RedisKey Key(string key) => $"{prefix}:{{idem}}:{key}";
+
+    public async Task<IdempotencyBegin> BeginAsync(string key, string fingerprint, string claim, TimeSpan pendingTimeout, TimeSpan keepFor)
     {
         var db = redis.GetDatabase();
-        var claim = JsonSerializer.Serialize(new IdempotencyEntry(fingerprint, null));
+        var now = time.GetUtcNow();
+        var value = JsonSerializer.Serialize(new IdempotencyEntry(fingerprint, null, claim, now));
         for (int attempt = 0; attempt < 3; attempt++)
         {
-            if (await db.StringSetAsync(Key(key), claim, pendingFor, When.NotExists).WaitAsync(timeout).ConfigureAwait(false))
+            if (await db.StringSetAsync(Key(key), value, keepFor, When.NotExists).WaitAsync(timeout).ConfigureAwait(false))
                 return new IdempotencyBegin(IdempotencyState.Started, null);
             var existing = await db.StringGetAsync(Key(key)).WaitAsync(timeout).ConfigureAwait(false);
             if (existing.HasValue && JsonSerializer.Deserialize<IdempotencyEntry>(existing.ToString()) is { } entry)
-                return InMemoryIdempotencyStore.Classify(entry, fingerprint);
-            // Expired between the two calls: claim again.
+                return InMemoryIdempotencyStore.Classify(entry, fingerprint, now, pendingTimeout);
+            // Released between the two calls: claim again.
         }
         return new IdempotencyBegin(IdempotencyState.InProgress, null);
     }
@@ -118,5 +134,11 @@ public sealed class RedisIdempotencyStore(IConnectionMultiplexer redis, string p
     public Task CompleteAsync(string key, string fingerprint, StoredOutcome outcome, TimeSpan keepFor) =>
         redis.GetDatabase().StringSetAsync(Key(key), JsonSerializer.Serialize(new IdempotencyEntry(fingerprint, outcome)), keepFor).WaitAsync(timeout);
 
-    public Task ReleaseAsync(string key) => redis.GetDatabase().KeyDeleteAsync(Key(key)).WaitAsync(timeout);
+    public async Task ReleaseAsync(string key, string claim)
+    {
+        var db = redis.GetDatabase();
+        var existing = await db.StringGetAsync(Key(key)).WaitAsync(timeout).ConfigureAwait(false);
+        if (existing.HasValue && JsonSerializer.Deserialize<IdempotencyEntry>(existing.ToString()) is { Outcome: null } entry && entry.Claim == claim)
+            await db.ScriptEvaluateAsync(ReleaseScript, [Key(key)], [existing]).WaitAsync(timeout).ConfigureAwait(false);
+    }
 }

@@ -58,7 +58,7 @@ public sealed class SessionIssuer(
             problems.Add($"'ttlSeconds' must be between 1 and {(int)options.MaxTokenLifetime.TotalSeconds}");
         // A harness resuming a session after a crash asks for a new token of the same session (approvals
         // and MCP session bindings belong to it). Only one agent and work type may ever hold a session id.
-        if (request.SessionId is { } resumed && !System.Text.RegularExpressions.Regex.IsMatch(resumed, "^ses_[0-9a-f]{32}$"))
+        if (request.SessionId is { } resumed && !System.Text.RegularExpressions.Regex.IsMatch(resumed, @"^ses_[0-9a-f]{32}\z"))
             problems.Add("'sessionId' must be a session id issued by this gateway (ses_ and 32 hex digits)");
         else if (request.SessionId is { } known && _sessions.TryGetValue(known, out var earlier) && (earlier.AgentId != request.Agent || earlier.WorkType != request.WorkType))
             problems.Add($"session '{known}' belongs to another agent or work type");

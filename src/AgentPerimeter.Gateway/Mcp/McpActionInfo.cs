@@ -14,6 +14,9 @@ public sealed class McpActionInfo
     /// <summary>Tool arguments as JSON, capped for the audit record.</summary>
     public string? Arguments { get; set; }
 
+    /// <summary>The arguments as sent, uncapped (shown to the human deciding an approval).</summary>
+    public string? FullArguments { get; set; }
+
     /// <summary>SHA-256 (hex) of the arguments exactly as sent: what approvals and idempotency keys bind to.</summary>
     public string? ArgumentsHash { get; set; }
 

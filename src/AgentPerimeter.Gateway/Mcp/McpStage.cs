@@ -150,6 +150,7 @@ internal static class McpStage
                 {
                     arguments = a;
                     var raw = a.GetRawText();
+                    mcp.FullArguments = raw;
                     mcp.Arguments = raw.Length <= MaxAuditArgumentChars ? raw : string.Concat(raw.AsSpan(0, MaxAuditArgumentChars), "…[truncated]");
                 }
             }

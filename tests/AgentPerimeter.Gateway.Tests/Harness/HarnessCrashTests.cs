@@ -7,7 +7,8 @@ namespace AgentPerimeter.Gateway.Tests.Harness;
 /// <summary>The harness binary as a real process: killed mid-session, then resumed from its journal.</summary>
 public class HarnessCrashTests
 {
-    private static ChildProcess Harness(HarnessSetup setup, IEnumerable<string> args, string? crashAfterCallOf = null)
+    private static ChildProcess Harness(HarnessSetup setup, IEnumerable<string> args, string? crashAfterCallOf = null,
+        IEnumerable<(string, string)>? environment = null)
     {
         var info = new List<string>(args)
         {
@@ -15,7 +16,8 @@ public class HarnessCrashTests
             "--journal-dir", setup.Journals, "--agent", "harness-test",
         };
         var dll = ChildProcess.ProductDll("AgentPerimeter.Harness", "agentperimeter-harness");
-        return ChildProcess.StartWithEnvironment(dll, info, crashAfterCallOf is null ? [] : [("PERIMETER_HARNESS_CRASH_AFTER_CALL", crashAfterCallOf)]);
+        return ChildProcess.StartWithEnvironment(dll, info,
+            [.. environment ?? [], .. crashAfterCallOf is null ? Array.Empty<(string, string)>() : [("PERIMETER_HARNESS_CRASH_AFTER_CALL", crashAfterCallOf)]]);
     }
 
     [Fact]
@@ -79,5 +81,27 @@ public class HarnessCrashTests
         Assert.Equal(0, await resumed.WaitForExitAsync(TimeSpan.FromSeconds(60)));
         Assert.Equal(1, setup.CallsOf("deploy"));
         Assert.Contains("stopped: completed", resumed.Output);
+    }
+
+    [Fact]
+    public async Task Spans_AreExportedOverOtlp_WhenACollectorIsConfigured()
+    {
+        await using var setup = await HarnessSetup.StartAsync();
+        using var collector = WireMock.Server.WireMockServer.Start();
+        collector.Given(WireMock.RequestBuilders.Request.Create().WithPath("/v1/traces").UsingPost())
+            .RespondWith(WireMock.ResponseBuilders.Response.Create().WithStatusCode(200));
+        var script = setup.Script(("Searching.", [("search_docs", new { text = "otlp" })]), ("Done.", []));
+
+        using (var run = Harness(setup, ["run", "--work-type", "build", "--task", "search", "--script", script], environment:
+            [("OTEL_EXPORTER_OTLP_ENDPOINT", collector.Url!), ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")]))
+        {
+            Assert.Equal(0, await run.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        }
+
+        var exported = string.Concat(collector.LogEntries.Select(e => System.Text.Encoding.UTF8.GetString(e.RequestMessage!.BodyAsBytes ?? [])));
+        Assert.Contains("execute_tool search_docs", exported);
+        Assert.Contains("gen_ai.tool.call.id", exported);
+        Assert.Contains("invoke_agent harness-test", exported);
+        Assert.Contains("agentperimeter-harness", exported);
     }
 }

@@ -159,9 +159,9 @@ public class HarnessSessionTests
         var types = setup.Journal(result.SessionId).Select(e => (string?)e["type"]).ToList();
         Assert.Equal(["session", "model_turn", "tool_intent", "tool_outcome", "model_turn", "stop"], types);
         var intent = setup.Journal(result.SessionId).Single(e => (string?)e["type"] == "tool_intent");
-        Assert.Equal($"{result.SessionId}/call_1_1", (string?)intent["idempotency_key"]);
+        Assert.Equal($"{result.SessionId}/1/call_1_1", (string?)intent["idempotency_key"]);
         var call = Assert.Single(setup.Gateway.AuditRecords(), r => r.TryGetProperty("mcp", out var m) && m.GetProperty("method").GetString() == "tools/call");
-        Assert.Equal($"{result.SessionId}/call_1_1", call.GetProperty("idempotency_key").GetString());
+        Assert.Equal($"{result.SessionId}/1/call_1_1", call.GetProperty("idempotency_key").GetString());
         Assert.Equal(result.SessionId, call.GetProperty("session").GetString());
 
         var spans = File.ReadAllLines(Path.Combine(setup.Journals, "spans.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();

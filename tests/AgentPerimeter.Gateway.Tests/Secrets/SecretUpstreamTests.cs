@@ -73,7 +73,11 @@ public class SecretUpstreamTests
         };
         request.Headers.Authorization = new("Bearer", explorer);
         var refused = await gw.Agent.SendAsync(request);
-        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        // An MCP request is refused in JSON-RPC (so MCP clients read the reason), whichever stage refuses it.
+        Assert.Equal(HttpStatusCode.OK, refused.StatusCode);
+        var error = System.Text.Json.JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement.GetProperty("error");
+        Assert.Equal(-32001, error.GetProperty("code").GetInt32());
+        Assert.Equal("secret_not_entitled", error.GetProperty("data").GetProperty("error").GetString());
         Assert.Equal(before, server.Received.Count);
     }
 }
