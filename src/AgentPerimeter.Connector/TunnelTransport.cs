@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.WebSockets;
@@ -280,7 +281,9 @@ internal sealed class TunnelConnectionContext : ConnectionContext
     private readonly CancellationTokenSource _closed = new();
     private readonly Action<bool> _onClosed;
     private readonly Pipe _input = new(new PipeOptions(pauseWriterThreshold: 1024 * 1024, resumeWriterThreshold: 512 * 1024, useSynchronizationContext: false));
+    private readonly Pipe _output = new(new PipeOptions(pauseWriterThreshold: 1024 * 1024, resumeWriterThreshold: 512 * 1024, useSynchronizationContext: false));
     private readonly Task _pump;
+    private readonly Task _sender;
     private int _disposed;
 
     public TunnelConnectionContext(WebSocket socket, Action onFirstByte, Action<bool> onClosed)
@@ -288,8 +291,9 @@ internal sealed class TunnelConnectionContext : ConnectionContext
         _onClosed = onClosed;
         _stream = new WebSocketByteStream(socket, onFirstByte, SignalClosed);
         ConnectionId = "tunnel-" + Interlocked.Increment(ref s_ids);
-        Transport = new DuplexPipe(_input.Reader, PipeWriter.Create(_stream, new StreamPipeWriterOptions(leaveOpen: true)));
+        Transport = new DuplexPipe(_input.Reader, _output.Writer);
         _pump = Task.Run(PumpAsync);
+        _sender = Task.Run(SendAsync);
     }
 
     public override string ConnectionId { get; set; }
@@ -323,6 +327,51 @@ internal sealed class TunnelConnectionContext : ConnectionContext
         await _input.Writer.CompleteAsync(error).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Sends what Kestrel wrote, everything pending at once as one WebSocket frame (as Kestrel's socket
+    /// transport coalesces its sends): fewer frames, masks and system calls per answer.
+    /// </summary>
+    private async Task SendAsync()
+    {
+        byte[]? scratch = null;
+        Exception? error = null;
+        try
+        {
+            while (true)
+            {
+                var result = await _output.Reader.ReadAsync().ConfigureAwait(false);
+                var buffer = result.Buffer;
+                while (!buffer.IsEmpty)
+                {
+                    if (buffer.IsSingleSegment)
+                    {
+                        await _stream.WriteAsync(buffer.First).ConfigureAwait(false);
+                        break;
+                    }
+                    int n = (int)Math.Min(buffer.Length, 64 * 1024);
+                    scratch ??= System.Buffers.ArrayPool<byte>.Shared.Rent(64 * 1024);
+                    buffer.Slice(0, n).CopyTo(scratch);
+                    await _stream.WriteAsync(scratch.AsMemory(0, n)).ConfigureAwait(false);
+                    buffer = buffer.Slice(n);
+                }
+                _output.Reader.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted || result.IsCanceled)
+                    break;
+            }
+        }
+        catch (Exception ex)
+        {
+            error = ex;
+            SignalClosed();
+        }
+        finally
+        {
+            if (scratch is not null)
+                System.Buffers.ArrayPool<byte>.Shared.Return(scratch);
+            await _output.Reader.CompleteAsync(error).ConfigureAwait(false);
+        }
+    }
+
     private void SignalClosed()
     {
         try { _closed.Cancel(); } catch (ObjectDisposedException) { }
@@ -339,6 +388,8 @@ internal sealed class TunnelConnectionContext : ConnectionContext
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
         await Transport.Output.CompleteAsync().ConfigureAwait(false);
+        // Let the last answer leave before the connection goes (bounded: a dead peer cannot hold it).
+        await _sender.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _stream.Abort();
         await _pump.ConfigureAwait(false);
         await _input.Reader.CompleteAsync().ConfigureAwait(false);

@@ -56,16 +56,22 @@ internal static class McpStage
         }
 
         action.Forwarded = true;
+        if (mcp.Method == "initialize")
+        {
+            // Bind the session the server created to the agent session that initialized it before the
+            // agent can see its id: a client's next request may arrive before this stage resumes.
+            context.Response.OnStarting(static state =>
+            {
+                var (ctx, sessions, mcp, agentSession) = ((HttpContext, McpSessions, McpActionInfo, string))state;
+                if (ctx.Response.StatusCode is >= 200 and < 300 && ctx.Response.Headers[SessionHeader].ToString() is { Length: > 0 } created
+                    && sessions.TryBind(created, agentSession))
+                    mcp.SessionId = created;
+                return Task.CompletedTask;
+            }, (context, sessions, mcp, action.SessionId!));
+        }
         await next().ConfigureAwait(false);
 
-        // Bind the session the server created to the agent session that initialized it.
-        if (mcp.Method == "initialize" && context.Response.StatusCode is >= 200 and < 300
-            && context.Response.Headers[SessionHeader].ToString() is { Length: > 0 } created)
-        {
-            if (sessions.TryBind(created, action.SessionId!))
-                mcp.SessionId = created;
-        }
-        else if (HttpMethods.IsDelete(context.Request.Method) && mcp.SessionId is { } ended && context.Response.StatusCode is >= 200 and < 300)
+        if (HttpMethods.IsDelete(context.Request.Method) && mcp.SessionId is { } ended && context.Response.StatusCode is >= 200 and < 300)
         {
             sessions.Unbind(ended);
         }
