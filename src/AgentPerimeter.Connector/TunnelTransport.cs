@@ -129,7 +129,10 @@ internal sealed partial class TunnelListener(TunnelEndPoint endpoint, ConnectorS
                 {
                     Log.Refused(owner._logger, options.Tunnel, gateway.GetLeftPart(UriPartial.Authority), refused.Status, refused.Code);
                     owner._state.Refusal ??= refused;
-                    owner._state.Stop?.Invoke();
+                    // One replica refusing (a config rollout in progress) must not take the others down:
+                    // the connector gives up only when every gateway it serves has refused it.
+                    if (Interlocked.Increment(ref owner._refusedGateways) == options.Gateways.Count)
+                        owner._state.Stop?.Invoke();
                     return;
                 }
                 catch (Exception ex) when (!stopping.IsCancellationRequested)
@@ -234,7 +237,7 @@ internal sealed partial class TunnelListener(TunnelEndPoint endpoint, ConnectorS
         {
             var authority = new X509Certificate2Collection();
             authority.ImportFromPemFile(caFile);
-            return (_, certificate, _, errors) =>
+            return (_, certificate, presented, errors) =>
             {
                 if (errors == System.Net.Security.SslPolicyErrors.None)
                     return true;
@@ -244,12 +247,21 @@ internal sealed partial class TunnelListener(TunnelEndPoint endpoint, ConnectorS
                 chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
                 chain.ChainPolicy.CustomTrustStore.AddRange(authority);
                 chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                return chain.Build(new X509Certificate2(certificate));
+                chain.ChainPolicy.DisableCertificateDownloads = true;
+                chain.ChainPolicy.ApplicationPolicy.Add(new System.Security.Cryptography.Oid("1.3.6.1.5.5.7.3.1")); // server authentication
+                if (presented is not null)
+                {
+                    foreach (var element in presented.ChainElements)
+                        chain.ChainPolicy.ExtraStore.Add(element.Certificate);
+                }
+                using var leaf = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+                return chain.Build(leaf);
             };
         }
     }
 
     private readonly ILogger _logger = logger;
+    private int _refusedGateways;
     private readonly ConnectorState _state = state;
 
     private static partial class Log

@@ -284,6 +284,8 @@ public static class PerimeterHostingExtensions
                 var https = new Microsoft.AspNetCore.Server.Kestrel.Https.HttpsConnectionAdapterOptions
                 {
                     ServerCertificate = Tunnels.InboundClientCertificates.LoadServerCertificate(options),
+                    // The rest of the PEM file (intermediates) is sent with the leaf.
+                    ServerCertificateChain = Tunnels.InboundClientCertificates.LoadServerCertificateChain(options),
                     SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13,
                 };
                 if (kind == ListenerKind.Inbound)

@@ -6,6 +6,8 @@ using System.Text.Json;
 using AgentPerimeter.Gateway.Audit;
 using AgentPerimeter.Gateway.Tests.Infrastructure;
 using AgentPerimeter.Gateway.Tests.Mcp;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 
@@ -251,6 +253,48 @@ public class TunnelForwardingTests
         var token = await gateway.TokenAsync("agent-1", "build");
         Assert.Equal(HttpStatusCode.OK, (await gateway.GetAsync("/api/echo/ok", token)).StatusCode);
     }
+
+    [Fact]
+    public async Task AnHttpsTunnelListener_ConnectorsTrustingItsCa_Connect_AndOthersDoNot()
+    {
+        await using var upstream = await StreamingUpstream.StartAsync();
+        using var tunnels = new TunnelSetup("echo");
+        var ca = TestCertificates.CreateAuthority("Perimeter Private CA");
+        var (server, serverKey) = TestCertificates.Issue(ca, "gateway", server: true, dnsNames: ["localhost"]);
+        using var _ = serverKey;
+        var (certPath, keyPath) = TestCertificates.WritePem(tunnels.Dir, "gateway", server, serverKey);
+        var (caPath, _) = TestCertificates.WritePem(tunnels.Dir, "ca", ca);
+        await using var gateway = await TestGateway.StartAsync("tunnel://echo", Policy, extraArgs:
+            [.. tunnels.GatewayArgs("https://127.0.0.1:0"), $"--Gateway:Tls:Certificate={certPath}", $"--Gateway:Tls:Key={keyPath}"]);
+        var tunnelUri = TunnelSetup.TunnelUri(gateway);
+        Assert.Equal("https", tunnelUri.Scheme);
+
+        // A connector that does not trust the gateway's CA never hands its credential over.
+        using (var untrusting = tunnels.StartConnectorProcess(tunnelUri, "echo", upstream.Url, "untrusting"))
+        {
+            await untrusting.WaitForOutputAsync("connecting to", TimeSpan.FromSeconds(60));
+            Assert.Empty(gateway.App.Services.GetRequiredService<AgentPerimeter.Gateway.Tunnels.TunnelRegistry>().Pool("echo")!.Connectors);
+        }
+        Assert.DoesNotContain(gateway.AuditRecords(), r => r.GetProperty("kind").GetString() == "tunnel");
+
+        await using var connector = ConnectorApp(tunnels, tunnelUri, upstream.Url, caPath);
+        await connector.StartAsync();
+        await TunnelSetup.WaitForConnectorsAsync(gateway, "echo", 1);
+        var token = await gateway.TokenAsync("agent-1", "build");
+        Assert.Equal(HttpStatusCode.OK, (await gateway.GetAsync("/api/echo/over-tls", token)).StatusCode);
+    }
+
+    private static Microsoft.AspNetCore.Builder.WebApplication ConnectorApp(TunnelSetup tunnels, Uri gateway, string target, string caFile) =>
+        AgentPerimeter.Connector.ConnectorApp.Build(new AgentPerimeter.Connector.ConnectorOptions
+        {
+            Gateways = [gateway],
+            Tunnel = "echo",
+            Credential = tunnels.Credential("echo"),
+            TargetPrefix = new Uri(target),
+            TrustedCaFile = caFile,
+            IdleConnections = 2,
+            InstanceId = "tls-connector",
+        }, b => b.Logging.ClearProviders());
 
     private sealed class Progress(Action report) : IProgress<ProgressNotificationValue>
     {
