@@ -8,6 +8,7 @@ namespace AgentPerimeter.Harness;
 public sealed class GatewayClient(HarnessOptions options) : IAsyncDisposable
 {
     private readonly HttpClient _admin = CreateAdmin(options);
+    private readonly HttpClient _agent = new() { Timeout = TimeSpan.FromSeconds(15) };
     private readonly List<McpClient> _clients = [];
 
     /// <summary>The MCP clients, one per route, in the order the routes were given.</summary>
@@ -21,24 +22,54 @@ public sealed class GatewayClient(HarnessOptions options) : IAsyncDisposable
         return http;
     }
 
+    private string? _token;
+
+    /// <summary>The agent, work type and session a session token names (read, not verified: the gateway verifies it).</summary>
+    public static (string Agent, string WorkType, string SessionId) DescribeToken(string token)
+    {
+        var parts = token.Split('.');
+        if (parts.Length != 3)
+            throw new HarnessException("the session token is not a JWT.");
+        var payload = parts[1].Replace('-', '+').Replace('_', '/');
+        payload = payload.PadRight(payload.Length + (4 - payload.Length % 4) % 4, '=');
+        using var doc = JsonDocument.Parse(Convert.FromBase64String(payload));
+        var root = doc.RootElement;
+        string Claim(string name) => root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : throw new HarnessException($"the session token has no '{name}' claim.");
+        return (Claim("sub"), Claim("work_type"), Claim("sid"));
+    }
+
     /// <summary>A session token for the work type; with <paramref name="sessionId"/>, a new token for that session (resume).</summary>
     public async Task<(string Token, string SessionId)> StartSessionAsync(string agent, string workType, string? sessionId, CancellationToken cancellationToken)
     {
+        if (options.SessionToken is { } given)
+        {
+            var (_, tokenWorkType, tokenSession) = DescribeToken(given);
+            if (sessionId is not null && sessionId != tokenSession)
+                throw new HarnessException($"the session token is for session '{tokenSession}', not '{sessionId}'.");
+            if (tokenWorkType != workType)
+                throw new HarnessException($"the session token is for work type '{tokenWorkType}', not '{workType}'.");
+            _token = given;
+            return (given, tokenSession);
+        }
         var response = await _admin.PostAsJsonAsync("admin/sessions", new { agent, workType, sessionId }, cancellationToken).ConfigureAwait(false);
         var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
             throw new HarnessException($"the gateway refused a '{workType}' session for agent '{agent}' ({(int)response.StatusCode}): {body}");
         using var doc = JsonDocument.Parse(body);
-        return (doc.RootElement.GetProperty("token").GetString()!, doc.RootElement.GetProperty("session_id").GetString()!);
+        _token = doc.RootElement.GetProperty("token").GetString()!;
+        return (_token, doc.RootElement.GetProperty("session_id").GetString()!);
     }
 
     /// <summary>An approval's status: pending, approved, denied, used, expired; null if the gateway does not know it.</summary>
     public async Task<string?> ApprovalStatusAsync(string id, CancellationToken cancellationToken)
     {
+        // Asked on the agent listener with the session's own token: no operator credentials needed.
         HttpResponseMessage response;
         try
         {
-            response = await _admin.GetAsync($"admin/approvals/{Uri.EscapeDataString(id)}", cancellationToken).ConfigureAwait(false);
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(options.Gateway, $".perimeter/approvals/{Uri.EscapeDataString(id)}"));
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", _token);
+            response = await _agent.SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch (HttpRequestException)
         {
@@ -76,6 +107,7 @@ public sealed class GatewayClient(HarnessOptions options) : IAsyncDisposable
         foreach (var client in _clients)
             await client.DisposeAsync().ConfigureAwait(false);
         _admin.Dispose();
+        _agent.Dispose();
     }
 }
 

@@ -40,8 +40,8 @@ public static class HarnessApp
         var (options, error) = HarnessOptions.Read(config);
         if (options is null)
             return await FailAsync(error!);
-        if (command == "run" && (string.IsNullOrWhiteSpace(options.WorkType) || string.IsNullOrWhiteSpace(options.Task)))
-            return await FailAsync("run needs --work-type TYPE and --task \"...\".");
+        if (command == "run" && ((string.IsNullOrWhiteSpace(options.WorkType) && options.SessionToken is null) || string.IsNullOrWhiteSpace(options.Task)))
+            return await FailAsync("run needs --work-type TYPE (or --token-file) and --task \"...\".");
         if (options.ScriptFile is null && string.IsNullOrEmpty(options.AnthropicApiKey))
             return await FailAsync("no model: set ANTHROPIC_API_KEY for Claude, or pass --script FILE for a scripted model.");
 

@@ -18,6 +18,8 @@ public sealed record HarnessOptions
     /// <summary>The gateway's admin listener (session tokens, approval status).</summary>
     public required Uri Admin { get; init; }
     public string? AdminToken { get; init; }
+    /// <summary>A session token the operator issued; with it the harness needs no admin API at all.</summary>
+    public string? SessionToken { get; init; }
     /// <summary>The MCP routes on the gateway whose tools the model may use (path relative to the gateway).</summary>
     public IReadOnlyList<string> McpPaths { get; init; } = ["/mcp"];
     public string Agent { get; init; } = "harness";
@@ -61,6 +63,8 @@ public sealed record HarnessOptions
           --gateway URL             the gateway's agent listener (default http://127.0.0.1:8080)
           --admin URL               its admin listener, for session tokens and approvals (default http://127.0.0.1:9090)
           --admin-token-file FILE   the operators' admin token, when the gateway requires one (or PERIMETER_ADMIN_TOKEN)
+          --token-file FILE         a session token issued by an operator (or PERIMETER_SESSION_TOKEN): the harness
+                                    then uses no admin API (its work type and session come from the token)
           --mcp PATHS               MCP routes on the gateway, comma-separated (default /mcp)
           --agent NAME              the agent's name in the session (default harness)
           --script FILE             scripted model turns (offline runs, demos, tests); otherwise Claude:
@@ -91,6 +95,7 @@ public sealed record HarnessOptions
                 Gateway = new Uri(Get("gateway") ?? Environment.GetEnvironmentVariable("PERIMETER_GATEWAY_URL") ?? "http://127.0.0.1:8080"),
                 Admin = new Uri(Get("admin") ?? Environment.GetEnvironmentVariable("PERIMETER_ADMIN_URL") ?? "http://127.0.0.1:9090"),
                 AdminToken = tokenFile is not null ? File.ReadAllText(tokenFile).Trim() : Environment.GetEnvironmentVariable("PERIMETER_ADMIN_TOKEN"),
+                SessionToken = Get("token-file") is { } sessionFile ? File.ReadAllText(sessionFile).Trim() : Environment.GetEnvironmentVariable("PERIMETER_SESSION_TOKEN"),
                 McpPaths = (Get("mcp") ?? "/mcp").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 Agent = Get("agent") ?? "harness",
                 WorkType = Get("work-type"),

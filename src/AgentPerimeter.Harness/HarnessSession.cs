@@ -53,19 +53,22 @@ public sealed partial class HarnessSession(HarnessOptions options, IChatClient c
 
     public async Task<StopResult> StartAsync(CancellationToken cancellationToken)
     {
-        if (string.IsNullOrWhiteSpace(options.WorkType) || string.IsNullOrWhiteSpace(options.Task))
-            throw new HarnessException("run needs --work-type and --task.");
-        var (token, sessionId) = await gateway.StartSessionAsync(options.Agent, options.WorkType, null, cancellationToken).ConfigureAwait(false);
-        var state = new State { SessionId = sessionId, WorkType = options.WorkType, Agent = options.Agent, StartedAt = DateTimeOffset.UtcNow };
+        var (agent, workType) = options.SessionToken is { } given
+            ? (GatewayClient.DescribeToken(given).Agent, GatewayClient.DescribeToken(given).WorkType)
+            : (options.Agent, options.WorkType);
+        if (string.IsNullOrWhiteSpace(workType) || string.IsNullOrWhiteSpace(options.Task))
+            throw new HarnessException("run needs --work-type (or a session token) and --task.");
+        var (token, sessionId) = await gateway.StartSessionAsync(agent, workType, null, cancellationToken).ConfigureAwait(false);
+        var state = new State { SessionId = sessionId, WorkType = workType, Agent = agent, StartedAt = DateTimeOffset.UtcNow };
         state.Journal = Journal.Open(Journal.PathFor(options.JournalDirectory, sessionId));
         state.Journal.Append("session", new JsonObject
         {
-            ["session_id"] = sessionId, ["agent"] = options.Agent, ["work_type"] = options.WorkType, ["task"] = options.Task,
+            ["session_id"] = sessionId, ["agent"] = agent, ["work_type"] = workType, ["task"] = options.Task,
             ["model"] = ModelName, ["started_at"] = state.StartedAt.ToString("O"),
         });
         state.Messages.Add(new ChatMessage(ChatRole.System, options.SystemPrompt));
         state.Messages.Add(new ChatMessage(ChatRole.User, options.Task));
-        Log.Started(logger, sessionId, options.WorkType, options.Agent, ModelName, state.Journal.Path);
+        Log.Started(logger, sessionId, workType, agent, ModelName, state.Journal.Path);
         return await RunAsync(state, token, cancellationToken).ConfigureAwait(false);
     }
 

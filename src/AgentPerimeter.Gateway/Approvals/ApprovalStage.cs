@@ -15,6 +15,31 @@ namespace AgentPerimeter.Gateway.Approvals;
 /// </summary>
 internal static class ApprovalStage
 {
+    /// <summary>
+    /// <c>GET /.perimeter/approvals/{id}</c> on the agent listener: a session asks, with its own token,
+    /// whether a call it is holding has been decided — so a harness needs no operator credentials to
+    /// wait for a human. Another session's approval does not exist for it. Audited like any action.
+    /// </summary>
+    public static void MapApprovalStatus(this WebApplication app) =>
+        app.MapGet("/.perimeter/approvals/{id}", (HttpContext context, string id, ApprovalStore store) =>
+        {
+            var action = context.GetAction();
+            action.RouteId = "perimeter-approvals";
+            var approval = store.Get(id);
+            if (approval is null || approval.SessionId != action.SessionId || approval.AgentId != action.AgentId)
+                return ActionResponses.RefuseAsync(context, StatusCodes.Status404NotFound,
+                    new PolicyDecision(DecisionOutcome.NotFound, "approval_unknown", null, $"This session has no approval '{id}'."));
+            action.ApprovalId = approval.Id;
+            action.Decision = new PolicyDecision(DecisionOutcome.Allow, "approval_status", null, null);
+            return context.Response.WriteAsJsonAsync(new
+            {
+                id = approval.Id,
+                status = approval.Status.ToString().ToLowerInvariant(),
+                what = approval.What,
+                expires_at = approval.ExpiresAt,
+            });
+        }).WithMetadata(new Hosting.ListenerMetadata(Hosting.ListenerKind.Agent));
+
     public const string Header = "X-Perimeter-Approval";
 
     public static async Task InvokeAsync(HttpContext context, Func<Task> next)

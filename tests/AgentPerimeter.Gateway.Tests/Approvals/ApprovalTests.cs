@@ -29,6 +29,14 @@ public class ApprovalTests
         var pending = await Assert.ThrowsAsync<McpProtocolException>(() => client.CallToolAsync("deploy", staging, options: With(id)).AsTask());
         Assert.Contains("approval_pending", pending.Message);
 
+        // A session may ask about its own approval on the agent listener, and only about its own.
+        var own = await setup.Gateway.GetAsync($"/.perimeter/approvals/{id}", token);
+        Assert.Equal(System.Net.HttpStatusCode.OK, own.StatusCode);
+        Assert.Equal("pending", JsonDocument.Parse(await own.Content.ReadAsStringAsync()).RootElement.GetProperty("status").GetString());
+        var stranger = await setup.Gateway.GetAsync($"/.perimeter/approvals/{id}", await setup.Gateway.TokenAsync("release-bot", "production"));
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, stranger.StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await setup.Gateway.GetAsync($"/.perimeter/approvals/{id}", null)).StatusCode);
+
         var approved = await setup.Gateway.Admin.PostAsync($"admin/approvals/{id}/approve", null);
         Assert.True(approved.IsSuccessStatusCode);
         Assert.Equal(System.Net.HttpStatusCode.Conflict, (await setup.Gateway.Admin.PostAsync($"admin/approvals/{id}/deny", null)).StatusCode);
@@ -55,7 +63,7 @@ public class ApprovalTests
         Assert.Equal("used", state.GetProperty("status").GetString());
         Assert.StartsWith("act_", state.GetProperty("used_by_action").GetString());
         var records = setup.Gateway.AuditRecords().Where(r => r.TryGetProperty("approval_id", out var a) && a.GetString() == id).Select(r => r.GetProperty("code").GetString()).ToList();
-        Assert.Equal(["approval_required", "approval_pending", "approval_mismatch", "approval_mismatch", "allowed", "approval_used"], records);
+        Assert.Equal(["approval_required", "approval_pending", "approval_status", "approval_mismatch", "approval_mismatch", "allowed", "approval_used"], records);
         Assert.Contains("agentperimeter_actions_total{work_type=\"production\",route=\"tools-mcp\",kind=\"mcp\",decision=\"approval_required\",governed=\"true\"}", await setup.Gateway.MetricsAsync());
     }
 

@@ -87,6 +87,33 @@ public class HarnessSessionTests
     }
 
     [Fact]
+    public async Task WithASessionTokenFromTheOperator_TheHarnessNeedsNoAdminApi_EvenToWaitForAnApproval()
+    {
+        await using var setup = await HarnessSetup.StartAsync();
+        var token = await setup.Gateway.TokenAsync("release-bot", "production");
+        var script = setup.Script(("Deploying.", [("deploy", new { env = "staging" })]), ("Deployed.", []));
+        var options = setup.Options("ignored", script) with
+        {
+            SessionToken = token,
+            WorkType = null,
+            Admin = new Uri($"http://127.0.0.1:{Infrastructure.TunnelSetup.FreePort()}/"), // nothing listens there
+        };
+        var run = RunAsync(setup, options);
+
+        var approval = await WaitForPendingApprovalAsync(setup);
+        Assert.Equal("release-bot", approval.GetProperty("agent").GetString());
+        (await setup.Gateway.Admin.PostAsync($"admin/approvals/{approval.GetProperty("id").GetString()}/approve", null)).EnsureSuccessStatusCode();
+
+        var (result, _) = await run.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal("completed", result.Reason);
+        Assert.Equal(approval.GetProperty("session").GetString(), result.SessionId);
+        Assert.Equal(1, setup.CallsOf("deploy"));
+        // The harness asked about its approval on the agent listener, with its own token: audited.
+        Assert.Contains(setup.Gateway.AuditRecords(), r => r.GetProperty("route").GetString() == "perimeter-approvals"
+            && r.GetProperty("code").GetString() == "approval_status" && r.GetProperty("session").GetString() == result.SessionId);
+    }
+
+    [Fact]
     public async Task ADeniedApproval_TheModelIsTold_AndTheCallIsNeverMade()
     {
         await using var setup = await HarnessSetup.StartAsync();
