@@ -17,7 +17,19 @@ public class PrometheusDashboardTests
     {
         var prometheus = FindPrometheus();
         await using var upstream = await EchoUpstream.StartAsync();
-        await using var gw = await TestGateway.StartAsync(upstream.Url);
+        // A tunnel (with no connector) and a rule that needs a human, so their panels have data too.
+        using var tunnels = new TunnelSetup("dash");
+        var routes = TestPolicies.Routes(upstream.Url)
+            .Replace("\"other\": { \"ClusterId\": \"up\"", "\"other\": { \"ClusterId\": \"tun\"")
+            .Replace("\"Clusters\": {", "\"Clusters\": { \"tun\": { \"Destinations\": { \"t1\": { \"Address\": \"tunnel://dash\" } } },");
+        const string buildStart = """{ "Id": "build-start", "Route": "api", "Methods": [ "POST" ], "Paths": [ "/api/builds" ] },""";
+        var policy = TestPolicies.Default.Replace(buildStart, buildStart + """
+            { "Id": "build-other", "Route": "other", "Methods": [ "GET" ], "Paths": [ "/other/**" ] },
+            { "Id": "build-release", "Route": "api", "Methods": [ "POST" ], "Paths": [ "/api/releases" ], "Approval": "required" },
+            """);
+        Assert.Contains("build-release", policy);
+        Assert.Contains("tunnel://dash", routes);
+        await using var gw = await TestGateway.StartAsync(upstream.Url, policy, routes, tunnels.GatewayArgs());
         var build = await gw.TokenAsync("ci-bot", "build");
         var explorer = await gw.TokenAsync("explorer", "exploration");
 
@@ -47,13 +59,15 @@ public class PrometheusDashboardTests
             await gw.GetAsync("/api/repos", explorer);              // deny
             await gw.GetAsync("/api/repos", null);                  // unauthenticated
             await gw.GetAsync("/nowhere", build);                   // not_found
+            await gw.GetAsync("/other/x", build);                   // tunnel with no connector: 503, counted
+            await gw.SendAsync(HttpMethod.Post, "/api/releases", build, new StringContent("{}")); // held for approval
         }
 
         // Two rounds of traffic, each seen by a scrape, so every rate() has an increase to show.
         await TrafficAsync();
-        await WaitForAsync(api, "sum(agentperimeter_actions_total)", v => v >= 5, prom);
+        await WaitForAsync(api, "sum(agentperimeter_actions_total)", v => v >= 7, prom);
         await TrafficAsync();
-        await WaitForAsync(api, "sum(agentperimeter_actions_total)", v => v >= 10, prom);
+        await WaitForAsync(api, "sum(agentperimeter_actions_total)", v => v >= 14, prom);
 
         var dashboard = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "dashboards", "agentperimeter.json")));
         var panels = dashboard.RootElement.GetProperty("panels").EnumerateArray().ToList();
@@ -76,10 +90,11 @@ public class PrometheusDashboardTests
         }
         Assert.True(queries >= 6, $"only {queries} queries in the dashboard");
 
-        // The headline is honest: of each round of 5 actions only the report-only one is ungoverned.
+        // The headline is honest: of each round of 7 actions only the report-only one is ungoverned (a
+        // call held for approval, and one refused for want of a tunnel connector, were decided by the perimeter).
         var ratio = double.Parse((await QueryAsync(api, "sum(agentperimeter_actions_total{governed=\"true\"}) / sum(agentperimeter_actions_total)"))[0]
             .GetProperty("value")[1].GetString()!, System.Globalization.CultureInfo.InvariantCulture);
-        Assert.Equal(0.8, ratio, 3);
+        Assert.Equal(6.0 / 7, ratio, 3);
     }
 
     private static async Task<JsonElement> QueryAsync(HttpClient api, string expr)
