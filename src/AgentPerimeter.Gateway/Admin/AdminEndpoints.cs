@@ -66,14 +66,14 @@ internal static class AdminEndpoints
         used_by_action = a.UsedByAction,
     };
 
-    private static IResult DecideApproval(string id, bool approve, HttpContext context, Approvals.ApprovalStore approvals)
+    private static async Task<IResult> DecideApproval(string id, bool approve, HttpContext context, Approvals.IApprovalStore approvals)
     {
-        var by = context.Request.Headers["X-Perimeter-Operator"].ToString() is { Length: > 0 and <= 64 } name ? name : "operator";
-        return approvals.Decide(id, approve, by) switch
+        var by = context.Request.Headers["X-Perimeter-Operator"].ToString() is { Length: > 0 and <= 64 } name && !name.Any(char.IsControl) ? name : "operator";
+        return await approvals.DecideAsync(id, approve, by) switch
         {
             null => Results.Json(new { error = "unknown_approval", message = $"No approval '{id}'." }, statusCode: 404),
-            false => Results.Json(new { error = "approval_not_pending", message = $"Approval '{id}' is {approvals.Get(id)!.Status.ToString().ToLowerInvariant()}; only a pending approval can be decided." }, statusCode: 409),
-            true => Results.Json(ApprovalJson(approvals.Get(id)!)),
+            false => Results.Json(new { error = "approval_not_pending", message = $"Approval '{id}' is {(await approvals.GetAsync(id))!.Status.ToString().ToLowerInvariant()}; only a pending approval can be decided." }, statusCode: 409),
+            true => Results.Json(ApprovalJson((await approvals.GetAsync(id))!)),
         };
     }
 
@@ -201,11 +201,11 @@ internal static class AdminEndpoints
                 ? Results.Json(new { route, tool, status = "approved" })
                 : Results.Json(new { error = "unknown_tool", message = $"Tool '{tool}' has not been seen on route '{route}'." }, statusCode: 404));
 
-        admin.MapGet("/admin/approvals", (Approvals.ApprovalStore approvals) => Results.Json(approvals.All.Select(ApprovalJson)));
-        admin.MapGet("/admin/approvals/{id}", (string id, Approvals.ApprovalStore approvals) =>
-            approvals.Get(id) is { } a ? Results.Json(ApprovalJson(a)) : Results.Json(new { error = "unknown_approval", message = $"No approval '{id}'." }, statusCode: 404));
-        admin.MapPost("/admin/approvals/{id}/approve", (string id, HttpContext ctx, Approvals.ApprovalStore approvals) => DecideApproval(id, true, ctx, approvals));
-        admin.MapPost("/admin/approvals/{id}/deny", (string id, HttpContext ctx, Approvals.ApprovalStore approvals) => DecideApproval(id, false, ctx, approvals));
+        admin.MapGet("/admin/approvals", async (Approvals.IApprovalStore approvals) => Results.Json((await approvals.AllAsync()).Select(ApprovalJson)));
+        admin.MapGet("/admin/approvals/{id}", async (string id, Approvals.IApprovalStore approvals) =>
+            await approvals.GetAsync(id) is { } a ? Results.Json(ApprovalJson(a)) : Results.Json(new { error = "unknown_approval", message = $"No approval '{id}'." }, statusCode: 404));
+        admin.MapPost("/admin/approvals/{id}/approve", (string id, HttpContext ctx, Approvals.IApprovalStore approvals) => DecideApproval(id, true, ctx, approvals));
+        admin.MapPost("/admin/approvals/{id}/deny", (string id, HttpContext ctx, Approvals.IApprovalStore approvals) => DecideApproval(id, false, ctx, approvals));
 
         admin.MapGet("/admin/tunnels", (Tunnels.TunnelRegistry tunnels) => Results.Json(tunnels.Pools.OrderBy(p => p.Name).Select(p => new
         {

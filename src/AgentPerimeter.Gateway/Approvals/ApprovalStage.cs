@@ -21,17 +21,20 @@ internal static class ApprovalStage
     /// wait for a human. Another session's approval does not exist for it. Audited like any action.
     /// </summary>
     public static void MapApprovalStatus(this WebApplication app) =>
-        app.MapGet("/.perimeter/approvals/{id}", (HttpContext context, string id, ApprovalStore store) =>
+        app.MapGet("/.perimeter/approvals/{id}", async (HttpContext context, string id, IApprovalStore store) =>
         {
             var action = context.GetAction();
             action.RouteId = "perimeter-approvals";
-            var approval = store.Get(id);
+            var approval = await store.GetAsync(id);
             if (approval is null || approval.SessionId != action.SessionId || approval.AgentId != action.AgentId)
-                return ActionResponses.RefuseAsync(context, StatusCodes.Status404NotFound,
+            {
+                await ActionResponses.RefuseAsync(context, StatusCodes.Status404NotFound,
                     new PolicyDecision(DecisionOutcome.NotFound, "approval_unknown", null, $"This session has no approval '{id}'."));
+                return;
+            }
             action.ApprovalId = approval.Id;
             action.Decision = new PolicyDecision(DecisionOutcome.Allow, "approval_status", null, null);
-            return context.Response.WriteAsJsonAsync(new
+            await context.Response.WriteAsJsonAsync(new
             {
                 id = approval.Id,
                 status = approval.Status.ToString().ToLowerInvariant(),
@@ -51,7 +54,9 @@ internal static class ApprovalStage
             return;
         }
 
-        var store = context.RequestServices.GetRequiredService<ApprovalStore>();
+        var store = context.RequestServices.GetRequiredService<IApprovalStore>();
+        var time = context.RequestServices.GetRequiredService<TimeProvider>();
+        var expiry = context.RequestServices.GetRequiredService<ApprovalOptions>().Expiry;
         var fingerprint = ActionFingerprint.Hash(await ActionFingerprint.ComputeAsync(context, action).ConfigureAwait(false));
         if (action.ApprovalId is null && context.Request.Headers[Header].ToString() is { Length: > 0 } header)
             action.ApprovalId = header;
@@ -73,14 +78,20 @@ internal static class ApprovalStage
 
         if (action.ApprovalId is null)
         {
-            var created = store.Create(action.AgentId!, action.SessionId!, action.WorkType!, action.RouteId!, ruleId, what, shown, fingerprint);
+            var now = time.GetUtcNow();
+            var created = await store.CreateAsync(new Approval
+            {
+                Id = "apr_" + Guid.CreateVersion7().ToString("N"),
+                AgentId = action.AgentId!, SessionId = action.SessionId!, WorkType = action.WorkType!, Route = action.RouteId!, RuleId = ruleId,
+                What = what, Arguments = shown, Fingerprint = fingerprint, CreatedAt = now, ExpiresAt = now + expiry,
+            });
             action.ApprovalId = created.Id;
             await HoldAsync(context, action, ruleId, "approval_required",
                 $"{what} needs a human's approval (rule '{ruleId}'). Approval {created.Id} is pending; repeat this call with it once an operator has decided.");
             return;
         }
 
-        var approval = store.Get(action.ApprovalId);
+        var approval = await store.GetAsync(action.ApprovalId);
         PolicyDecision? refusal = approval switch
         {
             null => Deny("approval_unknown", ruleId, $"Approval '{action.ApprovalId}' does not exist."),
@@ -102,7 +113,7 @@ internal static class ApprovalStage
             await HoldAsync(context, action, ruleId, "approval_pending", $"Approval {approval.Id} for {what} is still pending; wait for an operator's decision.");
             return;
         }
-        if (!store.TryConsume(approval, action.ActionId))
+        if (!await store.TryConsumeAsync(approval.Id, action.ActionId))
         {
             await RefuseAsync(context, action, Deny("approval_used", ruleId, $"Approval {approval.Id} was already used; each approval allows one call."));
             return;
@@ -112,7 +123,7 @@ internal static class ApprovalStage
         // approved call did not happen, so the approval is not spent.
         var error = context.Features.Get<Yarp.ReverseProxy.Forwarder.IForwarderErrorFeature>();
         if (!action.SentUpstream || Tunnels.TunnelForwarderHttpClientFactory.FindUnavailable(error?.Exception) is not null)
-            store.Restore(approval, action.ActionId);
+            await store.RestoreAsync(approval.Id, action.ActionId);
     }
 
     private const int MaxShownChars = 16 * 1024;

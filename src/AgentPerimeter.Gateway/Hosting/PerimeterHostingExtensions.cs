@@ -73,7 +73,6 @@ public static class PerimeterHostingExtensions
         services.AddSingleton<Tunnels.TunnelRegistry>();
         services.AddSingleton(options.Idempotency);
         services.AddSingleton(options.Approvals);
-        services.AddSingleton<Approvals.ApprovalStore>();
         services.AddHostedService<PerimeterStartup>();
         AddSharedState(services, options);
 
@@ -162,6 +161,7 @@ public static class PerimeterHostingExtensions
         {
             services.AddSingleton<IRateLimitStore>(sp => new InMemoryRateLimitStore(sp.GetRequiredService<TimeProvider>()));
             services.AddSingleton<Idempotency.IIdempotencyStore>(sp => new Idempotency.InMemoryIdempotencyStore(sp.GetRequiredService<TimeProvider>()));
+            services.AddSingleton<Approvals.IApprovalStore>(sp => new Approvals.InMemoryApprovalStore(sp.GetRequiredService<TimeProvider>(), options.Approvals));
             services.AddSingleton<IRevocationStore>(_ => new FileRevocationStore(options.ResolveDataPath("revocations.json")));
             return;
         }
@@ -177,6 +177,8 @@ public static class PerimeterHostingExtensions
         });
         services.AddSingleton<Idempotency.IIdempotencyStore>(sp => new Idempotency.RedisIdempotencyStore(sp.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>(),
             redis.KeyPrefix, TimeSpan.FromMilliseconds(Math.Max(redis.TimeoutMilliseconds, 1000)), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<Approvals.IApprovalStore>(sp => new Approvals.RedisApprovalStore(sp.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>(),
+            redis.KeyPrefix, TimeSpan.FromMilliseconds(Math.Max(redis.TimeoutMilliseconds, 1000)), sp.GetRequiredService<TimeProvider>(), options.Approvals));
         services.AddSingleton<IRateLimitStore>(sp => new RedisRateLimitStore(sp.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>(),
             TimeSpan.FromMilliseconds(redis.TimeoutMilliseconds), redis.KeyPrefix, sp.GetRequiredService<ILogger<RedisRateLimitStore>>()));
         services.AddSingleton<IRevocationStore>(sp => new RedisRevocationStore(sp.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>(),

@@ -1,0 +1,60 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using AgentPerimeter.Gateway.Tests.Infrastructure;
+
+namespace AgentPerimeter.Gateway.Tests.Approvals;
+
+/// <summary>With Redis configured every replica sees the same approvals: held on one, decided and spent on another, once.</summary>
+public class RedisApprovalTests
+{
+    private const string Policy = """
+        { "Perimeter": { "WorkTypes": { "build": { "Rules": [
+            { "Id": "build-release", "Route": "api", "Methods": [ "POST" ], "Paths": [ "/api/releases" ], "Approval": "required" } ] } } } }
+        """;
+
+    [Fact]
+    public async Task AnApprovalHeldOnOneReplica_IsDecidedAndSpentOnAnother_ExactlyOnce()
+    {
+        using var redis = await RedisServer.StartAsync();
+        await using var upstream = await EchoUpstream.StartAsync();
+        string[] redisArgs = [$"--Gateway:Redis:ConnectionString={redis.ConnectionString}", "--Gateway:Redis:TimeoutMilliseconds=2000"];
+        await using var a = await TestGateway.StartAsync(upstream.Url, Policy, extraArgs: redisArgs);
+        await using var b = await TestGateway.StartAsync(upstream.Url, Policy,
+            extraArgs: [.. redisArgs, $"--Gateway:Identity:SigningKeyPath={Path.Combine(a.DataDir, "signing-key.pem")}"]);
+        await a.WaitReadyAsync();
+        await b.WaitReadyAsync();
+        var token = await a.TokenAsync("release-bot", "build");
+
+        async Task<HttpResponseMessage> Release(TestGateway gateway, string? approval)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/releases") { Content = new StringContent("""{"version":"1.4.2"}""", Encoding.UTF8, "application/json") };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            if (approval is not null)
+                request.Headers.Add("X-Perimeter-Approval", approval);
+            return await gateway.Agent.SendAsync(request);
+        }
+
+        var held = await Release(a, null);
+        Assert.Equal(HttpStatusCode.PreconditionRequired, held.StatusCode);
+        var id = JsonDocument.Parse(await held.Content.ReadAsStringAsync()).RootElement.GetProperty("approval_id").GetString()!;
+        // Asking again on the other replica finds the same pending approval.
+        var again = await Release(b, null);
+        Assert.Equal(id, JsonDocument.Parse(await again.Content.ReadAsStringAsync()).RootElement.GetProperty("approval_id").GetString());
+
+        var seen = JsonDocument.Parse(await b.Admin.GetStringAsync($"admin/approvals/{id}")).RootElement;
+        Assert.Equal("pending", seen.GetProperty("status").GetString());
+        Assert.Equal("POST /api/releases", seen.GetProperty("what").GetString());
+        Assert.Equal("""{"version":"1.4.2"}""", seen.GetProperty("arguments").GetString());
+        Assert.True((await b.Admin.PostAsync($"admin/approvals/{id}/approve", null)).IsSuccessStatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, (await a.Admin.PostAsync($"admin/approvals/{id}/deny", null)).StatusCode); // decided once
+
+        Assert.Equal(HttpStatusCode.OK, (await Release(b, id)).StatusCode);
+        var reuse = await Release(a, id);
+        Assert.Equal(HttpStatusCode.Forbidden, reuse.StatusCode);
+        Assert.Contains("approval_used", await reuse.Content.ReadAsStringAsync());
+        Assert.Single(upstream.Received);
+        Assert.Equal("used", JsonDocument.Parse(await a.Admin.GetStringAsync($"admin/approvals/{id}")).RootElement.GetProperty("status").GetString());
+    }
+}
