@@ -86,12 +86,31 @@ public sealed partial class HarnessSession(HarnessOptions options, IChatClient c
             return result;
         }
 
+        // The wall-clock budget counts the time the session ran, not the time the harness was down:
+        // add up each run (from its session/resume entry to its last entry) and start the clock that far back.
+        var active = TimeSpan.Zero;
+        DateTimeOffset? runStart = null, last = null;
+        foreach (var e in entries)
+        {
+            if ((string?)e["time"] is not { } t)
+                continue;
+            var at = DateTimeOffset.Parse(t, System.Globalization.CultureInfo.InvariantCulture);
+            if ((string?)e["type"] is "session" or "resume")
+            {
+                if (runStart is { } s0 && last is { } l0)
+                    active += l0 - s0;
+                runStart = at;
+            }
+            last = at;
+        }
+        if (runStart is { } s1 && last is { } l1)
+            active += l1 - s1;
         var state = new State
         {
             SessionId = sessionId,
             WorkType = (string)head["work_type"]!,
             Agent = (string)head["agent"]!,
-            StartedAt = DateTimeOffset.Parse((string)head["started_at"]!, System.Globalization.CultureInfo.InvariantCulture),
+            StartedAt = DateTimeOffset.UtcNow - active,
         };
         state.Messages.Add(new ChatMessage(ChatRole.System, options.SystemPrompt));
         state.Messages.Add(new ChatMessage(ChatRole.User, (string)head["task"]!));
@@ -123,6 +142,9 @@ public sealed partial class HarnessSession(HarnessOptions options, IChatClient c
                     break;
                 case "approval_pending":
                     state.Approvals[(string)e["call_id"]!] = (string)e["approval_id"]!;
+                    break;
+                case "model_error":
+                    state.ConsecutiveErrors++;
                     break;
                 case "tool_outcome":
                     outcomes.Add((string)e["call_id"]!);
