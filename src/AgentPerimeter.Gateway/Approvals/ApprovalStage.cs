@@ -53,6 +53,21 @@ internal static class ApprovalStage
             await next().ConfigureAwait(false);
             return;
         }
+        try
+        {
+            await GateAsync(context, action, ruleId, next).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is TimeoutException or StackExchange.Redis.RedisException && !context.Response.HasStarted && !action.SentUpstream)
+        {
+            // The approvals cannot be read: hold the call rather than let it through unapproved.
+            action.RetryAfter = TimeSpan.FromSeconds(1);
+            await RefuseAsync(context, action, new PolicyDecision(DecisionOutcome.Unavailable, "approval_unavailable", ruleId,
+                "The perimeter cannot check approvals right now, so it did not make this call. Retry later."));
+        }
+    }
+
+    private static async Task GateAsync(HttpContext context, ActionContext action, string ruleId, Func<Task> next)
+    {
 
         var store = context.RequestServices.GetRequiredService<IApprovalStore>();
         var time = context.RequestServices.GetRequiredService<TimeProvider>();
@@ -145,5 +160,10 @@ internal static class ApprovalStage
     private static Task RefuseAsync(HttpContext context, ActionContext action, PolicyDecision decision) =>
         action.Mcp is { } mcp
             ? McpResponses.RefuseAsync(context, StatusCodes.Status200OK, McpResponses.PerimeterRefusal, decision, mcp.RawId, decision.Reason!)
-            : ActionResponses.RefuseAsync(context, decision.Outcome == DecisionOutcome.ApprovalRequired ? StatusCodes.Status428PreconditionRequired : StatusCodes.Status403Forbidden, decision);
+            : ActionResponses.RefuseAsync(context, decision.Outcome switch
+            {
+                DecisionOutcome.ApprovalRequired => StatusCodes.Status428PreconditionRequired,
+                DecisionOutcome.Unavailable => StatusCodes.Status503ServiceUnavailable,
+                _ => StatusCodes.Status403Forbidden,
+            }, decision);
 }

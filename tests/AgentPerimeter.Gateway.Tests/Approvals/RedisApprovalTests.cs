@@ -57,4 +57,38 @@ public class RedisApprovalTests
         Assert.Single(upstream.Received);
         Assert.Equal("used", JsonDocument.Parse(await a.Admin.GetStringAsync($"admin/approvals/{id}")).RootElement.GetProperty("status").GetString());
     }
+
+    [Fact]
+    public async Task WithRedisUnreachable_ApprovalGatedAndIdempotentCalls_AreRefused_NotLetThrough()
+    {
+        using var redis = await RedisServer.StartAsync();
+        await using var upstream = await EchoUpstream.StartAsync();
+        const string policy = """
+            { "Perimeter": { "WorkTypes": { "build": { "Rules": [
+                { "Id": "build-release", "Route": "api", "Methods": [ "POST" ], "Paths": [ "/api/releases" ], "Approval": "required" },
+                { "Id": "build-start", "Route": "api", "Methods": [ "POST" ], "Paths": [ "/api/builds" ] } ] } } } }
+            """;
+        await using var gateway = await TestGateway.StartAsync(upstream.Url, policy,
+            extraArgs: [$"--Gateway:Redis:ConnectionString={redis.ConnectionString}", "--Gateway:Redis:TimeoutMilliseconds=300"]);
+        await gateway.WaitReadyAsync();
+        var token = await gateway.TokenAsync("release-bot", "build");
+        redis.Kill();
+
+        using var release = new HttpRequestMessage(HttpMethod.Post, "/api/releases") { Content = new StringContent("{}", Encoding.UTF8, "application/json") };
+        release.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        var held = await gateway.Agent.SendAsync(release);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, held.StatusCode);
+        Assert.Equal("approval_unavailable", JsonDocument.Parse(await held.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString());
+
+        using var build = new HttpRequestMessage(HttpMethod.Post, "/api/builds") { Content = new StringContent("{}", Encoding.UTF8, "application/json") };
+        build.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        build.Headers.Add("Idempotency-Key", "while-redis-is-down");
+        var once = await gateway.Agent.SendAsync(build);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, once.StatusCode);
+        Assert.Equal("idempotency_unavailable", JsonDocument.Parse(await once.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString());
+
+        Assert.Empty(upstream.Received);
+        Assert.Equal("approval_unavailable", gateway.AuditFor(held).GetProperty("code").GetString());
+        Assert.Equal("idempotency_unavailable", gateway.AuditFor(once).GetProperty("code").GetString());
+    }
 }
