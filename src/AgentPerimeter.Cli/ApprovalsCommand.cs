@@ -23,7 +23,7 @@ internal static class ApprovalsCommand
                     var status = a.GetProperty("status").GetString();
                     if (!all && status != "pending")
                         continue;
-                    Console.Out.WriteLine($"{a.GetProperty("id").GetString(),-38} {status,-9} {a.GetProperty("agent").GetString(),-16} {a.GetProperty("work_type").GetString(),-14} {a.GetProperty("what").GetString(),-28} {a.GetProperty("arguments").ToString()}");
+                    Console.Out.WriteLine($"{Safe(a.GetProperty("id").GetString()),-38} {status,-9} {Safe(a.GetProperty("agent").GetString()),-16} {Safe(a.GetProperty("work_type").GetString()),-14} {Safe(a.GetProperty("what").GetString()),-28} {Safe(a.GetProperty("arguments").ToString())}");
                 }
                 return 0;
             }
@@ -37,11 +37,15 @@ internal static class ApprovalsCommand
                 if (!response.IsSuccessStatusCode)
                     return Cli.Fail($"the gateway refused ({(int)response.StatusCode}): {body}");
                 using var doc = JsonDocument.Parse(body);
-                Console.Out.WriteLine($"{(verb == "approve" ? "approved" : "denied")}: {id} ({doc.RootElement.GetProperty("what").GetString()} {doc.RootElement.GetProperty("arguments")})");
+                Console.Out.WriteLine($"{(verb == "approve" ? "approved" : "denied")}: {Safe(id)} ({Safe(doc.RootElement.GetProperty("what").GetString())} {Safe(doc.RootElement.GetProperty("arguments").ToString())})");
                 return 0;
             }
             default:
                 throw new ArgsException("usage: perimeter approvals list [--all] | approve APPROVAL_ID | deny APPROVAL_ID");
         }
     });
+
+    /// <summary>What an agent chose (tool names, arguments) never drives the operator's terminal: control characters are shown escaped.</summary>
+    private static string Safe(string? text) =>
+        text is null ? "" : string.Concat(text.Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
 }

@@ -81,9 +81,11 @@ internal sealed class ListenerMatcherPolicy : MatcherPolicy, IEndpointSelectorPo
             bool valid = kinds is not null
                 ? kinds.Allows(listener)
                 // Proxied routes: every route on the agent listener; on the inbound listener only the
-                // routes bound to host names (Match.Hosts), so no other route is reachable through it.
+                // routes that name this very host (Match.Hosts, no wildcard), so no other route — nor a
+                // route shared by every server through a wildcard — is reachable through it.
                 : listener == ListenerKind.Agent
-                  || (listener == ListenerKind.Inbound && endpoint.Metadata.GetMetadata<Yarp.ReverseProxy.Model.RouteModel>()?.Config.Match.Hosts is { Count: > 0 });
+                  || (listener == ListenerKind.Inbound && endpoint.Metadata.GetMetadata<Yarp.ReverseProxy.Model.RouteModel>()?.Config.Match.Hosts is { Count: > 0 } hosts
+                      && hosts.Any(h => string.Equals(h, httpContext.Request.Host.Host, StringComparison.OrdinalIgnoreCase)));
             if (!valid)
                 candidates.SetValidity(i, false);
         }

@@ -20,7 +20,8 @@ public sealed class InboundTerminationTests : IAsyncLifetime
           "ReverseProxy": {
             "Routes": {
               "api": { "ClusterId": "up", "Match": { "Path": "/api/{**rest}" } },
-              "crm-api": { "ClusterId": "up", "Match": { "Path": "/api/{**rest}", "Hosts": [ "crm.mcp.test" ] } }
+              "crm-api": { "ClusterId": "up", "Match": { "Path": "/api/{**rest}", "Hosts": [ "crm.mcp.test" ] } },
+              "wild": { "ClusterId": "up", "Match": { "Path": "/wild/{**rest}", "Hosts": [ "*.mcp.test" ] } }
             },
             "Clusters": { "up": { "Destinations": { "d1": { "Address": "UPSTREAM" } } } }
           }
@@ -34,7 +35,8 @@ public sealed class InboundTerminationTests : IAsyncLifetime
               "build": {
                 "Rules": [
                   { "Id": "api-read", "Route": "api", "Methods": [ "GET" ], "Paths": [ "/api/**" ] },
-                  { "Id": "crm-read", "Route": "crm-api", "Methods": [ "GET" ], "Paths": [ "/api/**" ] }
+                  { "Id": "crm-read", "Route": "crm-api", "Methods": [ "GET" ], "Paths": [ "/api/**" ] },
+                  { "Id": "wild-read", "Route": "wild", "Methods": [ "GET" ], "Paths": [ "/wild/**" ] }
                 ]
               }
             }
@@ -145,6 +147,10 @@ public sealed class InboundTerminationTests : IAsyncLifetime
         var other = await http.SendAsync(Get("crm.mcp.test", "/other/x", token));
         Assert.Equal(HttpStatusCode.NotFound, other.StatusCode);
         Assert.Equal("route_not_found", _gateway.AuditFor(other).GetProperty("code").GetString());
+        // Nor is a route that names the servers by wildcard: each inbound host reaches only its own routes.
+        var wild = await http.SendAsync(Get("crm.mcp.test", "/wild/x", token));
+        Assert.Equal(HttpStatusCode.NotFound, wild.StatusCode);
+        Assert.Empty(_upstream.Received);
     }
 
     [Fact]
