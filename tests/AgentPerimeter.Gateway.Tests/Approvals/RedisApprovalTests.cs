@@ -19,12 +19,9 @@ public class RedisApprovalTests
     {
         using var redis = await RedisServer.StartAsync();
         await using var upstream = await EchoUpstream.StartAsync();
-        string[] redisArgs = [$"--Gateway:Redis:ConnectionString={redis.ConnectionString}", "--Gateway:Redis:TimeoutMilliseconds=2000"];
-        await using var a = await TestGateway.StartAsync(upstream.Url, Policy, extraArgs: redisArgs);
-        await using var b = await TestGateway.StartAsync(upstream.Url, Policy,
-            extraArgs: [.. redisArgs, $"--Gateway:Identity:SigningKeyPath={Path.Combine(a.DataDir, "signing-key.pem")}"]);
-        await a.WaitReadyAsync();
-        await b.WaitReadyAsync();
+        var (a, b) = await RedisReplicas.StartAsync(redis, upstream.Url, Policy);
+        await using var _ = a;
+        await using var __ = b;
         var token = await a.TokenAsync("release-bot", "build");
 
         async Task<HttpResponseMessage> Release(TestGateway gateway, string? approval)

@@ -17,12 +17,9 @@ public class RedisIdempotencyTests
     {
         using var redis = await RedisServer.StartAsync();
         await using var upstream = await EchoUpstream.StartAsync();
-        string[] redisArgs = [$"--Gateway:Redis:ConnectionString={redis.ConnectionString}", "--Gateway:Redis:TimeoutMilliseconds=2000"];
-        await using var a = await TestGateway.StartAsync(upstream.Url, Policy, extraArgs: redisArgs);
-        await using var b = await TestGateway.StartAsync(upstream.Url, Policy,
-            extraArgs: [.. redisArgs, $"--Gateway:Identity:SigningKeyPath={Path.Combine(a.DataDir, "signing-key.pem")}"]);
-        await a.WaitReadyAsync();
-        await b.WaitReadyAsync();
+        var (a, b) = await RedisReplicas.StartAsync(redis, upstream.Url, Policy);
+        await using var _ = a;
+        await using var __ = b;
         var token = await a.TokenAsync("ci-bot", "build");
 
         async Task<HttpResponseMessage> Post(TestGateway gateway)

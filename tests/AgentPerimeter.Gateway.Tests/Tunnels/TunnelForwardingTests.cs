@@ -31,24 +31,44 @@ public class TunnelForwardingTests
         }
         """;
 
-    private static async Task<(StreamingUpstream Upstream, TunnelSetup Tunnels, TestGateway Gateway, string Token)> StartAsync(params string[] extraArgs)
+    /// <summary>A streaming upstream behind tunnel "echo" (and a spare "billing"), a gateway, a build token and, if asked, a connector.</summary>
+    private sealed class EchoTunnel : IAsyncDisposable
     {
-        var upstream = await StreamingUpstream.StartAsync();
-        var tunnels = new TunnelSetup("echo", "billing");
-        var gateway = await TestGateway.StartAsync("tunnel://echo", Policy, extraArgs: [.. tunnels.GatewayArgs(), .. extraArgs]);
-        var token = await gateway.TokenAsync("agent-1", "build");
-        return (upstream, tunnels, gateway, token);
+        public required StreamingUpstream Upstream { get; init; }
+        public required TunnelSetup Tunnels { get; init; }
+        public required TestGateway Gateway { get; init; }
+        public required string Token { get; init; }
+        public Microsoft.AspNetCore.Builder.WebApplication? Connector { get; private set; }
+
+        public static async Task<EchoTunnel> StartAsync(bool connector, string id = "test-connector")
+        {
+            var upstream = await StreamingUpstream.StartAsync();
+            var tunnels = new TunnelSetup("echo", "billing");
+            var gateway = await TestGateway.StartAsync("tunnel://echo", Policy, extraArgs: tunnels.GatewayArgs());
+            var fixture = new EchoTunnel { Upstream = upstream, Tunnels = tunnels, Gateway = gateway, Token = await gateway.TokenAsync("agent-1", "build") };
+            if (connector)
+            {
+                fixture.Connector = await tunnels.StartConnectorAsync(TunnelSetup.TunnelUri(gateway), "echo", upstream.Url, id: id);
+                await TunnelSetup.WaitForConnectorsAsync(gateway, "echo", 1);
+            }
+            return fixture;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (Connector is not null)
+                await Connector.DisposeAsync();
+            await Gateway.DisposeAsync();
+            Tunnels.Dispose();
+            await Upstream.DisposeAsync();
+        }
     }
 
     [Fact]
     public async Task Request_ThroughConnector_IsForwarded_Audited_AndCounted()
     {
-        var (upstream, tunnels, gateway, token) = await StartAsync();
-        await using var _ = upstream;
-        using var __ = tunnels;
-        await using var ___ = gateway;
-        await using var connector = await tunnels.StartConnectorAsync(TunnelSetup.TunnelUri(gateway), "echo", upstream.Url, id: "crm-connector-1");
-        await TunnelSetup.WaitForConnectorsAsync(gateway, "echo", 1);
+        await using var fixture = await EchoTunnel.StartAsync(connector: true, id: "crm-connector-1");
+        var (upstream, tunnels, gateway, token, connector) = (fixture.Upstream, fixture.Tunnels, fixture.Gateway, fixture.Token, fixture.Connector!);
 
         var response = await gateway.GetAsync("/api/echo/hello?x=1", token);
 
@@ -112,10 +132,8 @@ public class TunnelForwardingTests
     [Fact]
     public async Task TunnelWithNoConnector_Is503_WithAClearReason_Audited()
     {
-        var (upstream, tunnels, gateway, token) = await StartAsync();
-        await using var _ = upstream;
-        using var __ = tunnels;
-        await using var ___ = gateway;
+        await using var fixture = await EchoTunnel.StartAsync(connector: false);
+        var (gateway, token) = (fixture.Gateway, fixture.Token);
 
         var response = await gateway.GetAsync("/api/echo/hello", token);
 
@@ -134,12 +152,8 @@ public class TunnelForwardingTests
     [Fact]
     public async Task LargeBodies_PassThroughTheTunnel_IntactAndIncrementally()
     {
-        var (upstream, tunnels, gateway, token) = await StartAsync();
-        await using var _ = upstream;
-        using var __ = tunnels;
-        await using var ___ = gateway;
-        await using var connector = await tunnels.StartConnectorAsync(TunnelSetup.TunnelUri(gateway), "echo", upstream.Url);
-        await TunnelSetup.WaitForConnectorsAsync(gateway, "echo", 1);
+        await using var fixture = await EchoTunnel.StartAsync(connector: true);
+        var (upstream, tunnels, gateway, token, connector) = (fixture.Upstream, fixture.Tunnels, fixture.Gateway, fixture.Token, fixture.Connector!);
 
         // Up: 8 MiB, streamed (chunked, no length known in advance).
         var upload = StreamingUpstream.Blob(8 * 1024 * 1024);
@@ -220,12 +234,8 @@ public class TunnelForwardingTests
     [Fact]
     public async Task ClientGoingAway_CancelsTheUpstreamRequest_AcrossTheTunnel()
     {
-        var (upstream, tunnels, gateway, token) = await StartAsync();
-        await using var _ = upstream;
-        using var __ = tunnels;
-        await using var ___ = gateway;
-        await using var connector = await tunnels.StartConnectorAsync(TunnelSetup.TunnelUri(gateway), "echo", upstream.Url);
-        await TunnelSetup.WaitForConnectorsAsync(gateway, "echo", 1);
+        await using var fixture = await EchoTunnel.StartAsync(connector: true);
+        var (upstream, tunnels, gateway, token, connector) = (fixture.Upstream, fixture.Tunnels, fixture.Gateway, fixture.Token, fixture.Connector!);
 
         using var cts = new CancellationTokenSource();
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/echo/slow");
