@@ -85,7 +85,7 @@ public static class PerimeterHostingExtensions
                 // The agent's credentials never go upstream: upstream credentials come from the gateway,
                 // injected here, after every decision, at the last moment.
                 transforms.AddRequestTransform(SecretsStage.InjectAsync);
-                transforms.AddResponseTransform(McpResponseTransform.TransformAsync);
+                transforms.AddResponseTransform(Proxy.ResponseTransform.TransformAsync);
             });
         // Destinations may name a tunnel (tunnel://NAME): forwarded over a connector's connections.
         services.AddSingleton<Yarp.ReverseProxy.Forwarder.IForwarderHttpClientFactory, Tunnels.TunnelForwarderHttpClientFactory>();

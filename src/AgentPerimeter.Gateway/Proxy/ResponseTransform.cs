@@ -6,20 +6,20 @@ using System.Text.Json.Nodes;
 using AgentPerimeter.Gateway.Actions;
 using AgentPerimeter.Gateway.Audit;
 using AgentPerimeter.Gateway.Metrics;
+using AgentPerimeter.Gateway.Mcp;
 using AgentPerimeter.Gateway.Policy;
 using AgentPerimeter.Gateway.Secrets;
 using Yarp.ReverseProxy.Transforms;
-
-namespace AgentPerimeter.Gateway.Mcp;
+namespace AgentPerimeter.Gateway.Proxy;
 
 /// <summary>
-/// The server-to-agent half of MCP inspection, as a YARP response transform. Lists (<c>tools/list</c>,
-/// <c>resources/list</c>, <c>prompts/list</c>, JSON or SSE) are filtered to what the work type may use and
-/// tool definitions are pinned; every SSE stream is relayed event by event — each event flushed as soon
-/// as it is complete, so progress keeps its timing — and the server's notifications and requests in it
-/// are audited as server messages.
+/// The gateway's one response transform (YARP), for every route. On routes secrets are injected into,
+/// secret values are masked in headers and bodies (small bodies whole, large ones chunk by chunk, SSE
+/// event by event); a compressed body there, or on an MCP route, is refused since it cannot be
+/// inspected. On MCP routes, lists are filtered and server messages audited (<see cref="McpResponseFilter"/>),
+/// and every SSE stream is relayed event by event — each event flushed as soon as it is complete.
 /// </summary>
-internal static partial class McpResponseTransform
+internal static class ResponseTransform
 {
     private const long SmallBody = 64 * 1024;
 
@@ -66,7 +66,7 @@ internal static partial class McpResponseTransform
             var body = await upstream.Content.ReadAsByteArrayAsync(http.RequestAborted).ConfigureAwait(false);
             if (scrub)
                 body = Encoding.UTF8.GetBytes(scrubber.Scrub(Encoding.UTF8.GetString(body))!); // before re-serializing escapes it
-            var filtered = Filter(http, mcp, body);
+            var filtered = McpResponseFilter.Filter(http, mcp, body);
             if (scrub)
                 filtered = Encoding.UTF8.GetBytes(scrubber.Scrub(Encoding.UTF8.GetString(filtered))!);
             http.Response.Headers.ContentLength = filtered.Length;
@@ -201,7 +201,7 @@ internal static partial class McpResponseTransform
 
         string? rewritten = null;
         if (data.Length > 0 && mcp is not null)
-            rewritten = InspectServerMessage(http, mcp, scrubber is null ? data.ToString() : scrubber.Scrub(data.ToString())!);
+            rewritten = McpResponseFilter.InspectServerMessage(http, mcp, scrubber is null ? data.ToString() : scrubber.Scrub(data.ToString())!);
 
         var sb = new StringBuilder();
         foreach (var line in lines)
@@ -217,97 +217,6 @@ internal static partial class McpResponseTransform
         var text = scrubber is null ? sb.ToString() : scrubber.Scrub(sb.ToString())!;
         await output.WriteAsync(Encoding.UTF8.GetBytes(text), http.RequestAborted).ConfigureAwait(false);
         await output.FlushAsync(http.RequestAborted).ConfigureAwait(false);
-    }
-
-    /// <summary>Audits server messages; returns the rewritten data for a filtered list, else null.</summary>
-    private static string? InspectServerMessage(HttpContext http, McpActionInfo mcp, string data)
-    {
-        JsonNode? node;
-        try
-        {
-            node = JsonNode.Parse(data);
-        }
-        catch (JsonException)
-        {
-            return null; // Not JSON-RPC: relayed untouched.
-        }
-        if (node is not JsonObject message)
-            return null;
-
-        if (message["method"] is JsonValue m && m.TryGetValue<string>(out var method))
-        {
-            RecordServerMessage(http, method, message.ContainsKey("id"));
-            return null;
-        }
-        // Any result on a list action is filtered, whatever its id looks like ("1.0" vs "1").
-        if (mcp.ListKind is not null && message.ContainsKey("result"))
-            return Encoding.UTF8.GetString(Filter(http, mcp, message));
-        return null;
-    }
-
-    private static byte[] Filter(HttpContext http, McpActionInfo mcp, byte[] body)
-    {
-        JsonNode? node;
-        try
-        {
-            node = JsonNode.Parse(body);
-        }
-        catch (JsonException)
-        {
-            return body;
-        }
-        return node is JsonObject message ? Filter(http, mcp, message) : body;
-    }
-
-    private static byte[] Filter(HttpContext http, McpActionInfo mcp, JsonObject message)
-    {
-        var action = http.GetAction();
-        var services = http.RequestServices;
-        var policy = services.GetRequiredService<PolicyStore>().Current;
-        var pins = services.GetRequiredService<ToolPins>();
-        var kind = mcp.ListKind!;
-        if (message["result"] is JsonObject result && result[kind] is JsonArray items)
-        {
-            var policyKind = kind == "resourceTemplates" ? "resources" : kind;
-            var nameKey = kind switch { "tools" or "prompts" => "name", "resources" => "uri", _ => "uriTemplate" };
-            for (int i = items.Count - 1; i >= 0; i--)
-            {
-                var item = items[i] as JsonObject;
-                var name = item?[nameKey]?.GetValue<string>();
-                bool keep = name is not null && policy.MayList(action.WorkType!, action.RouteId!, policyKind, name);
-                if (keep && kind == "tools")
-                {
-                    var description = item!["description"]?.GetValue<string>();
-                    keep = pins.Observe(action.RouteId!, name!, ToolPins.Hash(name!, description, item["inputSchema"]), description);
-                }
-                if (!keep)
-                    items.RemoveAt(i);
-            }
-        }
-        return Encoding.UTF8.GetBytes(message.ToJsonString());
-    }
-
-    private static void RecordServerMessage(HttpContext http, string method, bool isRequest)
-    {
-        var parent = http.GetAction();
-        var services = http.RequestServices;
-        var record = new ActionContext("act_" + Guid.CreateVersion7().ToString("N"), services.GetRequiredService<TimeProvider>().GetUtcNow())
-        {
-            Kind = ActionKind.Mcp,
-            AgentId = parent.AgentId,
-            SessionId = parent.SessionId,
-            WorkType = parent.WorkType,
-            RouteId = parent.RouteId,
-            Method = parent.Method,
-            Path = parent.Path,
-            Status = parent.Status,
-            Decision = new PolicyDecision(DecisionOutcome.Allow, isRequest ? "server_request" : "server_notification", null, null),
-            Mcp = new McpActionInfo { Method = method, Direction = "server", SessionId = parent.Mcp?.SessionId, MessageKind = isRequest ? McpMessageKind.Request : McpMessageKind.Notification },
-        };
-        var fields = AuditRecord.SerializeFields(record, services.GetRequiredService<PolicyStore>().Current.Version, services.GetRequiredService<Secrets.SecretScrubber>());
-        // Observed, not decided: the stream is not held back for the record's fsync.
-        _ = services.GetRequiredService<AuditLog>().AppendAsync(fields);
-        services.GetRequiredService<PerimeterMetrics>().ServerMessage(parent.RouteId ?? "none", method);
     }
 
     private static bool TryReadLine(ref ReadOnlySequence<byte> buffer, out string line)
