@@ -202,19 +202,30 @@ internal static partial class DemoCommand
               { "text": "payments-service is rolling out to staging; the build step was refused by the perimeter, as production sessions may only deploy." }
             ] }
             """);
+        // Claude when an Anthropic key is given (ANTHROPIC_API_KEY, optionally ANTHROPIC_BASE_URL and
+        // ANTHROPIC_MODEL), else the scripted model: the session goes through the same perimeter either way.
+        var apiKey = Environment.GetEnvironmentVariable("ANTHROPIC_API_KEY");
+        var claude = !string.IsNullOrEmpty(apiKey);
         var options = new AgentPerimeter.Harness.HarnessOptions
         {
             Gateway = agentUri,
             Admin = adminUri,
             Agent = "release-bot",
             WorkType = "production",
-            Task = "Ship payments-service to staging.",
-            ScriptFile = script,
+            Task = "Ship payments-service to staging: read the deployment docs first, then deploy it to staging. " +
+                   "Builds may be refused to you; if a tool is refused, say so and carry on with what you may do.",
+            ScriptFile = claude ? null : script,
+            AnthropicApiKey = apiKey,
+            AnthropicBaseUrl = Environment.GetEnvironmentVariable("ANTHROPIC_BASE_URL"),
+            Model = Environment.GetEnvironmentVariable("ANTHROPIC_MODEL") is { Length: > 0 } model ? model : "claude-sonnet-4-5",
+            Budgets = new AgentPerimeter.Harness.Budgets { MaxTurns = 8, MaxOutputTokens = 8_000 },
             JournalDirectory = Path.Combine(dataDir, "sessions"),
             ConsoleLogs = false,
         };
         Console.Out.WriteLine();
-        Console.Out.WriteLine("Harness session (scripted model → harness → gateway → MCP server), agent release-bot, work type production:");
+        Console.Out.WriteLine(claude
+            ? $"Harness session (Claude {options.Model} → harness → gateway → MCP server), agent release-bot, work type production:"
+            : "Harness session (scripted model → harness → gateway → MCP server; set ANTHROPIC_API_KEY for Claude), agent release-bot, work type production:");
         using var admin = new HttpClient { BaseAddress = adminUri };
         using var operatorDone = new CancellationTokenSource();
         // The demo plays the human operator: it approves the deployment the session is waiting for.

@@ -61,8 +61,10 @@ public class ProcessTests
     public async Task Demo_RunsEndToEnd_OnEmbeddedDefaults()
     {
         var dir = Directory.CreateTempSubdirectory("perimeter-demo-").FullName;
-        using var demo = ChildProcess.Start(ChildProcess.ProductDll("AgentPerimeter.Cli", "perimeter"),
-            ["demo", "--exit", "--agent-port", "0", "--admin-port", "0", "--upstream-port", "0", "--data-dir", Path.Combine(dir, "data")], dir);
+        // No Anthropic key, whatever the machine's environment holds: the scripted model.
+        using var demo = ChildProcess.StartExecutable("dotnet", [ChildProcess.ProductDll("AgentPerimeter.Cli", "perimeter"),
+            "demo", "--exit", "--agent-port", "0", "--admin-port", "0", "--upstream-port", "0", "--data-dir", Path.Combine(dir, "data")], dir,
+            [("ANTHROPIC_API_KEY", "")]);
 
         var exit = await demo.WaitForExitAsync(TimeSpan.FromSeconds(120));
 
@@ -89,6 +91,41 @@ public class ProcessTests
         // and neither the audit log nor the gateway log holds it.
         Assert.Contains("\"api_key\":\"[REDACTED]\"", demo.Output);
         Assert.DoesNotContain(TestSecrets.Demo, demo.Output);
+        TestSecrets.AssertNoneIn(Path.Combine(dir, "data"));
+    }
+
+    [Fact]
+    public async Task Demo_WithAnAnthropicKey_DrivesClaude_ThroughTheSamePerimeter()
+    {
+        // A stand-in for the Messages API: search the docs, deploy (held for the operator), done.
+        using var api = WireMock.Server.WireMockServer.Start();
+        string Message(string id, string stop, params object[] content) => System.Text.Json.JsonSerializer.Serialize(new
+        {
+            id, type = "message", role = "assistant", model = "claude-sonnet-4-5", content, stop_reason = stop, stop_sequence = (string?)null,
+            usage = new { input_tokens = 100, output_tokens = 20 },
+        });
+        var request = WireMock.RequestBuilders.Request.Create().WithPath("/v1/messages").UsingPost();
+        WireMock.ResponseBuilders.IResponseBuilder Json(string body) => WireMock.ResponseBuilders.Response.Create().WithHeader("Content-Type", "application/json").WithBody(body);
+        api.Given(request).InScenario("demo").WillSetStateTo("searched")
+            .RespondWith(Json(Message("msg_1", "tool_use", new { type = "tool_use", id = "toolu_1", name = "search_docs", input = new { query = "deploy" } })));
+        api.Given(request).InScenario("demo").WhenStateIs("searched").WillSetStateTo("deployed")
+            .RespondWith(Json(Message("msg_2", "tool_use", new { type = "tool_use", id = "toolu_2", name = "deploy", input = new { repo = "payments-service", env = "staging" } })));
+        api.Given(request).InScenario("demo").WhenStateIs("deployed")
+            .RespondWith(Json(Message("msg_3", "end_turn", new { type = "text", text = "payments-service is rolling out to staging." })));
+
+        var dir = Directory.CreateTempSubdirectory("perimeter-demo-").FullName;
+        using var demo = ChildProcess.StartExecutable("dotnet", [ChildProcess.ProductDll("AgentPerimeter.Cli", "perimeter"),
+            "demo", "--exit", "--agent-port", "0", "--admin-port", "0", "--upstream-port", "0", "--data-dir", Path.Combine(dir, "data")], dir,
+            [("ANTHROPIC_API_KEY", "sk-ant-demo-test"), ("ANTHROPIC_BASE_URL", api.Url!)]);
+        var exit = await demo.WaitForExitAsync(TimeSpan.FromSeconds(120));
+
+        Assert.True(exit == 0, demo.Output);
+        Assert.Contains("Harness session (Claude claude-sonnet-4-5", demo.Output);
+        Assert.Matches(@"operator: perimeter approvals approve apr_[0-9a-f]{32}", demo.Output);
+        Assert.Matches(@"tool deploy\s+→ ok\s+deploying payments-service to staging", demo.Output);
+        Assert.Matches(@"stopped: completed \(3 turns", demo.Output);
+        Assert.Equal(3, api.LogEntries.Count());
+        Assert.DoesNotContain("sk-ant-demo-test", demo.Output);
         TestSecrets.AssertNoneIn(Path.Combine(dir, "data"));
     }
 }
