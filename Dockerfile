@@ -2,6 +2,7 @@
 #
 #   docker build -t agentperimeter .
 #   docker build --target connector -t agentperimeter-connector .
+#   docker build --target harness -t agentperimeter-harness .
 #   docker run --rm -v /etc/agentperimeter:/etc/agentperimeter:ro agentperimeter-connector \
 #     --gateway https://gateway.example.com:8443 --tunnel crm-mcp --target http://crm-mcp:7000 \
 #     --credential-file /etc/agentperimeter/tunnel-crm-mcp
@@ -61,6 +62,27 @@ COPY --from=build-connector /app/publish/ ./
 ENV ASPNETCORE_HTTP_PORTS=
 USER $APP_UID
 ENTRYPOINT ["dotnet", "agentperimeter-connector.dll"]
+
+
+# The harness: runs agent sessions whose every tool call goes through the gateway.
+#   docker run --rm -e ANTHROPIC_API_KEY -v harness-sessions:/sessions agentperimeter-harness \
+#     run --work-type build --task "..." --gateway http://gateway:8080 --token-file /run/secrets/session-token --journal-dir /sessions
+FROM mcr.microsoft.com/dotnet/sdk:${DOTNET_VERSION} AS build-harness
+WORKDIR /src
+COPY global.json Directory.Build.props Directory.Packages.props ./
+COPY src/AgentPerimeter.Harness/AgentPerimeter.Harness.csproj src/AgentPerimeter.Harness/
+RUN dotnet restore src/AgentPerimeter.Harness/AgentPerimeter.Harness.csproj
+COPY src/AgentPerimeter.Harness/ src/AgentPerimeter.Harness/
+RUN dotnet publish src/AgentPerimeter.Harness/AgentPerimeter.Harness.csproj \
+        --configuration Release --no-restore --output /app/publish -p:UseAppHost=false
+
+FROM mcr.microsoft.com/dotnet/aspnet:${DOTNET_VERSION} AS harness
+WORKDIR /app
+COPY --from=build-harness /app/publish/ ./
+RUN mkdir -p /sessions && chown "$APP_UID:$APP_UID" /sessions
+VOLUME ["/sessions"]
+USER $APP_UID
+ENTRYPOINT ["dotnet", "agentperimeter-harness.dll"]
 
 
 FROM mcr.microsoft.com/dotnet/aspnet:${DOTNET_VERSION} AS runtime
