@@ -83,6 +83,38 @@ public sealed class GatewayClient(HarnessOptions options) : IAsyncDisposable
         return doc.RootElement.GetProperty("status").GetString();
     }
 
+    /// <summary>Reports a call the harness ran itself to the gateway (counted there as an ungoverned action).</summary>
+    public async Task<string?> ReportExternalAsync(string tool, string argumentsHash, string outcome, CancellationToken cancellationToken)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(options.Gateway, ".perimeter/actions/external"))
+                {
+                    Content = JsonContent.Create(new { tool, arguments_hash = argumentsHash, outcome }),
+                };
+                request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", _token);
+                var response = await _agent.SendAsync(request, cancellationToken).ConfigureAwait(false);
+                if (response.IsSuccessStatusCode)
+                {
+                    using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false));
+                    return doc.RootElement.GetProperty("recorded").GetString();
+                }
+                if (attempt >= 3)
+                    return null;
+            }
+            catch (HttpRequestException) when (attempt < 3)
+            {
+            }
+            catch (HttpRequestException)
+            {
+                return null;
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(300 * attempt), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Connects an MCP client (official SDK) to each MCP route and lists the tools the work type may use.</summary>
     public async Task<Dictionary<string, (McpClient Client, McpClientTool Tool)>> ConnectAsync(string token, CancellationToken cancellationToken)
     {

@@ -32,6 +32,12 @@ public sealed record HarnessOptions
     public int MaxTokensPerTurn { get; init; } = 4096;
     public string? AnthropicApiKey { get; init; }
     public string? AnthropicBaseUrl { get; init; }
+    /// <summary>
+    /// Built-in tools the harness runs itself, outside the perimeter (<c>current_time</c>). Each call is
+    /// reported to the gateway, which counts it as an ungoverned action. None by default.
+    /// </summary>
+    public IReadOnlySet<string> LocalTools { get; init; } = new HashSet<string>(StringComparer.Ordinal);
+
     /// <summary>Tools safe to repeat after an upstream error (reads); others are never retried on one.</summary>
     public IReadOnlySet<string> IdempotentTools { get; init; } = new HashSet<string>(StringComparer.Ordinal);
     public Budgets Budgets { get; init; } = new();
@@ -71,6 +77,8 @@ public sealed record HarnessOptions
           --model MODEL             Claude model (default claude-sonnet-4-5); key from ANTHROPIC_API_KEY,
                                     base URL from ANTHROPIC_BASE_URL
           --idempotent-tools LIST   tools safe to retry after an upstream error, comma-separated
+          --local-tools LIST        built-in tools run by the harness itself (current_time); every call is
+                                    reported to the gateway and counted there as ungoverned
           --max-turns N --max-input-tokens N --max-output-tokens N --max-seconds N --max-consecutive-errors N
           --approval-wait SECONDS   how long to wait for a human's decision (default 1800)
           --journal-dir DIR         where session journals live (default data/sessions)
@@ -105,6 +113,9 @@ public sealed record HarnessOptions
                 Model = Get("model") ?? "claude-sonnet-4-5",
                 AnthropicApiKey = Environment.GetEnvironmentVariable("ANTHROPIC_API_KEY"),
                 AnthropicBaseUrl = Environment.GetEnvironmentVariable("ANTHROPIC_BASE_URL"),
+                LocalTools = (Get("local-tools") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal) is var local
+                    && local.All(HarnessSession.BuiltInLocalTools.ContainsKey) ? local
+                    : throw new FormatException($"--local-tools: known local tools are {string.Join(", ", HarnessSession.BuiltInLocalTools.Keys)}."),
                 IdempotentTools = (Get("idempotent-tools") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal),
                 Budgets = budgets,
                 ApprovalWait = TimeSpan.FromSeconds(Int("approval-wait", 1800)),

@@ -25,6 +25,13 @@ public sealed partial class HarnessSession(HarnessOptions options, IChatClient c
     public const string IdempotencyMetaKey = "io.agentperimeter/idempotency-key";
     public const string ApprovalMetaKey = "io.agentperimeter/approval-id";
 
+    /// <summary>Tools the harness can run itself (outside the perimeter), by name: each call is reported as ungoverned.</summary>
+    public static readonly IReadOnlyDictionary<string, AIFunction> BuiltInLocalTools = new Dictionary<string, AIFunction>(StringComparer.Ordinal)
+    {
+        ["current_time"] = AIFunctionFactory.Create(() => DateTimeOffset.UtcNow.ToString("O"), "current_time",
+            "The current UTC date and time. Runs locally in the harness, outside the perimeter."),
+    };
+
     /// <summary>The JSON-RPC error code of the perimeter's refusals (its reason is in the message).</summary>
     public const int PerimeterRefusal = -32001;
 
@@ -249,7 +256,7 @@ public sealed partial class HarnessSession(HarnessOptions options, IChatClient c
             {
                 ModelId = options.ScriptFile is null ? options.Model : null,
                 MaxOutputTokens = options.MaxTokensPerTurn,
-                Tools = [.. state.Tools.Values.Select(t => (AITool)t.Tool)],
+                Tools = [.. state.Tools.Values.Select(t => (AITool)t.Tool), .. options.LocalTools.Select(n => (AITool)BuiltInLocalTools[n])],
             }, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -311,6 +318,19 @@ public sealed partial class HarnessSession(HarnessOptions options, IChatClient c
         span?.SetTag("gen_ai.tool.call.id", call.CallId);
         span?.SetTag("gen_ai.tool.type", "extension");
         span?.SetTag("agentperimeter.idempotency_key", idempotencyKey);
+
+        if (options.LocalTools.Contains(call.Name) && !state.Tools.ContainsKey(call.Name))
+        {
+            // Run here, outside the perimeter — and said so: the gateway records it as ungoverned.
+            var output = (await BuiltInLocalTools[call.Name].InvokeAsync(new AIFunctionArguments(call.Arguments), cancellationToken).ConfigureAwait(false))?.ToString() ?? "";
+            var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(argumentsJson)));
+            var recorded = await gateway.ReportExternalAsync(call.Name, hash, "ok", cancellationToken).ConfigureAwait(false);
+            span?.SetTag("agentperimeter.decision", "external");
+            if (recorded is null)
+                Log.Unreported(logger, state.SessionId, call.Name);
+            Finish(state, call, span, "ok", recorded is null ? "local_unreported" : "local", output);
+            return;
+        }
 
         // A tool the perimeter did not list is still asked for through the perimeter (on the first MCP
         // route): the gateway decides and records the refusal; the harness never decides on its own.
@@ -491,6 +511,9 @@ public sealed partial class HarnessSession(HarnessOptions options, IChatClient c
 
         [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Session {SessionId} stopped: {Reason} ({Detail}); {Turns} turns, {InputTokens} in / {OutputTokens} out tokens")]
         public static partial void Stopped(ILogger logger, string sessionId, string reason, string detail, int turns, long inputTokens, long outputTokens);
+
+        [LoggerMessage(EventId = 12, Level = LogLevel.Warning, Message = "Session {SessionId}: local tool {Tool} ran but could not be reported to the gateway (journaled as local_unreported)")]
+        public static partial void Unreported(ILogger logger, string sessionId, string tool);
 
         [LoggerMessage(EventId = 11, Level = LogLevel.Information, Message = "Session {SessionId} had already stopped: {Reason}")]
         public static partial void AlreadyStopped(ILogger logger, string sessionId, string reason);

@@ -7,6 +7,8 @@ public enum ActionKind
 {
     Http,
     Mcp,
+    /// <summary>An action a harness ran outside the perimeter (a local tool) and reported: counted, never governed.</summary>
+    External,
 }
 
 /// <summary>

@@ -25,6 +25,8 @@ public enum DecisionOutcome
     Degraded,
     /// <summary>Allowed by a rule that needs a human's approval, which has not been given (yet).</summary>
     ApprovalRequired,
+    /// <summary>Ran outside the perimeter and reported afterwards: nobody here decided it.</summary>
+    External,
 }
 
 /// <summary>A decision with the rule that made it and the reason the agent reads.</summary>
@@ -45,6 +47,7 @@ public sealed record PolicyDecision(DecisionOutcome Outcome, string Code, string
         DecisionOutcome.RateLimited => "rate_limited",
         DecisionOutcome.Degraded => "degraded",
         DecisionOutcome.ApprovalRequired => "approval_required",
+        DecisionOutcome.External => "external",
         _ => "pending",
     };
 
@@ -56,5 +59,5 @@ public sealed record PolicyDecision(DecisionOutcome Outcome, string Code, string
         or DecisionOutcome.Unauthenticated or DecisionOutcome.NotFound or DecisionOutcome.BadRequest or DecisionOutcome.RateLimited
         or DecisionOutcome.ApprovalRequired;
 
-    public bool Permits => Outcome is DecisionOutcome.Allow or DecisionOutcome.WouldDeny or DecisionOutcome.Degraded;
+    public bool Permits => Outcome is DecisionOutcome.Allow or DecisionOutcome.WouldDeny or DecisionOutcome.Degraded or DecisionOutcome.External;
 }

@@ -35,7 +35,7 @@ public static class AuditRecord
             w.WriteStartObject();
             w.WriteString("time", action.StartedAt.UtcDateTime.ToString("O"));
             w.WriteString("action_id", action.ActionId);
-            w.WriteString("kind", action.Kind == ActionKind.Mcp ? "mcp" : "http");
+            w.WriteString("kind", action.Kind switch { ActionKind.Mcp => "mcp", ActionKind.External => "external", _ => "http" });
             w.WriteString("agent", action.AgentId);
             w.WriteString("session", action.SessionId);
             w.WriteString("work_type", action.WorkType);

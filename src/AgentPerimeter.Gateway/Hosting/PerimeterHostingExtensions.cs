@@ -150,6 +150,7 @@ public static class PerimeterHostingExtensions
         app.MapAdminEndpoints();
         app.MapTunnelEndpoints();
         Approvals.ApprovalStage.MapApprovalStatus(app); // agent listener: a session asks about its own held calls
+        ExternalActions.MapExternalActions(app);        // agent listener: a harness reports what it ran outside
         return app;
     }
 

@@ -106,7 +106,7 @@ public sealed class PerimeterMetrics
     {
         var workType = action.WorkType ?? "none";
         var route = action.RouteId ?? "none";
-        var kind = action.Kind == ActionKind.Mcp ? "mcp" : "http";
+        var kind = action.Kind switch { ActionKind.Mcp => "mcp", ActionKind.External => "external", _ => "http" };
         var decision = action.Decision.Label;
         _actions.WithLabels(workType, route, kind, decision, governed ? "true" : "false").Inc();
         _duration.WithLabels(workType, route, kind, decision).Observe(action.Elapsed.TotalSeconds);
@@ -115,7 +115,7 @@ public sealed class PerimeterMetrics
         if (action.Mcp is { } mcp)
         {
             // The tool label only carries names the policy allowed, so agents cannot mint label values.
-            var tool = mcp.Target is not null && mcp.Method == "tools/call" && action.Decision.Permits ? mcp.Target : "";
+            var tool = mcp.Target is not null && mcp.Method == "tools/call" && action.Decision.Permits && action.Kind != ActionKind.External ? mcp.Target : "";
             _mcpActions.WithLabels(workType, route, BoundedMethod(mcp.Method), tool, decision).Inc();
         }
     }

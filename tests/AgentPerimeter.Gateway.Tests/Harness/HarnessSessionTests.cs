@@ -203,6 +203,48 @@ public class HarnessSessionTests
             s => Assert.Equal(agent.GetProperty("span_id").GetString(), s.GetProperty("parent_span_id").GetString()));
     }
 
+    [Fact]
+    public async Task ALocalTool_RunsOutsideThePerimeter_AndIsReportedAndCountedAsUngoverned()
+    {
+        await using var setup = await HarnessSetup.StartAsync();
+        var script = setup.Script(
+            ("What time is it?", [("current_time", new { })]),
+            ("Now the docs.", [("search_docs", new { text = "time" })]),
+            ("Done.", []));
+        var options = setup.Options("build", script) with { LocalTools = new HashSet<string> { "current_time" } };
+
+        var (result, model) = await RunAsync(setup, options);
+
+        Assert.Equal("completed", result.Reason);
+        var local = setup.Journal(result.SessionId).First(e => (string?)e["type"] == "tool_outcome");
+        Assert.Equal("local", (string?)local["code"]);
+        Assert.True(DateTimeOffset.TryParse((string?)local["text"], out _));
+        var external = Assert.Single(setup.Gateway.AuditRecords(), r => r.GetProperty("kind").GetString() == "external");
+        Assert.False(external.GetProperty("governed").GetBoolean());
+        Assert.Equal("external", external.GetProperty("decision").GetString());
+        Assert.Equal("current_time", external.GetProperty("mcp").GetProperty("target").GetString());
+        Assert.Equal("local", external.GetProperty("mcp").GetProperty("direction").GetString());
+        Assert.Equal(result.SessionId, external.GetProperty("session").GetString());
+        var metrics = await setup.Gateway.MetricsAsync();
+        Assert.Contains("agentperimeter_actions_total{work_type=\"build\",route=\"external\",kind=\"external\",decision=\"external\",governed=\"false\"} 1", metrics);
+        Assert.Equal(0, setup.CallsOf("current_time")); // never reached the MCP server
+    }
+
+    [Fact]
+    public async Task AReportOfAnExternalAction_NeedsASessionToken_AndAToolName()
+    {
+        await using var setup = await HarnessSetup.StartAsync();
+        var token = await setup.Gateway.TokenAsync("harness-test", "build");
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized,
+            (await setup.Gateway.SendAsync(HttpMethod.Post, "/.perimeter/actions/external", null, JsonContent.Create(new { tool = "x" }))).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest,
+            (await setup.Gateway.SendAsync(HttpMethod.Post, "/.perimeter/actions/external", token, new StringContent("{not json"))).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.Accepted,
+            (await setup.Gateway.SendAsync(HttpMethod.Post, "/.perimeter/actions/external", token, JsonContent.Create(new { tool = "shell", arguments_hash = "ab", outcome = "error" }))).StatusCode);
+        var record = Assert.Single(setup.Gateway.AuditRecords(), r => r.GetProperty("kind").GetString() == "external");
+        Assert.Equal("reported outcome: error", record.GetProperty("exception").GetString());
+    }
+
     internal static async Task<JsonElement> WaitForPendingApprovalAsync(HarnessSetup setup)
     {
         var clock = Stopwatch.StartNew();
