@@ -111,8 +111,11 @@ internal static class AdminEndpoints
             await metrics.Registry.CollectAndExportAsTextAsync(ctx.Response.Body, ctx.RequestAborted);
         });
 
-        admin.MapPost("/admin/sessions", (SessionRequest request, SessionIssuer issuer) =>
+        admin.MapPost("/admin/sessions", (SessionRequest request, SessionIssuer issuer, RateLimiting.IRevocationStore revocations) =>
         {
+            // A revoked session (or agent) gets no new token, not even to resume.
+            if (request.Agent is { } agent && revocations.IsRevoked(request.SessionId ?? "", agent))
+                return Results.Json(new { error = "session_revoked", message = "This session or agent has been revoked; it cannot be given a new token." }, statusCode: 403);
             var result = issuer.Issue(request);
             if (result.Token is null)
                 return Results.Json(new { error = result.Error, message = result.Message }, statusCode: result.Status);

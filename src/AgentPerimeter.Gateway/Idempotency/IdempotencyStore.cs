@@ -54,9 +54,10 @@ internal sealed record IdempotencyEntry(
     [property: JsonPropertyName("claim")] string? Claim = null,
     [property: JsonPropertyName("since")] DateTimeOffset Since = default);
 
-public sealed class InMemoryIdempotencyStore(TimeProvider time) : IIdempotencyStore
+public sealed class InMemoryIdempotencyStore(TimeProvider time, long maxRecordedBytes = 256L * 1024 * 1024) : IIdempotencyStore
 {
     private readonly ConcurrentDictionary<string, (IdempotencyEntry Entry, DateTimeOffset Expires)> _entries = new(StringComparer.Ordinal);
+    private long _recordedBytes;
 
     public Task<IdempotencyBegin> BeginAsync(string key, string fingerprint, string claim, TimeSpan pendingTimeout, TimeSpan keepFor)
     {
@@ -77,9 +78,28 @@ public sealed class InMemoryIdempotencyStore(TimeProvider time) : IIdempotencySt
 
     public Task CompleteAsync(string key, string fingerprint, StoredOutcome outcome, TimeSpan keepFor)
     {
-        _entries[key] = (new IdempotencyEntry(fingerprint, outcome), time.GetUtcNow() + keepFor);
+        // Memory is bounded: past the budget, the outcome is kept without its answer ("unknown" on a
+        // replay) — the action is still never executed twice.
+        long size = Size(outcome);
+        if (Interlocked.Add(ref _recordedBytes, size) > maxRecordedBytes)
+        {
+            Prune(time.GetUtcNow());
+            if (Volatile.Read(ref _recordedBytes) > maxRecordedBytes)
+            {
+                Interlocked.Add(ref _recordedBytes, -size);
+                outcome = new StoredOutcome { Kind = "unknown", Status = outcome.Status, ActionId = outcome.ActionId };
+            }
+        }
+        _entries.AddOrUpdate(key, (new IdempotencyEntry(fingerprint, outcome), time.GetUtcNow() + keepFor), (_, old) =>
+        {
+            if (old.Entry.Outcome is { } previous)
+                Interlocked.Add(ref _recordedBytes, -Size(previous));
+            return (new IdempotencyEntry(fingerprint, outcome), time.GetUtcNow() + keepFor);
+        });
         return Task.CompletedTask;
     }
+
+    private static long Size(StoredOutcome outcome) => (outcome.Body?.Length ?? 0) + (outcome.Payload?.Length ?? 0) * 2L;
 
     public Task ReleaseAsync(string key, string claim)
     {
@@ -98,8 +118,8 @@ public sealed class InMemoryIdempotencyStore(TimeProvider time) : IIdempotencySt
     {
         foreach (var (k, v) in _entries)
         {
-            if (v.Expires <= now)
-                _entries.TryRemove(k, out _);
+            if (v.Expires <= now && _entries.TryRemove(new KeyValuePair<string, (IdempotencyEntry, DateTimeOffset)>(k, v)) && v.Entry.Outcome is { } outcome)
+                Interlocked.Add(ref _recordedBytes, -Size(outcome));
         }
     }
 }
