@@ -61,7 +61,6 @@ public static class PerimeterHostingExtensions
             sp.GetRequiredService<ILogger<AuditLog>>(), sp.GetRequiredService<PerimeterMetrics>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new SigningKeys(options.ResolveDataPath(options.Identity.SigningKeyPath), sp.GetRequiredService<ILogger<SigningKeys>>()));
         services.AddSingleton<SessionIssuer>();
-        services.AddSingleton<McpSessions>();
         services.AddSingleton<SecretScrubber>();
         services.AddSingleton<SecretStats>();
         services.AddSingleton<ISecretProvider, EnvironmentSecretProvider>();
@@ -163,6 +162,7 @@ public static class PerimeterHostingExtensions
             services.AddSingleton<IRateLimitStore>(sp => new InMemoryRateLimitStore(sp.GetRequiredService<TimeProvider>()));
             services.AddSingleton<Idempotency.IIdempotencyStore>(sp => new Idempotency.InMemoryIdempotencyStore(sp.GetRequiredService<TimeProvider>()));
             services.AddSingleton<Approvals.IApprovalStore>(sp => new Approvals.InMemoryApprovalStore(sp.GetRequiredService<TimeProvider>(), options.Approvals));
+            services.AddSingleton(new McpSessions());
             services.AddSingleton<IRevocationStore>(_ => new FileRevocationStore(options.ResolveDataPath("revocations.json")));
             return;
         }
@@ -178,6 +178,8 @@ public static class PerimeterHostingExtensions
         });
         services.AddSingleton<Idempotency.IIdempotencyStore>(sp => new Idempotency.RedisIdempotencyStore(sp.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>(),
             redis.KeyPrefix, TimeSpan.FromMilliseconds(Math.Max(redis.TimeoutMilliseconds, 1000)), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new McpSessions(sp.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>(), redis.KeyPrefix,
+            TimeSpan.FromMilliseconds(Math.Max(redis.TimeoutMilliseconds, 1000))));
         services.AddSingleton<Approvals.IApprovalStore>(sp => new Approvals.RedisApprovalStore(sp.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>(),
             redis.KeyPrefix, TimeSpan.FromMilliseconds(Math.Max(redis.TimeoutMilliseconds, 1000)), sp.GetRequiredService<TimeProvider>(), options.Approvals));
         services.AddSingleton<IRateLimitStore>(sp => new RedisRateLimitStore(sp.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>(),

@@ -49,7 +49,7 @@ internal static class McpStage
             if (!await InspectPostAsync(context, action, mcp, sessions).ConfigureAwait(false))
                 return;
         }
-        else if (mcp.SessionId is { } sid && sessions.Check(sid, action.SessionId!) is { } problem)
+        else if (mcp.SessionId is { } sid && await sessions.CheckAsync(sid, action.SessionId!).ConfigureAwait(false) is { } problem)
         {
             await RefuseSessionAsync(context, problem, null).ConfigureAwait(false);
             return;
@@ -60,13 +60,21 @@ internal static class McpStage
         {
             // Bind the session the server created to the agent session that initialized it before the
             // agent can see its id: a client's next request may arrive before this stage resumes.
-            context.Response.OnStarting(static state =>
+            context.Response.OnStarting(static async state =>
             {
                 var (ctx, sessions, mcp, agentSession) = ((HttpContext, McpSessions, McpActionInfo, string))state;
-                if (ctx.Response.StatusCode is >= 200 and < 300 && ctx.Response.Headers[SessionHeader].ToString() is { Length: > 0 } created
-                    && sessions.TryBind(created, agentSession))
-                    mcp.SessionId = created;
-                return Task.CompletedTask;
+                if (ctx.Response.StatusCode is >= 200 and < 300 && ctx.Response.Headers[SessionHeader].ToString() is { Length: > 0 } created)
+                {
+                    try
+                    {
+                        if (await sessions.TryBindAsync(created, agentSession).ConfigureAwait(false))
+                            mcp.SessionId = created;
+                    }
+                    catch (Exception ex) when (ex is TimeoutException or StackExchange.Redis.RedisException)
+                    {
+                        // Unbound, the session's next request gets 404 and the client re-initializes.
+                    }
+                }
             }, (context, sessions, mcp, action.SessionId!));
         }
         await next().ConfigureAwait(false);
@@ -110,7 +118,7 @@ internal static class McpStage
 
         // Every message that names a session must be its owner's, initialize included (a server may run
         // an initialize inside an existing session and hand its id back).
-        if (mcp.SessionId is { } sid && sessions.Check(sid, action.SessionId!) is { } problem)
+        if (mcp.SessionId is { } sid && await sessions.CheckAsync(sid, action.SessionId!).ConfigureAwait(false) is { } problem)
         {
             await RefuseSessionAsync(context, problem, message.RawId).ConfigureAwait(false);
             return false;
