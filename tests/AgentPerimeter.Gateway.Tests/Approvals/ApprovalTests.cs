@@ -68,6 +68,21 @@ public class ApprovalTests
     }
 
     [Fact]
+    public async Task ACallTooLargeToShowInFull_IsRefused_NotHeldForABlindApproval()
+    {
+        await using var setup = await HarnessSetup.StartAsync();
+        var token = await setup.Gateway.TokenAsync("release-bot", "production");
+        await using var client = await McpSetup.ConnectAsync(new Uri(setup.Gateway.AgentUri, "mcp"), token);
+
+        var refused = await Assert.ThrowsAsync<McpProtocolException>(() => client.CallToolAsync("deploy",
+            new Dictionary<string, object?> { ["env"] = "staging", ["notes"] = new string('x', 20_000) }).AsTask());
+
+        Assert.Contains("approval_too_large", refused.Message);
+        Assert.Empty(JsonDocument.Parse(await setup.Gateway.Admin.GetStringAsync("admin/approvals")).RootElement.EnumerateArray());
+        Assert.Equal(0, setup.CallsOf("deploy"));
+    }
+
+    [Fact]
     public async Task ARuleCannotBeBothReportOnlyAndApprovalGated_AndApprovalMustBeAKnownChoice()
     {
         var dir = Directory.CreateTempSubdirectory("perimeter-cfg-").FullName;
