@@ -45,40 +45,35 @@ RUN dotnet publish src/AgentPerimeter.Gateway/AgentPerimeter.Gateway.csproj \
         --configuration Release --no-restore --output /app/publish -p:UseAppHost=false
 
 
-# The connector: runs beside a private server and dials out to the gateway's tunnel listener. It
-# listens on nothing, so it publishes no port.
-FROM mcr.microsoft.com/dotnet/sdk:${DOTNET_VERSION} AS build-connector
+# The connector (runs beside a private server and dials out to the gateway's tunnel listener; it
+# listens on nothing, so it publishes no port) and the harness (runs agent sessions whose every tool
+# call goes through the gateway), built in one stage.
+#   docker run --rm -e ANTHROPIC_API_KEY -v harness-sessions:/sessions agentperimeter-harness \
+#     run --work-type build --task "..." --gateway http://gateway:8080 --token-file /run/secrets/session-token --journal-dir /sessions
+FROM mcr.microsoft.com/dotnet/sdk:${DOTNET_VERSION} AS build-tools
 WORKDIR /src
 COPY global.json Directory.Build.props Directory.Packages.props ./
 COPY src/AgentPerimeter.Connector/AgentPerimeter.Connector.csproj src/AgentPerimeter.Connector/
-RUN dotnet restore src/AgentPerimeter.Connector/AgentPerimeter.Connector.csproj
+COPY src/AgentPerimeter.Harness/AgentPerimeter.Harness.csproj src/AgentPerimeter.Harness/
+RUN dotnet restore src/AgentPerimeter.Connector/AgentPerimeter.Connector.csproj \
+ && dotnet restore src/AgentPerimeter.Harness/AgentPerimeter.Harness.csproj
 COPY src/AgentPerimeter.Connector/ src/AgentPerimeter.Connector/
+COPY src/AgentPerimeter.Harness/ src/AgentPerimeter.Harness/
 RUN dotnet publish src/AgentPerimeter.Connector/AgentPerimeter.Connector.csproj \
-        --configuration Release --no-restore --output /app/publish -p:UseAppHost=false
+        --configuration Release --no-restore --output /app/connector -p:UseAppHost=false \
+ && dotnet publish src/AgentPerimeter.Harness/AgentPerimeter.Harness.csproj \
+        --configuration Release --no-restore --output /app/harness -p:UseAppHost=false
 
 FROM mcr.microsoft.com/dotnet/aspnet:${DOTNET_VERSION} AS connector
 WORKDIR /app
-COPY --from=build-connector /app/publish/ ./
+COPY --from=build-tools /app/connector/ ./
 ENV ASPNETCORE_HTTP_PORTS=
 USER $APP_UID
 ENTRYPOINT ["dotnet", "agentperimeter-connector.dll"]
 
-
-# The harness: runs agent sessions whose every tool call goes through the gateway.
-#   docker run --rm -e ANTHROPIC_API_KEY -v harness-sessions:/sessions agentperimeter-harness \
-#     run --work-type build --task "..." --gateway http://gateway:8080 --token-file /run/secrets/session-token --journal-dir /sessions
-FROM mcr.microsoft.com/dotnet/sdk:${DOTNET_VERSION} AS build-harness
-WORKDIR /src
-COPY global.json Directory.Build.props Directory.Packages.props ./
-COPY src/AgentPerimeter.Harness/AgentPerimeter.Harness.csproj src/AgentPerimeter.Harness/
-RUN dotnet restore src/AgentPerimeter.Harness/AgentPerimeter.Harness.csproj
-COPY src/AgentPerimeter.Harness/ src/AgentPerimeter.Harness/
-RUN dotnet publish src/AgentPerimeter.Harness/AgentPerimeter.Harness.csproj \
-        --configuration Release --no-restore --output /app/publish -p:UseAppHost=false
-
 FROM mcr.microsoft.com/dotnet/aspnet:${DOTNET_VERSION} AS harness
 WORKDIR /app
-COPY --from=build-harness /app/publish/ ./
+COPY --from=build-tools /app/harness/ ./
 RUN mkdir -p /sessions && chown "$APP_UID:$APP_UID" /sessions
 VOLUME ["/sessions"]
 USER $APP_UID

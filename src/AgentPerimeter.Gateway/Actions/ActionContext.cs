@@ -59,8 +59,6 @@ public sealed class ActionContext
     public PolicyDecision Decision { get; set; } = PolicyDecision.Pending;
 
     // Outcome.
-    public bool Forwarded { get; set; }
-
     /// <summary>Set just before the forwarder runs: the upstream may have received (and acted on) the request.</summary>
     public bool SentUpstream { get; set; }
     public int? UpstreamStatus { get; set; }

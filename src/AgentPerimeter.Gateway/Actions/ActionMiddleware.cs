@@ -99,9 +99,9 @@ internal sealed partial class ActionMiddleware(
                 ? $"{error.Error}: {ex.GetType().Name}: {ex.Message}"
                 : error.Error.ToString();
         }
-        else if (action.Forwarded && responseStarting)
+        else if (action.SentUpstream && responseStarting)
         {
-            action.UpstreamStatus = context.Response.StatusCode;
+            action.UpstreamStatus ??= context.Response.StatusCode;
         }
         if (action.Decision.Outcome == DecisionOutcome.Pending && action.Status == StatusCodes.Status404NotFound)
             action.Decision = new PolicyDecision(DecisionOutcome.NotFound, "route_not_found", null, "No route matches this request.");

@@ -36,7 +36,6 @@ public static class ActionResponses
             return;
         }
         action.Decision = decision;
-        action.Forwarded = false;
         if (context.Response.HasStarted)
         {
             context.Abort();

@@ -148,7 +148,7 @@ internal static class ApprovalStage
         var policy = context.RequestServices.GetRequiredService<PolicyStore>().Current;
         // Every action the rule decides: HTTP requests, and MCP tools/call, resources/read and prompts/get
         // (the lifecycle and listing messages of the session are not actions a human needs to approve).
-        return policy.WorkTypes.TryGetValue(action.WorkType!, out var wt) && wt.Rules.Any(r => r.Id == ruleId && r.RequireApproval)
+        return policy.ApprovalRules.Count > 0 && policy.ApprovalRules.Contains(ruleId)
             && (action.Mcp is null || action.Mcp.Method is "tools/call" or "resources/read" or "resources/subscribe" or "prompts/get");
     }
 
@@ -158,12 +158,10 @@ internal static class ApprovalStage
         RefuseAsync(context, action, new PolicyDecision(DecisionOutcome.ApprovalRequired, code, ruleId, message));
 
     private static Task RefuseAsync(HttpContext context, ActionContext action, PolicyDecision decision) =>
-        action.Mcp is { } mcp
-            ? McpResponses.RefuseAsync(context, StatusCodes.Status200OK, McpResponses.PerimeterRefusal, decision, mcp.RawId, decision.Reason!)
-            : ActionResponses.RefuseAsync(context, decision.Outcome switch
-            {
-                DecisionOutcome.ApprovalRequired => StatusCodes.Status428PreconditionRequired,
-                DecisionOutcome.Unavailable => StatusCodes.Status503ServiceUnavailable,
-                _ => StatusCodes.Status403Forbidden,
-            }, decision);
+        ActionResponses.RefuseAsync(context, decision.Outcome switch
+        {
+            DecisionOutcome.ApprovalRequired => StatusCodes.Status428PreconditionRequired,
+            DecisionOutcome.Unavailable => StatusCodes.Status503ServiceUnavailable,
+            _ => StatusCodes.Status403Forbidden,
+        }, decision);
 }

@@ -169,7 +169,6 @@ internal static class IdempotencyStage
     private static async Task ReplayAsync(HttpContext context, ActionContext action, StoredOutcome outcome)
     {
         action.Replayed = true;
-        action.Forwarded = false;
         action.Decision = action.Decision with { Code = "idempotent_replay" };
         var response = context.Response;
         response.Headers[ReplayHeader] = "true";
@@ -198,9 +197,7 @@ internal static class IdempotencyStage
     }
 
     private static Task RefuseAsync(HttpContext context, ActionContext action, int status, PolicyDecision decision, string? message = null) =>
-        action.Mcp is { } mcp
-            ? McpResponses.RefuseAsync(context, status == StatusCodes.Status400BadRequest ? status : StatusCodes.Status200OK, McpResponses.PerimeterRefusal, decision, mcp.RawId, message ?? decision.Reason!)
-            : ActionResponses.RefuseAsync(context, status, decision, message);
+        ActionResponses.RefuseAsync(context, status, decision, message);
 
     /// <summary>Passes the answer through unchanged, keeping a copy up to a limit.</summary>
     private sealed class RecordingStream(Stream inner, int limit) : Stream

@@ -19,7 +19,6 @@ public static class McpResponses
     {
         var action = context.GetAction();
         action.Decision = decision;
-        action.Forwarded = false;
         context.Response.StatusCode = httpStatus;
         context.Response.ContentType = "application/json";
         context.Response.Headers.CacheControl = "no-store";

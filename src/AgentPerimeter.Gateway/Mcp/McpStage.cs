@@ -55,7 +55,6 @@ internal static class McpStage
             return;
         }
 
-        action.Forwarded = true;
         if (mcp.Method == "initialize")
         {
             // Bind the session the server created to the agent session that initialized it before the

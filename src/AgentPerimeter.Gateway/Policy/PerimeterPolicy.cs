@@ -113,6 +113,9 @@ public sealed class PerimeterPolicy
     /// <summary>Declared secrets and their bindings (names and locations, never values).</summary>
     public AgentPerimeter.Gateway.Secrets.SecretCatalog Secrets { get; init; } = AgentPerimeter.Gateway.Secrets.SecretCatalog.Empty;
 
+    /// <summary>Ids of the rules whose allowed actions wait for a human (<c>"Approval": "required"</c>); ids are unique across the policy.</summary>
+    public FrozenSet<string> ApprovalRules { get; init; } = FrozenSet<string>.Empty;
+
     /// <summary>Hex SHA-256 of the policy's source text: which version decided an action.</summary>
     public required string Version { get; init; }
 

@@ -113,6 +113,7 @@ public static class PolicyLoader
         {
             WorkTypes = workTypes.ToFrozenDictionary(StringComparer.Ordinal),
             Secrets = secrets,
+            ApprovalRules = workTypes.Values.SelectMany(w => w.Rules).Where(r => r.RequireApproval).Select(r => r.Id).ToFrozenSet(StringComparer.Ordinal),
             Version = Fingerprint(root),
         }, errors);
     }

@@ -30,7 +30,6 @@ internal static partial class PolicyStage
                 action.ActionId, action.WorkType!, action.Method, action.Path, route.RouteId, decision.RuleId!);
         }
 
-        action.Forwarded = true;
         await next().ConfigureAwait(false);
     }
 

@@ -47,6 +47,7 @@ internal static class ResponseTransform
             http.Response.Headers.Remove("Content-Encoding");
             http.Response.Headers.ContentLength = null;
             action.Exception = "upstream sent a compressed body the perimeter must inspect";
+            action.UpstreamStatus = (int)upstream.StatusCode;
             await ActionResponses.RefuseAsync(http, StatusCodes.Status502BadGateway,
                 action.Decision with { Code = "upstream_response_not_inspectable" },
                 $"Route '{action.RouteId}' answered in a form the perimeter cannot inspect.").ConfigureAwait(false);

@@ -83,9 +83,7 @@ internal static class RateLimitStage
     private static Task RefuseAsync(HttpContext context, ActionContext action, int status, PolicyDecision decision, TimeSpan retryAfter)
     {
         action.RetryAfter = retryAfter;
-        // MCP actions get the perimeter's JSON-RPC refusal (HTTP 200, retry delay in data) like a policy denial.
-        if (action.Mcp is { Method: not null } mcp && mcp.MessageKind == McpMessageKind.Request)
-            return McpResponses.RefuseAsync(context, StatusCodes.Status200OK, McpResponses.PerimeterRefusal, decision, mcp.RawId, decision.Reason!);
+        // An MCP request gets this as a JSON-RPC refusal (HTTP 200, retry delay in data): ActionResponses decides.
         return ActionResponses.RefuseAsync(context, status, decision);
     }
 

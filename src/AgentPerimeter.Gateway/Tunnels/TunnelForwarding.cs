@@ -110,7 +110,6 @@ internal static class TunnelStage
             return next();
         context.RequestServices.GetRequiredService<PerimeterMetrics>().TunnelRequest(pool is null ? "unknown" : tunnel, "unavailable");
         action.RetryAfter = TimeSpan.FromSeconds(1);
-        action.Forwarded = false;
         return ActionResponses.RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, action.Decision with { Code = "tunnel_unavailable" },
             pool is null
                 ? $"Route '{action.RouteId}' names tunnel '{tunnel}', which this gateway does not declare."
