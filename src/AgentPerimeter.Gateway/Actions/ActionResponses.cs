@@ -11,6 +11,9 @@ public static class ActionResponses
 {
     public const string ActionIdHeader = "X-Perimeter-Action-Id";
 
+    /// <summary>Caller-chosen text made safe to echo in a message or a record: no control characters, capped.</summary>
+    internal static string Printable(string value, int max) => new(value.Where(c => !char.IsControl(c)).Take(max).ToArray());
+
     /// <summary>The machine-readable reason fields every refusal carries, HTTP or JSON-RPC.</summary>
     internal static void WriteReason(Utf8JsonWriter w, ActionContext action, PolicyDecision decision)
     {

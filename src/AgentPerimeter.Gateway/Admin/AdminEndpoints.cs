@@ -26,8 +26,7 @@ internal static class AdminEndpoints
         http.RequestServices.GetRequiredService<SecretScrubber>().Remember("admin-token", expected);
         var header = http.Request.Headers.Authorization.ToString();
         var presented = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : "";
-        if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
-                System.Text.Encoding.UTF8.GetBytes(presented), System.Text.Encoding.UTF8.GetBytes(expected)))
+        if (!SecretCompare.FixedTimeEquals(presented, expected))
         {
             return Results.Json(new { error = "admin_unauthorized", message = "The admin API needs 'Authorization: Bearer <admin token>' (PERIMETER_ADMIN_TOKEN for the CLI)." }, statusCode: 401);
         }

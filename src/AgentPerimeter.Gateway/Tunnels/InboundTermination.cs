@@ -105,8 +105,7 @@ internal sealed class InboundHostMiddleware(RequestDelegate next, GatewayOptions
             return next(context);
         return ActionResponses.RefuseAsync(context, StatusCodes.Status421MisdirectedRequest,
             new PolicyDecision(DecisionOutcome.NotFound, "unknown_host", null,
-                $"This inbound listener serves <server>{_suffix} for its configured servers only; '{Printable(host)}' is not one of them."));
+                $"This inbound listener serves <server>{_suffix} for its configured servers only; '{ActionResponses.Printable(host, 128)}' is not one of them."));
     }
 
-    private static string Printable(string value) => new(value.Where(c => !char.IsControl(c)).Take(128).ToArray());
 }

@@ -1,4 +1,5 @@
 using System.Net.WebSockets;
+using AgentPerimeter.Gateway.Actions;
 using AgentPerimeter.Gateway.Hosting;
 
 namespace AgentPerimeter.Gateway.Tunnels;
@@ -26,7 +27,7 @@ internal static partial class TunnelEndpoints
         if (pool is null)
         {
             await RefuseAsync(context, registry, StatusCodes.Status404NotFound, name, connector, remote, "unknown_tunnel",
-                $"This gateway serves no tunnel named '{Printable(name)}'.");
+                $"This gateway serves no tunnel named '{ActionResponses.Printable(name, 64)}'.");
             return;
         }
 
@@ -84,7 +85,7 @@ internal static partial class TunnelEndpoints
         string? remote, string code, string message)
     {
         // Durable before the connector hears no: a refused connector is as much on record as an agent.
-        await registry.RecordRefusalAsync(Printable(tunnel), connector, remote, code, message);
+        await registry.RecordRefusalAsync(ActionResponses.Printable(tunnel, 64), connector, remote, code, message);
         context.Response.StatusCode = status;
         context.Response.Headers[ErrorHeader] = code;
         context.Response.Headers.CacheControl = "no-store";
@@ -100,5 +101,4 @@ internal static partial class TunnelEndpoints
         return chars.Length == 0 ? "unnamed" : new string(chars);
     }
 
-    private static string Printable(string value) => new(value.Where(c => !char.IsControl(c)).Take(64).ToArray());
 }

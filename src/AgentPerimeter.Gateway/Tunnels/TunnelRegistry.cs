@@ -91,8 +91,7 @@ public sealed partial class TunnelRegistry
         return CredentialCheck.Invalid;
     }
 
-    private static bool Same(string presented, string expected) =>
-        CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented)), SHA256.HashData(Encoding.UTF8.GetBytes(expected)));
+    private static bool Same(string presented, string expected) => SecretCompare.FixedTimeEquals(presented, expected);
 
     private void OnConnectorLeft(TunnelPool pool, string connector) =>
         _ = RecordAsync("disconnected", pool.Name, connector, remote: null, code: null, reason: null);
