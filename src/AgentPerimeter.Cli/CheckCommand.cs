@@ -37,7 +37,7 @@ internal static class CheckCommand
 
         IReadOnlyList<string> errors = withRoutes
             ? ConfigurationValidator.Validate(config, dir).Errors
-            : PolicyLoader.Load(config, knownRoutes: null, Gateway.Secrets.SecretLoadContext.Default with { BaseDirectory = dir }).Errors;
+            : PolicyLoader.Load(config, knownRoutes: null, ConfigurationValidator.PolicySections(Gateway.Secrets.SecretLoadContext.Default with { BaseDirectory = dir })).Errors;
         if (errors.Count > 0)
         {
             Console.Error.WriteLine($"{policyFile}: {errors.Count} error(s):");
@@ -46,7 +46,7 @@ internal static class CheckCommand
             return 1;
         }
 
-        var policy = PolicyLoader.Load(config, null, Gateway.Secrets.SecretLoadContext.Default with { BaseDirectory = dir }).Policy!;
+        var policy = PolicyLoader.Load(config, null, ConfigurationValidator.PolicySections(Gateway.Secrets.SecretLoadContext.Default with { BaseDirectory = dir })).Policy!;
         Console.Out.WriteLine($"{policyFile}: OK — {policy.WorkTypes.Count} work types, {policy.WorkTypes.Values.Sum(w => w.Rules.Count)} rules, version {policy.Version}"
             + (withRoutes ? $" (routes checked against {routesFile})" : " (routes not checked: no routes file)"));
         return 0;

@@ -2,28 +2,25 @@ using System.Diagnostics;
 
 namespace AgentPerimeter.Gateway.Actions;
 
-/// <summary>Which kind of action a request carries.</summary>
-public enum ActionKind
-{
-    Http,
-    Mcp,
-    /// <summary>An action a harness ran outside the perimeter (a local tool) and reported: counted, never governed.</summary>
-    External,
-}
-
 /// <summary>
-/// The one per-request record every stage reads and writes (DESIGN.md: stages talk through this
-/// feature, never through globals). It becomes the action's audit record and metrics increment.
+/// The one per-request record every stage reads and writes: stages talk through this feature, never
+/// through globals (docs/architecture.md). It is decided once (<see cref="Decide"/>), may then get an
+/// <see cref="Outcome"/>, and becomes the action's audit record and metrics increment.
 /// </summary>
 public sealed class ActionContext
 {
     private readonly long _startTimestamp = Stopwatch.GetTimestamp();
+    private PolicyDecision _decision = PolicyDecision.Pending;
+    private int _recorded;
 
     public ActionContext(string actionId, DateTimeOffset startedAt)
     {
         ActionId = actionId;
         StartedAt = startedAt;
     }
+
+    /// <summary>A new action id: time-ordered, unguessable.</summary>
+    public static string NewId() => "act_" + Guid.CreateVersion7().ToString("N");
 
     public string ActionId { get; }
     public DateTimeOffset StartedAt { get; }
@@ -40,39 +37,88 @@ public sealed class ActionContext
     public string Path { get; set; } = "";
     public string? RouteId { get; set; }
 
+    /// <summary>The version of the policy snapshot the action was opened with (one snapshot decides it).</summary>
+    public string? PolicyVersion { get; set; }
+
     /// <summary>The tunnel the action was forwarded through, when its destination is <c>tunnel://NAME</c>.</summary>
     public string? Tunnel { get; set; }
 
     /// <summary>On the inbound (mutual TLS) listener: the client certificate's subject and thumbprint.</summary>
     public string? InboundClient { get; set; }
 
+    // Caller intent, read once from the request (header or MCP _meta) by the stage that parses it.
     /// <summary>The caller's idempotency key (<c>Idempotency-Key</c> header or MCP <c>_meta</c>), when given.</summary>
     public string? IdempotencyKey { get; set; }
-
-    /// <summary>True when the answer is the recorded outcome of an earlier action with the same idempotency key.</summary>
-    public bool Replayed { get; set; }
 
     /// <summary>The approval this action asked for, or presents (<c>X-Perimeter-Approval</c> or MCP <c>_meta</c>).</summary>
     public string? ApprovalId { get; set; }
 
-    // Decision.
-    public PolicyDecision Decision { get; set; } = PolicyDecision.Pending;
+    /// <summary>The request body, when a stage had to buffer it (MCP message, fingerprint): what was checked is what is forwarded.</summary>
+    public ReadOnlyMemory<byte>? BufferedBody { get; set; }
 
-    // Outcome.
-    /// <summary>Set just before the forwarder runs: the upstream may have received (and acted on) the request.</summary>
-    public bool SentUpstream { get; set; }
+    /// <summary>The MCP message of the action, on MCP routes.</summary>
+    public McpActionInfo? Mcp { get; set; }
+
+    /// <summary>
+    /// What the deciding stages allow so far, before the last of them (MCP message, approval gate) has
+    /// spoken. Not a decision: <see cref="Decision"/> is fixed once, by <see cref="Decide"/>.
+    /// </summary>
+    public PolicyDecision? Proposal { get; set; }
+
+    /// <summary>The decision: fixed once, never rewritten.</summary>
+    public PolicyDecision Decision => _decision;
+
+    public bool IsDecided => _decision.Outcome != DecisionOutcome.Pending;
+
+    /// <summary>Fixes the decision. Deciding an action twice is a bug in a stage, and throws.</summary>
+    public void Decide(PolicyDecision decision)
+    {
+        ArgumentNullException.ThrowIfNull(decision);
+        if (decision.Outcome == DecisionOutcome.Pending)
+            throw new ArgumentException("A decision cannot be 'pending'.", nameof(decision));
+        if (IsDecided)
+            throw new InvalidOperationException($"Action {ActionId} is already decided ({_decision.Label}/{_decision.Code}); it cannot be decided again as {decision.Label}/{decision.Code}.");
+        _decision = decision;
+    }
+
+    /// <summary>What happened after the decision (set by the stage that observed it), or null for the plain course.</summary>
+    public ActionOutcome? Outcome { get; private set; }
+
+    /// <summary>Sets the outcome. The first thing that happened after the decision is the outcome; a later one is ignored.</summary>
+    public bool SetOutcome(ActionOutcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        if (Outcome is not null)
+            return false;
+        Outcome = outcome;
+        return true;
+    }
+
+    /// <summary>
+    /// Set at the forwarder boundary, just before YARP sends the request: from here on the upstream may
+    /// have received (and acted on) it. Every other stage reads this one fact.
+    /// </summary>
+    public bool ReachedUpstream => _forwarding && Outcome?.NothingSent != true;
+
+    private bool _forwarding;
+
+    /// <summary>Called by the last step before the forwarder, once per action.</summary>
+    public void MarkForwarding() => _forwarding = true;
+
+    /// <summary>
+    /// Ends deciding for an action answered without reaching the end of the deciding stages (a replay, a
+    /// failure): the proposal becomes the decision, then the outcome is set.
+    /// </summary>
+    public void Conclude(ActionOutcome outcome)
+    {
+        if (!IsDecided)
+            Decide(Proposal ?? new PolicyDecision(DecisionOutcome.Unavailable, outcome.Code, outcome.RuleId, outcome.Reason));
+        SetOutcome(outcome);
+    }
+
     public int? UpstreamStatus { get; set; }
     public int Status { get; set; }
     public string? Exception { get; set; }
-
-    /// <summary>The MCP message of the action, on MCP routes.</summary>
-    public AgentPerimeter.Gateway.Mcp.McpActionInfo? Mcp { get; set; }
-
-    /// <summary>Set when a rate limit (or its store) refused the action: when to retry.</summary>
-    public TimeSpan? RetryAfter { get; set; }
-
-    /// <summary>Secret values chosen by the secrets stage, injected by the request transform.</summary>
-    internal IReadOnlyList<AgentPerimeter.Gateway.Secrets.PendingInjection>? Injections { get; set; }
 
     /// <summary>Names of the secrets injected into the forwarded request (for the audit record).</summary>
     public List<string> SecretsInjected { get; } = [];
@@ -80,26 +126,41 @@ public sealed class ActionContext
     /// <summary>True when no credential supplied by the agent reached the upstream.</summary>
     public bool SecretsGoverned { get; set; } = true;
 
-    /// <summary>Set once the audit record has been written (or has failed to be).</summary>
-    internal int Recorded;
+    /// <summary>How refusals of this action are written: JSON by default, JSON-RPC once the MCP stage has read a request.</summary>
+    public IRefusalWriter RefusalWriter { get; set; } = JsonRefusalWriter.Instance;
+
+    /// <summary>Claims the action's one record; true for the first caller only.</summary>
+    public bool TryClaimRecord() => Interlocked.Exchange(ref _recorded, 1) == 0;
+
+    public bool IsRecorded => Volatile.Read(ref _recorded) != 0;
 
     public TimeSpan Elapsed => Stopwatch.GetElapsedTime(_startTimestamp);
-}
 
-/// <summary>HTTP feature carrying the <see cref="ActionContext"/>.</summary>
-public interface IActionFeature
-{
-    ActionContext Action { get; }
-}
+    /// <summary>True when the answer was replayed from an earlier execution with the same idempotency key.</summary>
+    public bool Replayed => Outcome is { Code: "idempotent_replay" };
 
-internal sealed class ActionFeature(ActionContext action) : IActionFeature
-{
-    public ActionContext Action { get; } = action;
-}
+    /// <summary>The decision label reported in records and metrics (a limit stage's disposition keeps its established name).</summary>
+    public string DecisionLabel => Outcome?.DecisionLabel ?? _decision.Label;
 
-public static class ActionHttpContextExtensions
-{
-    public static ActionContext GetAction(this HttpContext context) =>
-        context.Features.Get<IActionFeature>()?.Action
-        ?? throw new InvalidOperationException("The perimeter action middleware has not run for this request.");
+    /// <summary>The code the agent was answered with: the outcome's when there is one, else the decision's.</summary>
+    public string Code => Outcome?.Code ?? _decision.Code;
+
+    /// <summary>The rule or limit that determined the answer.</summary>
+    public string? RuleId => Outcome?.RuleId ?? _decision.RuleId;
+
+    public string? Reason => Outcome?.Reason ?? _decision.Reason;
+
+    /// <summary>True when the perimeter refused the action (by decision, or by a limit or an unavailable check after it).</summary>
+    public bool Refused => !_decision.Permits || Outcome?.Refuses == true;
+
+    /// <summary>Bounded outcome label: forwarded, refused, answered, client_gone, or the outcome's class.</summary>
+    public string OutcomeLabel => Outcome is { } o ? ActionOutcome.ClassLabel(o.Class)
+        : Status == 499 ? "client_gone"
+        : !_decision.Permits ? "refused"
+        : ReachedUpstream ? "forwarded"
+        : "answered";
+
+    /// <summary>The governed flags of this action (DESIGN: policy, audit, secrets).</summary>
+    public GovernedFlags Governed(bool audited) =>
+        new(_decision.IsEnforced && (Outcome?.KeepsPolicyGoverned ?? true), audited, SecretsGoverned);
 }

@@ -1,24 +1,18 @@
-using AgentPerimeter.Gateway.Audit;
-using AgentPerimeter.Gateway.Metrics;
-using AgentPerimeter.Gateway.Policy;
 using Microsoft.AspNetCore.Http.Features;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace AgentPerimeter.Gateway.Actions;
 
 /// <summary>
-/// First stage of the agent pipeline: opens the action, and guarantees it ends in exactly one audit
-/// record and one metrics increment whatever happens downstream. The record is made durable in
+/// First stage of the agent pipeline: opens the action, and guarantees it ends in exactly one record
+/// (through <see cref="IActionRecorder"/>) whatever happens downstream. The record is made durable in
 /// <c>OnStarting</c>, i.e. before the agent sees a single byte of the answer.
 /// </summary>
 internal sealed partial class ActionMiddleware(
     RequestDelegate next,
-    AuditLog audit,
-    PerimeterMetrics metrics,
-    PolicyStore policy,
+    IActionRecorder recorder,
     TimeProvider time,
     GatewayLimits limits,
-    Secrets.SecretScrubber scrubber,
     ILogger<ActionMiddleware> logger)
 {
     private static readonly Func<object, Task> OnStartingCallback = static state =>
@@ -29,7 +23,7 @@ internal sealed partial class ActionMiddleware(
 
     public async Task InvokeAsync(HttpContext context)
     {
-        var action = new ActionContext("act_" + Guid.CreateVersion7().ToString("N"), time.GetUtcNow())
+        var action = new ActionContext(ActionContext.NewId(), time.GetUtcNow())
         {
             Method = context.Request.Method,
             Path = context.Request.Path.Value ?? "/",
@@ -37,16 +31,15 @@ internal sealed partial class ActionMiddleware(
         context.Features.Set<IActionFeature>(new ActionFeature(action));
         context.Response.OnStarting(OnStartingCallback, (this, context));
 
-        if (!audit.EnsureWritable())
+        if (!recorder.CanRecord())
         {
-            // Nothing may act unrecorded. This refusal cannot be audited either: log and count it.
-            Interlocked.Exchange(ref action.Recorded, 1);
-            action.Decision = new PolicyDecision(DecisionOutcome.Unavailable, "audit_unavailable", null,
-                "The perimeter cannot record actions right now, so it refuses them. Retry later.");
+            // Nothing may act unrecorded. This refusal cannot be recorded either: log it (the recorder counts it).
+            action.TryClaimRecord();
             Log.RefusedAuditDown(logger, action.ActionId, action.Method, action.Path);
             context.Response.Headers[ActionResponses.ActionIdHeader] = action.ActionId;
-            await ActionResponses.RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, action.Decision).ConfigureAwait(false);
-            metrics.Action(action, governed: false);
+            await ActionResponses.RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, new PolicyDecision(DecisionOutcome.Unavailable, "audit_unavailable", null,
+                "The perimeter cannot record actions right now, so it refuses them. Retry later.")).ConfigureAwait(false);
+            recorder.CountUnrecorded(action);
             return;
         }
 
@@ -70,14 +63,13 @@ internal sealed partial class ActionMiddleware(
         {
             action.Exception = $"{ex.GetType().Name}: {ex.Message}";
             Log.StageFailed(logger, action.ActionId, ex);
-            await ActionResponses.RefuseAsync(context, StatusCodes.Status500InternalServerError,
-                new PolicyDecision(DecisionOutcome.Unavailable, "gateway_error", action.Decision.RuleId,
-                    "The perimeter failed while handling this action; it was not completed.")).ConfigureAwait(false);
+            await ActionResponses.FailAsync(context, StatusCodes.Status500InternalServerError,
+                new ActionOutcome(OutcomeClass.GatewayError, "gateway_error", Reason: "The perimeter failed while handling this action; it was not completed.")).ConfigureAwait(false);
         }
         finally
         {
             // Aborted before any response started (client gone): still exactly one record.
-            if (Volatile.Read(ref action.Recorded) == 0)
+            if (!action.IsRecorded)
                 await RecordAsync(context, responseStarting: false).ConfigureAwait(false);
         }
     }
@@ -85,7 +77,7 @@ internal sealed partial class ActionMiddleware(
     private async Task RecordAsync(HttpContext context, bool responseStarting)
     {
         var action = context.GetAction();
-        if (Interlocked.Exchange(ref action.Recorded, 1) != 0)
+        if (!action.TryClaimRecord())
             return;
 
         if (responseStarting)
@@ -99,22 +91,17 @@ internal sealed partial class ActionMiddleware(
                 ? $"{error.Error}: {ex.GetType().Name}: {ex.Message}"
                 : error.Error.ToString();
         }
-        else if (action.SentUpstream && responseStarting)
+        else if (action.ReachedUpstream && responseStarting)
         {
             action.UpstreamStatus ??= context.Response.StatusCode;
         }
-        if (action.Decision.Outcome == DecisionOutcome.Pending && action.Status == StatusCodes.Status404NotFound)
-            action.Decision = new PolicyDecision(DecisionOutcome.NotFound, "route_not_found", null, "No route matches this request.");
+        if (!action.IsDecided && action.Status == StatusCodes.Status404NotFound)
+            action.Decide(new PolicyDecision(DecisionOutcome.NotFound, "route_not_found", null, "No route matches this request."));
 
-        var fields = AuditRecord.SerializeFields(action, policy.Current.Version, scrubber);
-        bool durable = await audit.AppendAsync(fields).ConfigureAwait(false);
-        var flags = AuditRecord.GovernedFlags(action, durable);
-        metrics.Action(action, flags.All);
-
-        if (!durable)
+        if (!await recorder.RecordAsync(action).ConfigureAwait(false))
         {
             // The answer must not reach the agent unrecorded: drop the connection instead.
-            Log.AbortedUnrecorded(logger, action.ActionId, action.Method, action.Path, action.Decision.Label);
+            Log.AbortedUnrecorded(logger, action.ActionId, action.Method, action.Path, action.DecisionLabel);
             context.Abort();
         }
     }
@@ -130,10 +117,4 @@ internal sealed partial class ActionMiddleware(
         [LoggerMessage(EventId = 3, Level = LogLevel.Error, Message = "Action {ActionId}: a pipeline stage failed")]
         public static partial void StageFailed(ILogger logger, string actionId, Exception exception);
     }
-}
-
-/// <summary>Request limits of the agent listener.</summary>
-public sealed class GatewayLimits
-{
-    public long MaxRequestBodyBytes { get; set; } = 10 * 1024 * 1024;
 }

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using AgentPerimeter.Gateway.Hosting;
 
 namespace AgentPerimeter.Gateway.Actions;
 
@@ -19,7 +18,7 @@ internal static class ExternalActions
             ExternalReport? report = null;
             try
             {
-                report = await JsonSerializer.DeserializeAsync<ExternalReport>(context.Request.Body, new JsonSerializerOptions(JsonSerializerDefaults.Web), context.RequestAborted);
+                report = await JsonSerializer.DeserializeAsync<ExternalReport>(context.Request.Body, SerializerOptions, context.RequestAborted);
             }
             catch (JsonException)
             {
@@ -31,7 +30,7 @@ internal static class ExternalActions
                 return;
             }
             action.Kind = ActionKind.External;
-            action.Mcp = new Mcp.McpActionInfo
+            action.Mcp = new McpActionInfo
             {
                 Method = "tools/call",
                 Target = tool,
@@ -39,11 +38,13 @@ internal static class ExternalActions
                 Direction = "local",
             };
             action.Exception = report.Outcome is { Length: > 0 and <= 64 } outcome && outcome != "ok" ? $"reported outcome: {outcome}" : null;
-            action.Decision = new PolicyDecision(DecisionOutcome.External, "external_action", null,
-                "Ran outside the perimeter (reported by the harness); not governed.");
+            action.Decide(new PolicyDecision(DecisionOutcome.External, "external_action", null,
+                "Ran outside the perimeter (reported by the harness); not governed."));
             context.Response.StatusCode = StatusCodes.Status202Accepted;
             await context.Response.WriteAsJsonAsync(new { recorded = action.ActionId, governed = false });
         }).WithMetadata(new ListenerMetadata(ListenerKind.Agent));
+
+    private static readonly JsonSerializerOptions SerializerOptions = new(JsonSerializerDefaults.Web);
 
     private sealed record ExternalReport(string? Tool, [property: System.Text.Json.Serialization.JsonPropertyName("arguments_hash")] string? ArgumentsHash, string? Outcome);
 }

@@ -1,3 +1,4 @@
+using AgentPerimeter.Gateway.Actions;
 using AgentPerimeter.Gateway.Audit;
 using AgentPerimeter.Gateway.Hosting;
 using AgentPerimeter.Gateway.Identity;
@@ -33,7 +34,7 @@ internal static class AdminEndpoints
         return await next(context);
     }
 
-    private static async Task<IResult> RevokeAsync(RateLimiting.IRevocationStore revocations, string kind, string id)
+    private static async Task<IResult> RevokeAsync(Identity.IRevocationStore revocations, string kind, string id)
     {
         try
         {
@@ -84,7 +85,7 @@ internal static class AdminEndpoints
 
         open.MapGet("/healthz", () => Results.Text("ok\n"));
 
-        open.MapGet("/readyz", (AuditLog audit, PolicyStore policy, RateLimiting.IRateLimitStore limits, RateLimiting.IRevocationStore revocations) =>
+        open.MapGet("/readyz", (AuditLog audit, PolicyStore policy, RateLimiting.IRateLimitStore limits, Identity.IRevocationStore revocations) =>
         {
             bool auditOk = audit.EnsureWritable();
             var limitProblem = limits.Problem ?? revocations.Problem;
@@ -99,10 +100,10 @@ internal static class AdminEndpoints
             return Results.Json(body, statusCode: ready ? 200 : 503);
         });
 
-        admin.MapPost("/admin/sessions/{id}/revoke", (string id, RateLimiting.IRevocationStore revocations) => RevokeAsync(revocations, "session", id));
-        admin.MapPost("/admin/agents/{id}/revoke", (string id, RateLimiting.IRevocationStore revocations) => RevokeAsync(revocations, "agent", id));
+        admin.MapPost("/admin/sessions/{id}/revoke", (string id, Identity.IRevocationStore revocations) => RevokeAsync(revocations, "session", id));
+        admin.MapPost("/admin/agents/{id}/revoke", (string id, Identity.IRevocationStore revocations) => RevokeAsync(revocations, "agent", id));
 
-        admin.MapGet("/admin/revocations", (RateLimiting.IRevocationStore revocations) => Results.Json(revocations.All.Order()));
+        admin.MapGet("/admin/revocations", (Identity.IRevocationStore revocations) => Results.Json(revocations.All.Order()));
 
         open.MapGet("/metrics", async (HttpContext ctx, PerimeterMetrics metrics) =>
         {
@@ -110,7 +111,7 @@ internal static class AdminEndpoints
             await metrics.Registry.CollectAndExportAsTextAsync(ctx.Response.Body, ctx.RequestAborted);
         });
 
-        admin.MapPost("/admin/sessions", (SessionRequest request, SessionIssuer issuer, RateLimiting.IRevocationStore revocations) =>
+        admin.MapPost("/admin/sessions", (SessionRequest request, SessionIssuer issuer, Identity.IRevocationStore revocations) =>
         {
             // A revoked session (or agent) gets no new token, not even to resume.
             if (request.Agent is { } agent && revocations.IsRevoked(request.SessionId ?? "", agent))
@@ -164,7 +165,8 @@ internal static class AdminEndpoints
         admin.MapGet("/admin/secrets", (PolicyStore store, SecretStats stats) =>
         {
             var policy = store.Current;
-            return Results.Json(policy.Secrets.Secrets.Values.OrderBy(s => s.Name).Select(s =>
+            var catalog = policy.Section<SecretCatalog>();
+            return Results.Json(catalog.Secrets.Values.OrderBy(s => s.Name).Select(s =>
             {
                 var (count, last) = stats.For(s.Name);
                 return new
@@ -179,7 +181,7 @@ internal static class AdminEndpoints
                         inject = b.Describe(),
                         when_not_entitled = b.RefuseWhenNotEntitled ? "refuse" : "forward",
                     }),
-                    work_types = policy.WorkTypes.Values.Where(w => w.Secrets.Contains(s.Name)).Select(w => w.Name).Order(),
+                    work_types = policy.WorkTypes.Values.Where(w => catalog.EntitledFor(w.Name).Contains(s.Name)).Select(w => w.Name).Order(),
                     injections = count,
                     last_injected = last,
                 };

@@ -1,6 +1,4 @@
 using AgentPerimeter.Gateway.Actions;
-using AgentPerimeter.Gateway.Idempotency;
-using AgentPerimeter.Gateway.Mcp;
 using AgentPerimeter.Gateway.Policy;
 
 namespace AgentPerimeter.Gateway.Approvals;
@@ -13,76 +11,42 @@ namespace AgentPerimeter.Gateway.Approvals;
 /// (<c>X-Perimeter-Approval</c>, or MCP <c>_meta["io.agentperimeter/approval-id"]</c>): pending → asked
 /// to wait, denied → refused, approved → forwarded once (the approval is spent).
 /// </summary>
-internal static class ApprovalStage
+internal sealed class ApprovalStage(RequestDelegate next, IApprovalStore store, TimeProvider time, ApprovalOptions options)
 {
-    /// <summary>
-    /// <c>GET /.perimeter/approvals/{id}</c> on the agent listener: a session asks, with its own token,
-    /// whether a call it is holding has been decided — so a harness needs no operator credentials to
-    /// wait for a human. Another session's approval does not exist for it. Audited like any action.
-    /// </summary>
-    public static void MapApprovalStatus(this WebApplication app) =>
-        app.MapGet("/.perimeter/approvals/{id}", async (HttpContext context, string id, IApprovalStore store) =>
-        {
-            var action = context.GetAction();
-            action.RouteId = "perimeter-approvals";
-            var approval = await store.GetAsync(id);
-            if (approval is null || approval.SessionId != action.SessionId || approval.AgentId != action.AgentId)
-            {
-                await ActionResponses.RefuseAsync(context, StatusCodes.Status404NotFound,
-                    new PolicyDecision(DecisionOutcome.NotFound, "approval_unknown", null, $"This session has no approval '{id}'."));
-                return;
-            }
-            action.ApprovalId = approval.Id;
-            action.Decision = new PolicyDecision(DecisionOutcome.Allow, "approval_status", null, null);
-            await context.Response.WriteAsJsonAsync(new
-            {
-                id = approval.Id,
-                status = approval.Status.ToString().ToLowerInvariant(),
-                what = approval.What,
-                expires_at = approval.ExpiresAt,
-            });
-        }).WithMetadata(new Hosting.ListenerMetadata(Hosting.ListenerKind.Agent));
-
     public const string Header = "X-Perimeter-Approval";
 
-    public static async Task InvokeAsync(HttpContext context, Func<Task> next)
+    public async Task InvokeAsync(HttpContext context)
     {
         var action = context.GetAction();
-        if (!action.Decision.Permits || action.Decision.RuleId is not { } ruleId || !RequiresApproval(context, action, ruleId))
+        if (action.IsDecided || action.Proposal?.RuleId is not { } ruleId || !RequiresApproval(context, action, ruleId))
         {
-            await next().ConfigureAwait(false);
+            await next(context).ConfigureAwait(false);
             return;
         }
         try
         {
-            await GateAsync(context, action, ruleId, next).ConfigureAwait(false);
+            await GateAsync(context, action, ruleId).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is TimeoutException or StackExchange.Redis.RedisException && !context.Response.HasStarted && !action.SentUpstream)
+        catch (Exception ex) when (ex is TimeoutException or StackExchange.Redis.RedisException && !context.Response.HasStarted && !action.ReachedUpstream)
         {
             // The approvals cannot be read: hold the call rather than let it through unapproved.
-            action.RetryAfter = TimeSpan.FromSeconds(1);
-            await RefuseAsync(context, action, new PolicyDecision(DecisionOutcome.Unavailable, "approval_unavailable", ruleId,
-                "The perimeter cannot check approvals right now, so it did not make this call. Retry later."));
+            await ActionResponses.FailAsync(context, StatusCodes.Status503ServiceUnavailable, new ActionOutcome(OutcomeClass.Unavailable, "approval_unavailable",
+                Reason: "The perimeter cannot check approvals right now, so it did not make this call. Retry later.", RetryAfter: TimeSpan.FromSeconds(1)));
         }
     }
 
-    private static async Task GateAsync(HttpContext context, ActionContext action, string ruleId, Func<Task> next)
+    private async Task GateAsync(HttpContext context, ActionContext action, string ruleId)
     {
-
-        var store = context.RequestServices.GetRequiredService<IApprovalStore>();
-        var time = context.RequestServices.GetRequiredService<TimeProvider>();
-        var expiry = context.RequestServices.GetRequiredService<ApprovalOptions>().Expiry;
-        var fingerprint = ActionFingerprint.Hash(await ActionFingerprint.ComputeAsync(context, action).ConfigureAwait(false));
+        var expiry = options.Expiry;
+        var fingerprint = RequestFingerprint.Hash(await RequestFingerprint.ComputeAsync(context, action).ConfigureAwait(false));
         if (action.ApprovalId is null && context.Request.Headers[Header].ToString() is { Length: > 0 } header)
             action.ApprovalId = header;
         var what = action.Mcp is { } mcp ? $"{mcp.Method} {mcp.Target}" : $"{action.Method} {action.Path}{context.Request.QueryString}";
         var shown = action.Mcp?.FullArguments;
         if (action.Mcp is null && (context.Request.ContentLength is > 0 || context.Request.Headers.TransferEncoding.Count > 0))
         {
-            // ActionFingerprint buffered the body; the human sees what would be sent.
-            using var reader = new StreamReader(context.Request.Body, leaveOpen: true);
-            shown = await reader.ReadToEndAsync(context.RequestAborted).ConfigureAwait(false);
-            context.Request.Body.Position = 0;
+            // The fingerprint buffered the body once; the human sees what would be sent.
+            shown = System.Text.Encoding.UTF8.GetString((await RequestFingerprint.BufferBodyAsync(context, action).ConfigureAwait(false)).Span);
         }
         if (shown is { Length: > MaxShownChars })
         {
@@ -133,11 +97,10 @@ internal static class ApprovalStage
             await RefuseAsync(context, action, Deny("approval_used", ruleId, $"Approval {approval.Id} was already used; each approval allows one call."));
             return;
         }
-        await next().ConfigureAwait(false);
+        await next(context).ConfigureAwait(false);
         // Refused after this stage (a rate limit, a missing credential, no tunnel connector): the
         // approved call did not happen, so the approval is not spent.
-        var error = context.Features.Get<Yarp.ReverseProxy.Forwarder.IForwarderErrorFeature>();
-        if (!action.SentUpstream || Tunnels.TunnelForwarderHttpClientFactory.FindUnavailable(error?.Exception) is not null)
+        if (!action.ReachedUpstream)
             await store.RestoreAsync(approval.Id, action.ActionId);
     }
 
@@ -145,7 +108,7 @@ internal static class ApprovalStage
 
     private static bool RequiresApproval(HttpContext context, ActionContext action, string ruleId)
     {
-        var policy = context.RequestServices.GetRequiredService<PolicyStore>().Current;
+        var policy = context.GetPolicy();
         // Every action the rule decides: HTTP requests, and MCP tools/call, resources/read and prompts/get
         // (the lifecycle and listing messages of the session are not actions a human needs to approve).
         return policy.ApprovalRules.Count > 0 && policy.ApprovalRules.Contains(ruleId)

@@ -156,7 +156,7 @@ public sealed class RedisApprovalStore(IConnectionMultiplexer redis, string pref
 
     private RedisKey Key(string id) => $"{prefix}:{{approvals}}:{id}";
     private RedisKey Index => $"{prefix}:{{approvals}}:index";
-    private RedisKey PendingKey(Approval a) => $"{prefix}:{{approvals}}:pending:{Idempotency.ActionFingerprint.Hash($"{a.AgentId}|{a.SessionId}|{a.Fingerprint}")}";
+    private RedisKey PendingKey(Approval a) => $"{prefix}:{{approvals}}:pending:{Actions.RequestFingerprint.Hash($"{a.AgentId}|{a.SessionId}|{a.Fingerprint}")}";
     private TimeSpan Retention => options.Expiry * 2;
 
     public async Task<Approval> CreateAsync(Approval request)

@@ -14,17 +14,8 @@ public static class AuditRecord
     public const int MaxPathChars = 2048;
     public const int MaxTextChars = 1024;
 
-    /// <summary>The governed flags of an action as its record states them.</summary>
-    public readonly record struct Governed(bool Policy, bool Audit, bool Secrets)
-    {
-        public bool All => Policy && Audit && Secrets;
-    }
-
-    public static Governed GovernedFlags(ActionContext action, bool audited) =>
-        new(action.Decision.IsEnforced, audited, action.SecretsGoverned);
-
     /// <summary>Writes the record's fields (without braces) for the chain writer to wrap.</summary>
-    public static byte[] SerializeFields(ActionContext action, string policyVersion, Secrets.SecretScrubber? scrubber = null)
+    public static byte[] SerializeFields(ActionContext action, Secrets.SecretScrubber? scrubber = null)
     {
         // Every free text that could carry a secret an upstream echoed goes through the scrubber.
         string? Clean(string? text) => scrubber is null ? text : scrubber.Scrub(text);
@@ -54,9 +45,9 @@ public static class AuditRecord
                 w.WriteString("method", Cap(mcp.Method, 128));
                 w.WriteString("message", mcp.MessageKind switch
                 {
-                    Mcp.McpMessageKind.Request => "request",
-                    Mcp.McpMessageKind.Notification => "notification",
-                    Mcp.McpMessageKind.Response => "response",
+                    McpMessageKind.Request => "request",
+                    McpMessageKind.Notification => "notification",
+                    McpMessageKind.Response => "response",
                     _ => null,
                 });
                 if (mcp.RawId is { } id)
@@ -73,17 +64,19 @@ public static class AuditRecord
                 w.WriteBoolean("replay", true);
             if (action.ApprovalId is { } approval)
                 w.WriteString("approval_id", approval);
-            w.WriteString("decision", action.Decision.Label);
-            w.WriteString("code", action.Decision.Code);
-            w.WriteString("rule", action.Decision.RuleId);
-            w.WriteString("reason", Cap(Clean(action.Decision.Reason), MaxTextChars));
+            w.WriteString("decision", action.DecisionLabel);
+            w.WriteString("code", action.Code);
+            w.WriteString("rule", action.RuleId);
+            w.WriteString("reason", Cap(Clean(action.Reason), MaxTextChars));
+            w.WriteString("outcome", action.OutcomeLabel);
+            w.WriteBoolean("reached_upstream", action.ReachedUpstream);
             w.WriteNumber("status", action.Status);
             if (action.UpstreamStatus is { } upstream)
                 w.WriteNumber("upstream_status", upstream);
             else
                 w.WriteNull("upstream_status");
             w.WriteNumber("duration_ms", Math.Round(action.Elapsed.TotalMilliseconds, 3));
-            var governed = GovernedFlags(action, audited: true);
+            var governed = action.Governed(audited: true);
             w.WriteBoolean("governed", governed.All);
             w.WritePropertyName("governed_by");
             w.WriteStartObject();
@@ -97,10 +90,49 @@ public static class AuditRecord
                 w.WriteStringValue(name);
             w.WriteEndArray();
             w.WriteString("exception", Cap(Clean(action.Exception), MaxTextChars));
-            w.WriteString("policy_version", policyVersion);
+            w.WriteString("policy_version", action.PolicyVersion);
             w.WriteEndObject();
         }
         // Strip the enclosing braces: the chain writer puts seq/prev first and hash last.
+        return buffer.WrittenSpan[1..^1].ToArray();
+    }
+
+    /// <summary>A record of another kind (<see cref="PerimeterEvent"/>): kind, event and its fields in order.</summary>
+    public static byte[] SerializeEvent(PerimeterEvent record, DateTimeOffset time, Secrets.SecretScrubber? scrubber = null)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            w.WriteStartObject();
+            w.WriteString("time", time.UtcDateTime.ToString("O"));
+            w.WriteString("kind", record.Kind);
+            w.WriteString("event", record.Event);
+            foreach (var (name, value) in record.Fields)
+            {
+                switch (value)
+                {
+                    case null:
+                        w.WriteNull(name);
+                        break;
+                    case string text:
+                        w.WriteString(name, Cap(scrubber is null ? text : scrubber.Scrub(text), MaxTextChars));
+                        break;
+                    case int i:
+                        w.WriteNumber(name, i);
+                        break;
+                    case long l:
+                        w.WriteNumber(name, l);
+                        break;
+                    case bool b:
+                        w.WriteBoolean(name, b);
+                        break;
+                    default:
+                        w.WriteString(name, Cap(scrubber is null ? value.ToString() : scrubber.Scrub(value.ToString()), MaxTextChars));
+                        break;
+                }
+            }
+            w.WriteEndObject();
+        }
         return buffer.WrittenSpan[1..^1].ToArray();
     }
 

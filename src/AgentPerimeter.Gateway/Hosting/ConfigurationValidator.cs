@@ -124,10 +124,14 @@ public static class ConfigurationValidator
                 seen[key] = route.Key;
         }
 
-        var policy = PolicyLoader.Load(configuration, PolicyStore.KnownRoutes(configuration), secretContext);
+        var policy = PolicyLoader.Load(configuration, PolicyStore.KnownRoutes(configuration), PolicySections(secretContext));
         errors.AddRange(policy.Errors);
         return (options, errors);
     }
+
+    /// <summary>Every feature's policy section, as the running gateway loads them (values read, nothing remembered).</summary>
+    public static IPolicySectionLoader[] PolicySections(Secrets.SecretLoadContext secretContext) =>
+        [Secrets.SecretsServiceCollectionExtensions.PolicySection(secretContext), RateLimiting.RateLimitingServiceCollectionExtensions.PolicySection()];
 
     private static void CheckUrl(string url, string key, List<string> errors)
     {

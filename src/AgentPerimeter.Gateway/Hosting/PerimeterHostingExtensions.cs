@@ -1,5 +1,7 @@
 using System.Net;
 using AgentPerimeter.Gateway.Actions;
+using AgentPerimeter.Gateway.Approvals;
+using AgentPerimeter.Gateway.Idempotency;
 using AgentPerimeter.Gateway.Admin;
 using AgentPerimeter.Gateway.Audit;
 using AgentPerimeter.Gateway.Identity;
@@ -10,15 +12,12 @@ using AgentPerimeter.Gateway.Metrics;
 using AgentPerimeter.Gateway.Policy;
 using AgentPerimeter.Gateway.Proxy;
 using AgentPerimeter.Gateway.Tunnels;
-using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Routing.Matching;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.IdentityModel.Tokens;
 using Serilog;
 using Serilog.Events;
 using Serilog.Formatting.Compact;
-using Yarp.ReverseProxy.Transforms;
 using KestrelListenOptions = Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions;
 
 namespace AgentPerimeter.Gateway.Hosting;
@@ -53,41 +52,26 @@ public static class PerimeterHostingExtensions
         services.AddSerilog(ConfigureLogging(options), preserveStaticLogger: true);
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(options);
-        services.AddSingleton(options.Identity);
         services.AddSingleton(new GatewayLimits { MaxRequestBodyBytes = options.MaxRequestBodyBytes });
         services.AddSingleton<PerimeterMetrics>();
-        services.AddSingleton<PolicyStore>();
-        services.AddSingleton(sp => new AuditLog(options.ResolveDataPath(options.Audit.Path),
-            sp.GetRequiredService<ILogger<AuditLog>>(), sp.GetRequiredService<PerimeterMetrics>(), sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton(sp => new SigningKeys(options.ResolveDataPath(options.Identity.SigningKeyPath), sp.GetRequiredService<ILogger<SigningKeys>>()));
-        services.AddSingleton<SessionIssuer>();
-        services.AddSingleton<SecretScrubber>();
-        services.AddSingleton<SecretStats>();
-        services.AddSingleton<ISecretProvider, EnvironmentSecretProvider>();
-        services.AddSingleton<ISecretProvider, FileSecretProvider>();
-        services.AddSingleton(sp => new ToolPins(options.ResolveDataPath("tool-pins.json"), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ToolPins>>()));
-        services.AddSingleton<IdentityResolver>();
         services.AddSingleton<PerimeterListeners>();
         services.AddSingleton<MatcherPolicy, ListenerMatcherPolicy>();
-        services.AddSingleton<Tunnels.TunnelRegistry>();
-        services.AddSingleton(options.Idempotency);
-        services.AddSingleton(options.Approvals);
         services.AddHostedService<PerimeterStartup>();
-        AddSharedState(services, options);
 
-        AddIdentity(services, options.Identity);
-
-        services.AddReverseProxy()
-            .LoadFromConfig(config.GetSection("ReverseProxy"))
-            .AddTransforms(transforms =>
-            {
-                // The agent's credentials never go upstream: upstream credentials come from the gateway,
-                // injected here, after every decision, at the last moment.
-                transforms.AddRequestTransform(SecretsStage.InjectAsync);
-                transforms.AddResponseTransform(Proxy.ResponseTransform.TransformAsync);
-            });
-        // Destinations may name a tunnel (tunnel://NAME): forwarded over a connector's connections.
-        services.AddSingleton<Yarp.ReverseProxy.Forwarder.IForwarderHttpClientFactory, Tunnels.TunnelForwarderHttpClientFactory>();
+        // Shared state (rate limits, revocations, MCP sessions, approvals, idempotency) lives in Redis when
+        // configured, so replicas share it; each feature falls back to memory (or a file) otherwise.
+        var redis = AddRedis(services, options.Redis);
+        var redisTimeout = TimeSpan.FromMilliseconds(Math.Max(options.Redis.TimeoutMilliseconds, 1000));
+        services.AddPerimeterAudit(options.ResolveDataPath(options.Audit.Path));
+        services.AddPerimeterPolicy();
+        services.AddPerimeterSecrets(options.ConfigDirectory);
+        services.AddPerimeterIdentity(options.Identity, options.ResolveDataPath(options.Identity.SigningKeyPath), options.ResolveDataPath("revocations.json"), redis);
+        services.AddPerimeterMcp(options.ResolveDataPath("tool-pins.json"), redis, redisTimeout);
+        services.AddPerimeterIdempotency(options.Idempotency, redis, redisTimeout);
+        services.AddPerimeterApprovals(options.Approvals, redis, redisTimeout);
+        services.AddPerimeterRateLimiting(redis, TimeSpan.FromMilliseconds(options.Redis.TimeoutMilliseconds));
+        services.AddPerimeterTunnels();
+        services.AddPerimeterProxy(config.GetSection("ReverseProxy"));
 
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {
@@ -113,6 +97,7 @@ public static class PerimeterHostingExtensions
         app.UseWhen(ctx => ctx.GetListener() is ListenerKind.Agent or ListenerKind.Inbound, agent =>
         {
             agent.UseMiddleware<ActionMiddleware>();    // one action, one audit record, one metric
+            agent.UseMiddleware<PolicySnapshotMiddleware>(); // the policy version that decides this action, read once
             agent.UseMiddleware<Tunnels.InboundHostMiddleware>(); // inbound (mTLS) listener: <server>.<domain> only
             agent.UseMiddleware<IdentityMiddleware>();  // JWT → agent, session, work type
             agent.UseMiddleware<PathGuardMiddleware>(); // the path checked is the path forwarded
@@ -122,20 +107,23 @@ public static class PerimeterHostingExtensions
 
         app.MapReverseProxy(proxy =>
         {
-            proxy.Use(PolicyStage.InvokeAsync);         // work type × route × method × path
-            proxy.Use(McpStage.InvokeAsync);            // MCP routes: JSON-RPC → action; tools, arguments, session binding
-            proxy.Use(Idempotency.IdempotencyStage.InvokeAsync); // Idempotency-Key: execute once, replay the outcome
-            proxy.Use(Approvals.ApprovalStage.InvokeAsync);      // rules that need a human: hold until approved
-            proxy.Use(SecretsStage.InvokeAsync);        // which credentials this work type may have injected
-            proxy.Use(RateLimitStage.InvokeAsync);      // one atomic GCRA check per action (Redis or memory)
-            proxy.Use(UpstreamErrorStage.InvokeAsync);  // upstream failures in the perimeter's shape
+            // Deciding: each stage refuses (deciding the action) or proposes; the seal fixes the decision.
+            proxy.UseMiddleware<PolicyStage>();         // work type × route × method × path
+            proxy.UseMiddleware<McpStage>();            // MCP routes: JSON-RPC → action; tools, arguments, session binding
+            proxy.UseMiddleware<IdempotencyStage>();    // Idempotency-Key: execute once, replay the outcome
+            proxy.UseMiddleware<ApprovalStage>();       // rules that need a human: hold until approved
+            proxy.UseMiddleware<SecretsStage>();        // which credentials this work type may have injected
+            proxy.UseMiddleware<DecisionSealStage>();   // the decision is fixed here; later stages add an outcome
+            // After the decision: what they observe is the action's outcome.
+            proxy.UseMiddleware<RateLimitStage>();      // one atomic GCRA check per action (Redis or memory)
+            proxy.UseMiddleware<UpstreamErrorStage>();  // upstream failures in the perimeter's shape
             proxy.UseSessionAffinity();
             proxy.UseLoadBalancing();
-            proxy.Use(Tunnels.TunnelStage.InvokeAsync); // tunnel destination: recorded; no connector → 503
+            proxy.UseMiddleware<TunnelStage>();         // tunnel destination: recorded; no connector → 503
             proxy.UsePassiveHealthChecks();
             proxy.Use((context, next) =>                // last: from here on the upstream may act on it
             {
-                context.GetAction().SentUpstream = true;
+                context.GetAction().MarkForwarding();
                 return next();
             });
         });                                             // forward (credentials stripped by transform)
@@ -148,24 +136,16 @@ public static class PerimeterHostingExtensions
 
         app.MapAdminEndpoints();
         app.MapTunnelEndpoints();
-        Approvals.ApprovalStage.MapApprovalStatus(app); // agent listener: a session asks about its own held calls
+        ApprovalStatusEndpoint.MapApprovalStatus(app); // agent listener: a session asks about its own held calls
         ExternalActions.MapExternalActions(app);        // agent listener: a harness reports what it ran outside
         return app;
     }
 
-    /// <summary>Rate-limit state and revocations: Redis when configured (replicas share them), else memory and a file.</summary>
-    private static void AddSharedState(IServiceCollection services, GatewayOptions options)
+    /// <summary>Registers the Redis connection when configured; returns the key prefix features use, or null for none.</summary>
+    private static string? AddRedis(IServiceCollection services, RedisOptions redis)
     {
-        var redis = options.Redis;
         if (string.IsNullOrWhiteSpace(redis.ConnectionString))
-        {
-            services.AddSingleton<IRateLimitStore>(sp => new InMemoryRateLimitStore(sp.GetRequiredService<TimeProvider>()));
-            services.AddSingleton<Idempotency.IIdempotencyStore>(sp => new Idempotency.InMemoryIdempotencyStore(sp.GetRequiredService<TimeProvider>()));
-            services.AddSingleton<Approvals.IApprovalStore>(sp => new Approvals.InMemoryApprovalStore(sp.GetRequiredService<TimeProvider>(), options.Approvals));
-            services.AddSingleton(new McpSessions());
-            services.AddSingleton<IRevocationStore>(_ => new FileRevocationStore(options.ResolveDataPath("revocations.json")));
-            return;
-        }
+            return null;
         services.AddSingleton<StackExchange.Redis.IConnectionMultiplexer>(_ =>
         {
             var config = StackExchange.Redis.ConfigurationOptions.Parse(redis.ConnectionString);
@@ -176,16 +156,7 @@ public static class PerimeterHostingExtensions
             config.ReconnectRetryPolicy = new StackExchange.Redis.LinearRetry(500);
             return StackExchange.Redis.ConnectionMultiplexer.Connect(config);
         });
-        services.AddSingleton<Idempotency.IIdempotencyStore>(sp => new Idempotency.RedisIdempotencyStore(sp.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>(),
-            redis.KeyPrefix, TimeSpan.FromMilliseconds(Math.Max(redis.TimeoutMilliseconds, 1000)), sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton(sp => new McpSessions(sp.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>(), redis.KeyPrefix,
-            TimeSpan.FromMilliseconds(Math.Max(redis.TimeoutMilliseconds, 1000))));
-        services.AddSingleton<Approvals.IApprovalStore>(sp => new Approvals.RedisApprovalStore(sp.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>(),
-            redis.KeyPrefix, TimeSpan.FromMilliseconds(Math.Max(redis.TimeoutMilliseconds, 1000)), sp.GetRequiredService<TimeProvider>(), options.Approvals));
-        services.AddSingleton<IRateLimitStore>(sp => new RedisRateLimitStore(sp.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>(),
-            TimeSpan.FromMilliseconds(redis.TimeoutMilliseconds), redis.KeyPrefix, sp.GetRequiredService<ILogger<RedisRateLimitStore>>()));
-        services.AddSingleton<IRevocationStore>(sp => new RedisRevocationStore(sp.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>(),
-            redis.KeyPrefix, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RedisRevocationStore>>()));
+        return redis.KeyPrefix;
     }
 
     private static string ResolveConfigDirectory(IConfiguration config)
@@ -214,57 +185,6 @@ public static class PerimeterHostingExtensions
             sinks.WriteTo.File(new CompactJsonFormatter(), options.ResolveDataPath(file));
         log.WriteTo.Sink(new ScrubbingLogSink(sinks.CreateLogger(), services.GetRequiredService<SecretScrubber>()));
     };
-
-    private static void AddIdentity(IServiceCollection services, IdentityOptions identity)
-    {
-        // WebApplication adds the authentication middleware by itself, and ASP.NET Core makes a lone
-        // scheme the default: together they would validate every token on every request before the
-        // identity stage's cache is consulted. The identity stage chooses the scheme per issuer, so
-        // there is no default scheme.
-        AppContext.SetSwitch("Microsoft.AspNetCore.Authentication.SuppressAutoDefaultScheme", true);
-        var auth = services.AddAuthentication();
-        auth.AddJwtBearer(IdentityResolver.OwnScheme, _ => { });
-        services.AddOptions<JwtBearerOptions>(IdentityResolver.OwnScheme).Configure<SigningKeys>((o, keys) =>
-        {
-            o.MapInboundClaims = false;
-            o.TokenValidationParameters = new TokenValidationParameters
-            {
-                ValidIssuer = identity.Issuer,
-                ValidAudience = identity.Audience,
-                IssuerSigningKey = keys.Key,
-                ValidAlgorithms = [SecurityAlgorithms.RsaSha256],
-                ClockSkew = identity.ClockSkew,
-                RequireExpirationTime = true,
-                RequireSignedTokens = true,
-            };
-        });
-
-        if (identity.External is { } ext)
-        {
-            auth.AddJwtBearer(IdentityResolver.ExternalScheme, o =>
-            {
-                o.MapInboundClaims = false;
-                o.Authority = ext.Authority;
-                if (!string.IsNullOrEmpty(ext.MetadataAddress))
-                    o.MetadataAddress = ext.MetadataAddress;
-                o.RequireHttpsMetadata = ext.RequireHttpsMetadata;
-                o.TokenValidationParameters = new TokenValidationParameters
-                {
-                    ValidIssuer = ext.Issuer ?? ext.Authority,
-                    ValidAudience = ext.Audience ?? identity.Audience,
-                    // Asymmetric algorithms only: an HMAC "signed" with a public key must never verify.
-                    ValidAlgorithms =
-                    [
-                        SecurityAlgorithms.RsaSha256, SecurityAlgorithms.RsaSha384, SecurityAlgorithms.RsaSha512,
-                        SecurityAlgorithms.RsaSsaPssSha256, SecurityAlgorithms.EcdsaSha256, SecurityAlgorithms.EcdsaSha384,
-                    ],
-                    ClockSkew = identity.ClockSkew,
-                    RequireExpirationTime = true,
-                    RequireSignedTokens = true,
-                };
-            });
-        }
-    }
 
     private static KestrelListenOptions Listen(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions kestrel, GatewayOptions options, string url, ListenerKind kind)
     {

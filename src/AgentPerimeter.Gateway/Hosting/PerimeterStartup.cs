@@ -21,7 +21,7 @@ internal sealed partial class PerimeterStartup(
         _ = services.GetRequiredService<SigningKeys>();
         _ = services.GetRequiredService<AuditLog>();
         _ = services.GetRequiredService<RateLimiting.IRateLimitStore>();
-        _ = services.GetRequiredService<RateLimiting.IRevocationStore>();
+        _ = services.GetRequiredService<IRevocationStore>();
         _ = services.GetRequiredService<Tunnels.TunnelRegistry>();
         lifetime.ApplicationStarted.Register(() =>
         {

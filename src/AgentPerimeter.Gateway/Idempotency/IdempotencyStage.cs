@@ -1,25 +1,8 @@
 using System.Text;
 using System.Text.Json;
 using AgentPerimeter.Gateway.Actions;
-using AgentPerimeter.Gateway.Mcp;
 
 namespace AgentPerimeter.Gateway.Idempotency;
-
-/// <summary><c>Gateway:Idempotency</c>: how long a key's outcome is kept and how much of an answer is recorded.</summary>
-public sealed class IdempotencyOptions
-{
-    /// <summary>A key executes at most once within this window; a replay within it returns the first outcome.</summary>
-    public TimeSpan Window { get; set; } = TimeSpan.FromHours(24);
-
-    /// <summary>
-    /// How long a repeat waits (409) for an action still executing; after that its outcome counts as
-    /// unknown (the gateway may have stopped mid-way) and it is never executed again under that key.
-    /// </summary>
-    public TimeSpan PendingTimeout { get; set; } = TimeSpan.FromMinutes(15);
-
-    /// <summary>Largest answer recorded for replay; a larger one is replayed as "outcome too large to keep".</summary>
-    public int MaxRecordedBytes { get; set; } = 1024 * 1024;
-}
 
 /// <summary>
 /// Proxy stage for actions that carry an idempotency key (HTTP <c>Idempotency-Key</c>, MCP
@@ -29,12 +12,12 @@ public sealed class IdempotencyOptions
 /// replay). The key is bound to the action: the same key for other arguments is refused.
 /// Runs after policy (a replay must still be allowed) and before approvals and limits.
 /// </summary>
-internal static class IdempotencyStage
+internal sealed class IdempotencyStage(RequestDelegate next, IIdempotencyStore store, IdempotencyOptions options)
 {
     public const string Header = "Idempotency-Key";
     public const string ReplayHeader = "Idempotent-Replayed";
 
-    public static async Task InvokeAsync(HttpContext context, Func<Task> next)
+    public async Task InvokeAsync(HttpContext context)
     {
         var action = context.GetAction();
         if (action.IdempotencyKey is null && context.Request.Headers[Header].ToString() is { Length: > 0 } header)
@@ -42,7 +25,7 @@ internal static class IdempotencyStage
         var key = action.IdempotencyKey;
         if (key is null || (action.Mcp is { } m && m.Method != "tools/call"))
         {
-            await next().ConfigureAwait(false);
+            await next(context).ConfigureAwait(false);
             return;
         }
         if (key.Length > 255 || key.Any(char.IsControl))
@@ -52,14 +35,11 @@ internal static class IdempotencyStage
             return;
         }
 
-        var services = context.RequestServices;
-        var store = services.GetRequiredService<IIdempotencyStore>();
-        var options = services.GetRequiredService<IdempotencyOptions>();
         // Scoped to the issuer, agent, work type, session and route: one caller's keys never collide
         // with, or reveal, another's (nor an answer made with one work type's credentials to another).
-        var scoped = ActionFingerprint.Hash($"{action.Issuer}|{action.AgentId}|{action.WorkType}|{action.SessionId}|{action.RouteId}|{key}");
+        var scoped = RequestFingerprint.Hash($"{action.Issuer}|{action.AgentId}|{action.WorkType}|{action.SessionId}|{action.RouteId}|{key}");
         var claim = Guid.NewGuid().ToString("N");
-        var fingerprint = ActionFingerprint.Hash(await ActionFingerprint.ComputeAsync(context, action).ConfigureAwait(false));
+        var fingerprint = RequestFingerprint.Hash(await RequestFingerprint.ComputeAsync(context, action).ConfigureAwait(false));
 
         IdempotencyBegin begin;
         try
@@ -68,22 +48,22 @@ internal static class IdempotencyStage
         }
         catch (Exception ex) when (ex is TimeoutException or StackExchange.Redis.RedisException)
         {
-            action.RetryAfter = TimeSpan.FromSeconds(1);
-            await RefuseAsync(context, action, StatusCodes.Status503ServiceUnavailable, new PolicyDecision(DecisionOutcome.Unavailable, "idempotency_unavailable", action.Decision.RuleId,
-                "The perimeter cannot check this idempotency key right now, so it did not execute the action. Retry with the same key."));
+            await ActionResponses.FailAsync(context, StatusCodes.Status503ServiceUnavailable, new ActionOutcome(OutcomeClass.Unavailable, "idempotency_unavailable",
+                Reason: "The perimeter cannot check this idempotency key right now, so it did not execute the action. Retry with the same key.",
+                RetryAfter: TimeSpan.FromSeconds(1)));
             return;
         }
 
         switch (begin.State)
         {
             case IdempotencyState.Mismatch:
-                await RefuseAsync(context, action, StatusCodes.Status422UnprocessableEntity, new PolicyDecision(DecisionOutcome.BadRequest, "idempotency_key_reused", action.Decision.RuleId,
+                await RefuseAsync(context, action, StatusCodes.Status422UnprocessableEntity, new PolicyDecision(DecisionOutcome.BadRequest, "idempotency_key_reused", action.Proposal?.RuleId,
                     "This idempotency key was already used for a different action; use a new key for a new action."));
                 return;
             case IdempotencyState.InProgress:
-                action.RetryAfter = TimeSpan.FromSeconds(1);
-                await RefuseAsync(context, action, StatusCodes.Status409Conflict, new PolicyDecision(DecisionOutcome.Unavailable, "idempotency_in_progress", action.Decision.RuleId,
-                    "An action with this idempotency key is still executing; retry with the same key to get its outcome."));
+                await ActionResponses.FailAsync(context, StatusCodes.Status409Conflict, new ActionOutcome(OutcomeClass.Unavailable, "idempotency_in_progress",
+                    Reason: "An action with this idempotency key is still executing; retry with the same key to get its outcome.",
+                    RetryAfter: TimeSpan.FromSeconds(1)));
                 return;
             case IdempotencyState.Completed:
                 await ReplayAsync(context, action, begin.Outcome!).ConfigureAwait(false);
@@ -96,7 +76,7 @@ internal static class IdempotencyStage
         context.Response.Body = recorder;
         try
         {
-            await next().ConfigureAwait(false);
+            await next(context).ConfigureAwait(false);
         }
         finally
         {
@@ -104,11 +84,9 @@ internal static class IdempotencyStage
             // Could the upstream have received it? Not when a stage refused before the forwarder, nor when
             // no tunnel connection could be had (nothing was sent). Otherwise the outcome is recorded,
             // even a failure on the way ("unknown"): the action is never executed twice.
-            var error = context.Features.Get<Yarp.ReverseProxy.Forwarder.IForwarderErrorFeature>();
-            bool sent = action.SentUpstream && Tunnels.TunnelForwarderHttpClientFactory.FindUnavailable(error?.Exception) is null;
             try
             {
-                if (!sent)
+                if (!action.ReachedUpstream)
                     await store.ReleaseAsync(scoped, claim).ConfigureAwait(false); // refused before execution: the key is still unused
                 else
                     await store.CompleteAsync(scoped, fingerprint, Capture(context, action, recorder), options.Window).ConfigureAwait(false);
@@ -168,8 +146,11 @@ internal static class IdempotencyStage
 
     private static async Task ReplayAsync(HttpContext context, ActionContext action, StoredOutcome outcome)
     {
-        action.Replayed = true;
-        action.Decision = action.Decision with { Code = "idempotent_replay" };
+        if (outcome.Kind is "http" or "mcp")
+        {
+            action.Conclude(new ActionOutcome(OutcomeClass.Replayed, "idempotent_replay",
+                Reason: $"Answered from the record of action {outcome.ActionId}, which ran with this idempotency key."));
+        }
         var response = context.Response;
         response.Headers[ReplayHeader] = "true";
         if (outcome.Kind == "http")
@@ -192,8 +173,8 @@ internal static class IdempotencyStage
             await response.Body.WriteAsync(bytes, context.RequestAborted).ConfigureAwait(false);
             return;
         }
-        await RefuseAsync(context, action, StatusCodes.Status502BadGateway, action.Decision with { Code = "idempotency_outcome_unknown" },
-            $"The action with this idempotency key was executed once (action {outcome.ActionId}), but its answer was not seen completely; it will not be executed again.");
+        await ActionResponses.FailAsync(context, StatusCodes.Status502BadGateway, new ActionOutcome(OutcomeClass.Replayed, "idempotency_outcome_unknown"),
+            $"The action with this idempotency key was executed once (action {outcome.ActionId}), but its answer was not seen completely; it will not be executed again.").ConfigureAwait(false);
     }
 
     private static Task RefuseAsync(HttpContext context, ActionContext action, int status, PolicyDecision decision, string? message = null) =>

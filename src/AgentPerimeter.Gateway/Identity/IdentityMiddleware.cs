@@ -7,7 +7,7 @@ namespace AgentPerimeter.Gateway.Identity;
 /// Identify stage: every agent request must carry a valid session token naming a configured work
 /// type. Failures are answered here (401/403) and audited; nothing unidentified goes further.
 /// </summary>
-internal sealed class IdentityMiddleware(RequestDelegate next, IdentityResolver resolver, PolicyStore policy, RateLimiting.IRevocationStore revocations)
+internal sealed class IdentityMiddleware(RequestDelegate next, IdentityResolver resolver, IRevocationStore revocations)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -34,7 +34,7 @@ internal sealed class IdentityMiddleware(RequestDelegate next, IdentityResolver 
             return;
         }
 
-        if (!policy.Current.WorkTypes.ContainsKey(identity.WorkType))
+        if (!context.GetPolicy().WorkTypes.ContainsKey(identity.WorkType))
         {
             await ActionResponses.RefuseAsync(context, StatusCodes.Status403Forbidden,
                 new PolicyDecision(DecisionOutcome.Deny, "unknown_work_type", null,

@@ -1,15 +1,8 @@
 using System.Text;
 using System.Text.Json;
+using AgentPerimeter.Gateway.Actions;
 
 namespace AgentPerimeter.Gateway.Mcp;
-
-/// <summary>What a JSON-RPC message is.</summary>
-public enum McpMessageKind
-{
-    Request,
-    Notification,
-    Response,
-}
 
 /// <summary>
 /// One JSON-RPC message of an MCP POST, read once with <see cref="Utf8JsonReader"/> over the buffered

@@ -3,10 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AgentPerimeter.Gateway.Actions;
-using AgentPerimeter.Gateway.Audit;
-using AgentPerimeter.Gateway.Metrics;
 using AgentPerimeter.Gateway.Policy;
-using AgentPerimeter.Gateway.Secrets;
 namespace AgentPerimeter.Gateway.Mcp;
 
 /// <summary>
@@ -15,10 +12,10 @@ namespace AgentPerimeter.Gateway.Mcp;
 /// use and tool definitions are pinned; the server's notifications and requests are audited as
 /// server messages.
 /// </summary>
-internal static class McpResponseFilter
+internal sealed class McpResponseFilter(ToolPins pins, IActionRecorder recorder)
 {
     /// <summary>Audits server messages; returns the rewritten data for a filtered list, else null.</summary>
-    internal static string? InspectServerMessage(HttpContext http, McpActionInfo mcp, string data)
+    internal string? InspectServerMessage(HttpContext http, McpActionInfo mcp, string data)
     {
         JsonNode? node;
         try
@@ -34,7 +31,7 @@ internal static class McpResponseFilter
 
         if (message["method"] is JsonValue m && m.TryGetValue<string>(out var method))
         {
-            RecordServerMessage(http, method, message.ContainsKey("id"));
+            recorder.RecordServerMessage(http.GetAction(), method, message.ContainsKey("id"));
             return null;
         }
         // Any result on a list action is filtered, whatever its id looks like ("1.0" vs "1").
@@ -43,7 +40,7 @@ internal static class McpResponseFilter
         return null;
     }
 
-    internal static byte[] Filter(HttpContext http, McpActionInfo mcp, byte[] body)
+    internal byte[] Filter(HttpContext http, McpActionInfo mcp, byte[] body)
     {
         JsonNode? node;
         try
@@ -57,12 +54,10 @@ internal static class McpResponseFilter
         return node is JsonObject message ? Filter(http, mcp, message) : body;
     }
 
-    private static byte[] Filter(HttpContext http, McpActionInfo mcp, JsonObject message)
+    private byte[] Filter(HttpContext http, McpActionInfo mcp, JsonObject message)
     {
         var action = http.GetAction();
-        var services = http.RequestServices;
-        var policy = services.GetRequiredService<PolicyStore>().Current;
-        var pins = services.GetRequiredService<ToolPins>();
+        var policy = http.GetPolicy();
         var kind = mcp.ListKind!;
         if (message["result"] is JsonObject result && result[kind] is JsonArray items)
         {
@@ -83,28 +78,5 @@ internal static class McpResponseFilter
             }
         }
         return Encoding.UTF8.GetBytes(message.ToJsonString());
-    }
-
-    private static void RecordServerMessage(HttpContext http, string method, bool isRequest)
-    {
-        var parent = http.GetAction();
-        var services = http.RequestServices;
-        var record = new ActionContext("act_" + Guid.CreateVersion7().ToString("N"), services.GetRequiredService<TimeProvider>().GetUtcNow())
-        {
-            Kind = ActionKind.Mcp,
-            AgentId = parent.AgentId,
-            SessionId = parent.SessionId,
-            WorkType = parent.WorkType,
-            RouteId = parent.RouteId,
-            Method = parent.Method,
-            Path = parent.Path,
-            Status = parent.Status,
-            Decision = new PolicyDecision(DecisionOutcome.Allow, isRequest ? "server_request" : "server_notification", null, null),
-            Mcp = new McpActionInfo { Method = method, Direction = "server", SessionId = parent.Mcp?.SessionId, MessageKind = isRequest ? McpMessageKind.Request : McpMessageKind.Notification },
-        };
-        var fields = AuditRecord.SerializeFields(record, services.GetRequiredService<PolicyStore>().Current.Version, services.GetRequiredService<Secrets.SecretScrubber>());
-        // Observed, not decided: the stream is not held back for the record's fsync.
-        _ = services.GetRequiredService<AuditLog>().AppendAsync(fields);
-        services.GetRequiredService<PerimeterMetrics>().ServerMessage(parent.RouteId ?? "none", method);
     }
 }

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using AgentPerimeter.Gateway.Actions;
 
@@ -15,15 +14,21 @@ public static class McpResponses
     /// <summary>JSON-RPC error code of every refusal by the perimeter (implementation-defined range).</summary>
     public const int PerimeterRefusal = -32001;
 
-    public static async Task RefuseAsync(HttpContext context, int httpStatus, int code, PolicyDecision decision, string? rawId, string message)
+    /// <summary>Decides the action as <paramref name="decision"/> and answers with a JSON-RPC error of <paramref name="code"/>.</summary>
+    public static Task RefuseAsync(HttpContext context, int httpStatus, int code, PolicyDecision decision, string? rawId, string message)
     {
         var action = context.GetAction();
-        action.Decision = decision;
+        action.Decide(decision);
+        return WriteErrorAsync(context, action, httpStatus, code, decision.Code, rawId, message);
+    }
+
+    internal static async Task WriteErrorAsync(HttpContext context, ActionContext action, int httpStatus, int code, string errorCode, string? rawId, string message)
+    {
         context.Response.StatusCode = httpStatus;
         context.Response.ContentType = "application/json";
         context.Response.Headers.CacheControl = "no-store";
         var buffer = new ArrayBufferWriter<byte>(384);
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        using (var w = new Utf8JsonWriter(buffer, RefusalFields.WriterOptions))
         {
             w.WriteStartObject();
             w.WriteString("jsonrpc", "2.0");
@@ -36,13 +41,13 @@ public static class McpResponses
             w.WriteStartObject();
             w.WriteNumber("code", code);
             // The SDKs surface only the message to a client: the retry delay travels in it too.
-            w.WriteString("message", action.RetryAfter is { } retry
-                ? $"[{decision.Code}] {message} Retry after {(long)Math.Ceiling(retry.TotalMilliseconds)} ms."
-                : $"[{decision.Code}] {message}");
+            w.WriteString("message", action.Outcome?.RetryAfter is { } retry
+                ? $"[{errorCode}] {message} Retry after {(long)Math.Ceiling(retry.TotalMilliseconds)} ms."
+                : $"[{errorCode}] {message}");
             w.WritePropertyName("data");
             w.WriteStartObject();
-            w.WriteString("error", decision.Code);
-            ActionResponses.WriteReason(w, action, decision);
+            w.WriteString("error", errorCode);
+            RefusalFields.Write(w, action);
             w.WriteEndObject();
             w.WriteEndObject();
             w.WriteEndObject();

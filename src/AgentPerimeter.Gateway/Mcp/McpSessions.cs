@@ -15,7 +15,7 @@ public sealed class McpSessions(IConnectionMultiplexer? redis = null, string pre
     private readonly ConcurrentDictionary<string, string> _owners = new(StringComparer.Ordinal);
     private readonly TimeSpan _timeout = timeout ?? TimeSpan.FromSeconds(1);
 
-    private RedisKey Key(string mcpSessionId) => $"{prefix}:{{mcp}}:{Idempotency.ActionFingerprint.Hash(mcpSessionId)}";
+    private RedisKey Key(string mcpSessionId) => $"{prefix}:{{mcp}}:{Actions.RequestFingerprint.Hash(mcpSessionId)}";
 
     /// <summary>Binds a new MCP session; an id already owned by another agent session is never rebound.</summary>
     public async Task<bool> TryBindAsync(string mcpSessionId, string agentSessionId)

@@ -12,6 +12,7 @@ public sealed class PerimeterMetrics
 {
     private readonly Counter _actions;
     private readonly Counter _denials;
+    private readonly Counter _outcomes;
     private readonly Histogram _duration;
     private readonly Counter _auditErrors;
     private readonly Histogram _auditBatch;
@@ -40,6 +41,10 @@ public sealed class PerimeterMetrics
             "agentperimeter_denials_total",
             "Actions the perimeter refused, by reason code (policy_denied, missing_token, path_not_canonical, ...).",
             ["work_type", "route", "code"]);
+        _outcomes = factory.CreateCounter(
+            "agentperimeter_action_outcomes_total",
+            "Actions by what happened after the decision: forwarded, refused, answered, client_gone, limited, degraded, unavailable, upstream_failed, replayed, not_inspectable, gateway_error.",
+            ["work_type", "route", "kind", "outcome"]);
         _duration = factory.CreateHistogram(
             "agentperimeter_action_duration_seconds",
             "Time from the action's arrival to its audit record (response start), in seconds.",
@@ -107,15 +112,16 @@ public sealed class PerimeterMetrics
         var workType = action.WorkType ?? "none";
         var route = action.RouteId ?? "none";
         var kind = action.Kind switch { ActionKind.Mcp => "mcp", ActionKind.External => "external", _ => "http" };
-        var decision = action.Decision.Label;
+        var decision = action.DecisionLabel;
         _actions.WithLabels(workType, route, kind, decision, governed ? "true" : "false").Inc();
+        _outcomes.WithLabels(workType, route, kind, action.OutcomeLabel).Inc();
         _duration.WithLabels(workType, route, kind, decision).Observe(action.Elapsed.TotalSeconds);
-        if (!action.Decision.Permits)
-            _denials.WithLabels(workType, route, action.Decision.Code).Inc();
+        if (action.Refused)
+            _denials.WithLabels(workType, route, action.Code).Inc();
         if (action.Mcp is { } mcp)
         {
             // The tool label only carries names the policy allowed, so agents cannot mint label values.
-            var tool = mcp.Target is not null && mcp.Method == "tools/call" && action.Decision.Permits && action.Kind != ActionKind.External ? mcp.Target : "";
+            var tool = mcp.Target is not null && mcp.Method == "tools/call" && !action.Refused && action.Kind != ActionKind.External ? mcp.Target : "";
             _mcpActions.WithLabels(workType, route, BoundedMethod(mcp.Method), tool, decision).Inc();
         }
     }

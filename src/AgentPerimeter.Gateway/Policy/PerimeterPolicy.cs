@@ -86,10 +86,6 @@ public sealed class WorkTypePolicy
     public required string Name { get; init; }
     public string? Description { get; init; }
     public required Glob[] Agents { get; init; }
-    /// <summary>Secrets the gateway may inject for this work type's actions.</summary>
-    public FrozenSet<string> Secrets { get; init; } = FrozenSet<string>.Empty;
-    /// <summary>Rate limits of this work type.</summary>
-    public AgentPerimeter.Gateway.RateLimiting.WorkTypeLimits Limits { get; init; } = AgentPerimeter.Gateway.RateLimiting.WorkTypeLimits.None;
     /// <summary>Rules by route id; enforcing rules come before report-only ones. Key "*" holds catch-all rules.</summary>
     public required FrozenDictionary<string, PolicyRule[]> RulesByRoute { get; init; }
     public required IReadOnlyList<PolicyRule> Rules { get; init; }
@@ -110,8 +106,12 @@ public sealed class PerimeterPolicy
 {
     public required FrozenDictionary<string, WorkTypePolicy> WorkTypes { get; init; }
 
-    /// <summary>Declared secrets and their bindings (names and locations, never values).</summary>
-    public AgentPerimeter.Gateway.Secrets.SecretCatalog Secrets { get; init; } = AgentPerimeter.Gateway.Secrets.SecretCatalog.Empty;
+    /// <summary>The sections other features compiled from the same files (secrets, rate limits), by type.</summary>
+    public FrozenDictionary<Type, object> Sections { get; init; } = FrozenDictionary<Type, object>.Empty;
+
+    /// <summary>The compiled section of type <typeparamref name="T"/>, or its empty value when no loader produced one.</summary>
+    public T Section<T>() where T : class, IPolicySection<T> =>
+        Sections.TryGetValue(typeof(T), out var section) ? (T)section : T.Empty;
 
     /// <summary>Ids of the rules whose allowed actions wait for a human (<c>"Approval": "required"</c>); ids are unique across the policy.</summary>
     public FrozenSet<string> ApprovalRules { get; init; } = FrozenSet<string>.Empty;

@@ -1,7 +1,6 @@
 using System.Collections.Frozen;
 using System.Security.Cryptography;
 using System.Text;
-using AgentPerimeter.Gateway.Secrets;
 
 namespace AgentPerimeter.Gateway.Policy;
 
@@ -19,10 +18,8 @@ public static class PolicyLoader
 {
     public const string SectionName = "Perimeter";
 
-    private static readonly string[] RootKeys = ["WorkTypes", "Secrets", "StripHeaders"];
-    private static readonly string[] WorkTypeKeys = ["Description", "Agents", "Rules", "Secrets", "RateLimits"];
-    private static readonly string[] RateLimitKeys = ["Partition", "FailureMode", "Limits"];
-    private static readonly string[] LimitKeys = ["Id", "Limit", "Period", "Route", "Tools"];
+    private static readonly string[] RootKeys = ["WorkTypes"];
+    private static readonly string[] WorkTypeKeys = ["Description", "Agents", "Rules"];
     private static readonly string[] RuleKeys = ["Id", "Description", "Route", "Methods", "Paths", "Mode", "Tools", "Resources", "Prompts", "Arguments", "Approval"];
     private static readonly string[] ArgumentKeys = ["OneOf", "Glob", "MaxLength"];
 
@@ -32,8 +29,12 @@ public static class PolicyLoader
     /// <summary>Loads the policy from a configuration root that has a <c>Perimeter</c> section.</summary>
     /// <param name="configuration">Configuration holding the <c>Perimeter</c> section.</param>
     /// <param name="knownRoutes">Route ids of the proxy configuration; null skips the cross-check.</param>
-    public static PolicyLoadResult Load(IConfiguration configuration, IReadOnlySet<string>? knownRoutes, SecretLoadContext? secretContext = null)
+    /// <param name="sections">The sections other features own (secrets, rate limits), compiled into the same snapshot.</param>
+    public static PolicyLoadResult Load(IConfiguration configuration, IReadOnlySet<string>? knownRoutes, IEnumerable<IPolicySectionLoader>? sections = null)
     {
+        var loaders = sections?.ToArray() ?? [];
+        string[] rootKeys = [.. RootKeys, .. loaders.SelectMany(l => l.RootKeys)];
+        string[] workTypeKeys = [.. WorkTypeKeys, .. loaders.SelectMany(l => l.WorkTypeKeys)];
         // MCP rules only make sense on routes whose traffic is inspected as MCP.
         var mcpRoutes = knownRoutes is null ? null : PolicyStore.McpRoutes(configuration);
         var errors = new List<string>();
@@ -44,8 +45,7 @@ public static class PolicyLoader
             return new PolicyLoadResult(null, errors);
         }
 
-        CheckKeys(root, RootKeys, errors);
-        var secrets = SecretLoader.Load(root, knownRoutes, secretContext ?? SecretLoadContext.Default, errors);
+        ConfigReader.CheckKeys(root, rootKeys, errors);
         var workTypesSection = root.GetSection("WorkTypes");
         var workTypes = new Dictionary<string, WorkTypePolicy>(StringComparer.Ordinal);
         var ruleIds = new HashSet<string>(StringComparer.Ordinal);
@@ -56,11 +56,11 @@ public static class PolicyLoader
         foreach (var wtSection in workTypesSection.GetChildren())
         {
             var name = wtSection.Key;
-            if (!IsValidName(name))
+            if (!ConfigReader.IsValidName(name))
                 errors.Add($"{wtSection.Path}: work type name '{name}' is invalid. Use lower-case letters, digits and '-' (e.g. 'sensitive-data').");
-            CheckKeys(wtSection, WorkTypeKeys, errors);
+            ConfigReader.CheckKeys(wtSection, workTypeKeys, errors);
 
-            var agents = ReadList(wtSection, "Agents", errors) ?? ["*"];
+            var agents = ConfigReader.ReadList(wtSection, "Agents", errors) ?? ["*"];
             var agentGlobs = new List<Glob>();
             foreach (var agent in agents)
             {
@@ -69,15 +69,6 @@ public static class PolicyLoader
                 else
                     agentGlobs.Add(Glob.Parse(agent));
             }
-
-            var entitled = ReadList(wtSection, "Secrets", errors) ?? [];
-            foreach (var secret in entitled)
-            {
-                if (!secrets.Secrets.ContainsKey(secret))
-                    errors.Add($"{wtSection.Path}:Secrets: secret '{secret}' is not declared in Perimeter:Secrets. Declared: {(secrets.Secrets.Count == 0 ? "none" : string.Join(", ", secrets.Secrets.Keys.Order()))}.");
-            }
-
-            var limits = LoadLimits(wtSection.GetSection("RateLimits"), knownRoutes, ruleIds, errors);
 
             var rules = new List<PolicyRule>();
             var rulesSection = wtSection.GetSection("Rules");
@@ -94,8 +85,6 @@ public static class PolicyLoader
                 Name = name,
                 Description = wtSection["Description"],
                 Agents = [.. agentGlobs],
-                Secrets = entitled.ToFrozenSet(StringComparer.Ordinal),
-                Limits = limits,
                 Rules = rules,
                 RulesByRoute = rules
                     .GroupBy(r => r.Route, StringComparer.Ordinal)
@@ -106,13 +95,21 @@ public static class PolicyLoader
             };
         }
 
+        var context = new PolicySectionContext(root, knownRoutes, [.. workTypes.Keys], ruleIds, errors);
+        var compiled = new Dictionary<Type, object>();
+        foreach (var loader in loaders)
+        {
+            var section = loader.Load(context);
+            compiled[section.GetType()] = section;
+        }
+
         if (errors.Count > 0)
             return new PolicyLoadResult(null, errors);
 
         return new PolicyLoadResult(new PerimeterPolicy
         {
             WorkTypes = workTypes.ToFrozenDictionary(StringComparer.Ordinal),
-            Secrets = secrets,
+            Sections = compiled.ToFrozenDictionary(),
             ApprovalRules = workTypes.Values.SelectMany(w => w.Rules).Where(r => r.RequireApproval).Select(r => r.Id).ToFrozenSet(StringComparer.Ordinal),
             Version = Fingerprint(root),
         }, errors);
@@ -121,7 +118,7 @@ public static class PolicyLoader
     private static PolicyRule? LoadRule(IConfigurationSection section, IReadOnlySet<string>? knownRoutes, IReadOnlySet<string>? mcpRoutes, HashSet<string> ruleIds, List<string> errors)
     {
         int before = errors.Count;
-        CheckKeys(section, RuleKeys, errors);
+        ConfigReader.CheckKeys(section, RuleKeys, errors);
 
         var id = section["Id"];
         if (string.IsNullOrWhiteSpace(id))
@@ -135,7 +132,7 @@ public static class PolicyLoader
         else if (route != "*" && knownRoutes is not null && !knownRoutes.Contains(route))
             errors.Add($"{section.Path}:Route: route '{route}' is not defined in ReverseProxy:Routes. Known routes: {string.Join(", ", knownRoutes.Order())}.");
 
-        var methods = ReadList(section, "Methods", errors);
+        var methods = ConfigReader.ReadList(section, "Methods", errors);
         bool anyMethod = false;
         if (methods is null || methods.Count == 0)
         {
@@ -150,7 +147,7 @@ public static class PolicyLoader
                 errors.Add($"{section.Path}:Methods: '{m}' is not an HTTP method this gateway forwards. Use upper case: {string.Join(", ", KnownMethods.Order())} or \"*\".");
         }
 
-        var paths = ReadList(section, "Paths", errors);
+        var paths = ConfigReader.ReadList(section, "Paths", errors);
         if (paths is null || paths.Count == 0)
         {
             errors.Add($"{section.Path}:Paths: list the path patterns this rule allows, e.g. [\"/api/items/**\"] ('*' = one segment, '**' = any depth).");
@@ -175,9 +172,9 @@ public static class PolicyLoader
         else if (approval == "required" && mode == RuleMode.Report)
             errors.Add($"{section.Path}:Approval: a report-only rule cannot require approval; make it \"enforce\".");
 
-        var tools = ReadGlobs(section, "Tools", errors);
-        var resources = ReadGlobs(section, "Resources", errors);
-        var prompts = ReadGlobs(section, "Prompts", errors);
+        var tools = ConfigReader.ReadGlobs(section, "Tools", errors);
+        var resources = ConfigReader.ReadGlobs(section, "Resources", errors);
+        var prompts = ConfigReader.ReadGlobs(section, "Prompts", errors);
         if ((tools.Length > 0 || resources.Length > 0 || prompts.Length > 0) && mcpRoutes is not null
             && route is not null && route != "*" && knownRoutes!.Contains(route) && !mcpRoutes.Contains(route))
             errors.Add($"{section.Path}: Tools, Resources and Prompts need an MCP route, and '{route}' is not one. Mark it in routes.json: \"Metadata\": {{ \"Perimeter.Mcp\": \"true\" }}.");
@@ -187,8 +184,8 @@ public static class PolicyLoader
             errors.Add($"{argsSection.Path}: argument constraints apply to the rule's Tools; list the tools they constrain in \"Tools\".");
         foreach (var arg in argsSection.GetChildren())
         {
-            CheckKeys(arg, ArgumentKeys, errors);
-            var oneOf = ReadList(arg, "OneOf", errors);
+            ConfigReader.CheckKeys(arg, ArgumentKeys, errors);
+            var oneOf = ConfigReader.ReadList(arg, "OneOf", errors);
             var glob = arg["Glob"];
             int? maxLength = null;
             if (arg["MaxLength"] is { } ml)
@@ -223,95 +220,6 @@ public static class PolicyLoader
             RequireApproval = approval == "required",
         };
     }
-
-    private static RateLimiting.WorkTypeLimits LoadLimits(IConfigurationSection section, IReadOnlySet<string>? knownRoutes, HashSet<string> ids, List<string> errors)
-    {
-        if (!section.Exists())
-            return RateLimiting.WorkTypeLimits.None;
-        CheckKeys(section, RateLimitKeys, errors);
-        var partition = section["Partition"] ?? "session";
-        if (partition is not ("session" or "agent"))
-            errors.Add($"{section.Path}:Partition: '{partition}' is not a partition. Use \"session\" (each session its own budget) or \"agent\" (an agent's sessions share one).");
-        var failure = section["FailureMode"] ?? "closed";
-        if (failure is not ("closed" or "open"))
-            errors.Add($"{section.Path}:FailureMode: '{failure}' is not a mode. Use \"closed\" (refuse with 503 when the limit store is unreachable) or \"open\" (allow, audited as degraded).");
-        var rules = new List<RateLimiting.LimitRule>();
-        foreach (var l in section.GetSection("Limits").GetChildren())
-        {
-            CheckKeys(l, LimitKeys, errors);
-            var id = l["Id"];
-            if (string.IsNullOrWhiteSpace(id))
-                errors.Add($"{l.Path}:Id: every limit needs an Id (it names the limit in RateLimit-Policy and audit records).");
-            else if (!ids.Add(id))
-                errors.Add($"{l.Path}:Id: id '{id}' is used twice. Rule and limit ids must be unique.");
-            if (!int.TryParse(l["Limit"], out var limit) || limit <= 0)
-                errors.Add($"{l.Path}:Limit: must be a positive number of actions, e.g. 60.");
-            if (!TimeSpan.TryParse(l["Period"], System.Globalization.CultureInfo.InvariantCulture, out var period) || period < TimeSpan.FromMilliseconds(1))
-                errors.Add($"{l.Path}:Period: must be a duration such as \"00:01:00\" (one minute) or \"00:00:01\".");
-            var route = l["Route"];
-            if (route is not null && knownRoutes is not null && !knownRoutes.Contains(route))
-                errors.Add($"{l.Path}:Route: route '{route}' is not defined in ReverseProxy:Routes.");
-            var tools = ReadGlobs(l, "Tools", errors);
-            if (id is not null && limit > 0 && period > TimeSpan.Zero)
-                rules.Add(new RateLimiting.LimitRule { Id = id, Limit = limit, Period = period, Route = route, Tools = tools });
-        }
-        return new RateLimiting.WorkTypeLimits
-        {
-            Rules = [.. rules],
-            Partition = partition == "agent" ? RateLimiting.LimitPartition.Agent : RateLimiting.LimitPartition.Session,
-            FailClosed = failure != "open",
-        };
-    }
-
-    private static Glob[] ReadGlobs(IConfigurationSection parent, string key, List<string> errors)
-    {
-        var items = ReadList(parent, key, errors);
-        if (items is null)
-            return [];
-        var globs = new List<Glob>();
-        foreach (var item in items)
-        {
-            if (Glob.Validate(item, mustBePath: false) is { } err)
-                errors.Add($"{parent.Path}:{key}: pattern {err}.");
-            else
-                globs.Add(Glob.Parse(item));
-        }
-        return [.. globs];
-    }
-
-    internal static List<string>? ReadList(IConfigurationSection parent, string key, List<string> errors)
-    {
-        var section = parent.GetSection(key);
-        if (!section.Exists())
-            return null;
-        if (section.Value is not null)
-        {
-            errors.Add($"{section.Path}: must be a list, e.g. [\"{section.Value}\"], not a single value.");
-            return [];
-        }
-        var items = new List<string>();
-        foreach (var child in section.GetChildren())
-        {
-            if (child.Value is null)
-                errors.Add($"{child.Path}: must be a string.");
-            else
-                items.Add(child.Value);
-        }
-        return items;
-    }
-
-    internal static void CheckKeys(IConfigurationSection section, string[] known, List<string> errors)
-    {
-        foreach (var child in section.GetChildren())
-        {
-            // Configuration keys are case-insensitive, so only a key that matches none is unknown.
-            if (!known.Contains(child.Key, StringComparer.OrdinalIgnoreCase))
-                errors.Add($"{child.Path}: unknown key '{child.Key}'. Known keys here: {string.Join(", ", known)}.");
-        }
-    }
-
-    private static bool IsValidName(string name) =>
-        name.Length is > 0 and <= 64 && name.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-');
 
     private static string Fingerprint(IConfigurationSection root)
     {

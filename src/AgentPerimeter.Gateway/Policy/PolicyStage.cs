@@ -5,32 +5,28 @@ namespace AgentPerimeter.Gateway.Policy;
 
 /// <summary>
 /// Policy stage of the proxy pipeline: the caller's work type decides on the matched route, the
-/// method and the canonical path. Only an allowing decision reaches the next stage.
+/// method and the canonical path. A refusal decides the action here; an allowance is proposed, and
+/// fixed by <see cref="DecisionSealStage"/> once the later deciding stages (MCP message, approval) agree.
 /// </summary>
-internal static partial class PolicyStage
+internal sealed partial class PolicyStage(RequestDelegate next, ILogger<PolicyStage> logger)
 {
-    public static async Task InvokeAsync(HttpContext context, Func<Task> next)
+    public async Task InvokeAsync(HttpContext context)
     {
         var action = context.GetAction();
         var route = context.GetReverseProxyFeature().Route.Config;
         action.RouteId = route.RouteId;
 
-        var policy = context.RequestServices.GetRequiredService<PolicyStore>().Current;
-        var decision = policy.Decide(action.WorkType!, route.RouteId, action.Method, action.Path);
-        action.Decision = decision;
-
+        var decision = context.GetPolicy().Decide(action.WorkType!, route.RouteId, action.Method, action.Path);
         if (!decision.Permits)
         {
             await ActionResponses.RefuseAsync(context, StatusCodes.Status403Forbidden, decision).ConfigureAwait(false);
             return;
         }
         if (decision.Outcome == DecisionOutcome.WouldDeny)
-        {
-            Log.WouldDeny(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("AgentPerimeter.Gateway.Policy"),
-                action.ActionId, action.WorkType!, action.Method, action.Path, route.RouteId, decision.RuleId!);
-        }
+            Log.WouldDeny(logger, action.ActionId, action.WorkType!, action.Method, action.Path, route.RouteId, decision.RuleId!);
 
-        await next().ConfigureAwait(false);
+        action.Proposal = decision;
+        await next(context).ConfigureAwait(false);
     }
 
     private static partial class Log

@@ -1,5 +1,4 @@
 using AgentPerimeter.Gateway.Metrics;
-using AgentPerimeter.Gateway.Secrets;
 using Microsoft.Extensions.Primitives;
 
 namespace AgentPerimeter.Gateway.Policy;
@@ -14,28 +13,27 @@ public sealed partial class PolicyStore : IDisposable
     private readonly ILogger<PolicyStore> _logger;
     private readonly PerimeterMetrics _metrics;
     private readonly IDisposable _subscription;
-    private readonly SecretScrubber _scrubber;
+    private readonly IPolicySectionLoader[] _sections;
     private volatile PerimeterPolicy _current;
 
-    private readonly SecretLoadContext _secretContext;
-
-    public PolicyStore(IConfiguration configuration, ILogger<PolicyStore> logger, PerimeterMetrics metrics,
-        Hosting.GatewayOptions options, IEnumerable<ISecretProvider> providers, SecretScrubber scrubber)
+    public PolicyStore(IConfiguration configuration, ILogger<PolicyStore> logger, PerimeterMetrics metrics, IEnumerable<IPolicySectionLoader> sections)
     {
         _configuration = configuration;
         _logger = logger;
         _metrics = metrics;
-        _scrubber = scrubber;
-        _secretContext = new SecretLoadContext(options.ConfigDirectory, [.. providers]);
-        var result = PolicyLoader.Load(configuration, KnownRoutes(configuration), _secretContext);
+        _sections = [.. sections];
+        var result = PolicyLoader.Load(configuration, KnownRoutes(configuration), _sections);
         if (!result.IsValid)
             throw new PolicyValidationException(result.Errors);
         _current = result.Policy!;
-        RememberSecretValues(_current);
         Log.PolicyLoaded(_logger, _current.Version, _current.WorkTypes.Count);
         _subscription = ChangeToken.OnChange(configuration.GetReloadToken, Reload);
     }
 
+    /// <summary>
+    /// The running policy. Read it once per action (<see cref="PolicySnapshotMiddleware"/>) and carry it:
+    /// a reload mid-request must not make two stages decide on two versions.
+    /// </summary>
     public PerimeterPolicy Current => _current;
 
     /// <summary>Route ids defined in <c>ReverseProxy:Routes</c>.</summary>
@@ -53,7 +51,7 @@ public sealed partial class PolicyStore : IDisposable
         PolicyLoadResult result;
         try
         {
-            result = PolicyLoader.Load(_configuration, KnownRoutes(_configuration), _secretContext);
+            result = PolicyLoader.Load(_configuration, KnownRoutes(_configuration), _sections);
         }
         catch (Exception ex)
         {
@@ -72,20 +70,9 @@ public sealed partial class PolicyStore : IDisposable
 
         if (result.Policy!.Version == _current.Version)
             return;
-        RememberSecretValues(result.Policy);
         _current = result.Policy;
         _metrics.PolicyReload(applied: true);
         Log.PolicyLoaded(_logger, _current.Version, _current.WorkTypes.Count);
-    }
-
-    /// <summary>The scrubber learns every value before any request can carry it.</summary>
-    private void RememberSecretValues(PerimeterPolicy policy)
-    {
-        foreach (var secret in policy.Secrets.Secrets.Values)
-        {
-            if (secret.Read().Value is { } value)
-                _scrubber.Remember(secret.Name, value);
-        }
     }
 
     public void Dispose() => _subscription.Dispose();

@@ -4,28 +4,29 @@ using Yarp.ReverseProxy.Forwarder;
 namespace AgentPerimeter.Gateway.Proxy;
 
 /// <summary>
-/// Runs around YARP's forwarder: when forwarding failed before a response started, YARP has already
-/// chosen the status (400/502/504...); this stage gives the agent the perimeter's usual answer shape
-/// instead of an empty body, without the upstream's address or the exception text (those go to the
-/// audit record).
+/// Runs around YARP's forwarder: when forwarding failed, the action gets its outcome (upstream
+/// unavailable, timed out, nothing sent); when no response started yet, the agent gets the perimeter's
+/// usual answer shape instead of YARP's empty body, without the upstream's address or the exception
+/// text (those go to the audit record).
 /// </summary>
-internal static class UpstreamErrorStage
+internal sealed class UpstreamErrorStage(RequestDelegate next)
 {
-    public static async Task InvokeAsync(HttpContext context, Func<Task> next)
+    public async Task InvokeAsync(HttpContext context)
     {
-        await next().ConfigureAwait(false);
+        await next(context).ConfigureAwait(false);
         var error = context.GetForwarderErrorFeature();
-        // A client that went away needs no answer; the audit record keeps the error.
-        if (error is null || error.Error == ForwarderError.None || context.Response.HasStarted || context.RequestAborted.IsCancellationRequested)
+        if (error is null || error.Error == ForwarderError.None)
             return;
 
         var action = context.GetAction();
-        int status = context.Response.StatusCode >= 400 ? context.Response.StatusCode : StatusCodes.Status502BadGateway;
-        if (Tunnels.TunnelForwarderHttpClientFactory.FindUnavailable(error.Exception) is { } tunnel)
+        bool answer = !context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested;
+        if (IUnsentFailure.Find(error.Exception) is { } unsent)
         {
-            action.RetryAfter = TimeSpan.FromSeconds(1);
-            await ActionResponses.RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, action.Decision with { Code = "tunnel_unavailable" },
-                $"Route '{action.RouteId}': {tunnel.Message}").ConfigureAwait(false);
+            var outcome = new ActionOutcome(OutcomeClass.UpstreamFailed, unsent.Code, RetryAfter: TimeSpan.FromSeconds(1)) { NothingSent = true };
+            if (answer)
+                await ActionResponses.FailAsync(context, StatusCodes.Status503ServiceUnavailable, outcome, $"Route '{action.RouteId}': {unsent.Message}").ConfigureAwait(false);
+            else
+                action.Conclude(outcome);
             return;
         }
         var (code, message) = error.Error switch
@@ -35,7 +36,10 @@ internal static class UpstreamErrorStage
                 => ("request_body_error", "The request body could not be read completely."),
             _ => ("upstream_unavailable", $"Route '{action.RouteId}' could not be reached."),
         };
-        // The decision stands (the action was allowed); the code says what went wrong after it.
-        await ActionResponses.RefuseAsync(context, status, action.Decision with { Code = code }, message).ConfigureAwait(false);
+        // A client that went away needs no answer; the audit record keeps the error.
+        if (!answer)
+            return;
+        int status = context.Response.StatusCode >= 400 ? context.Response.StatusCode : StatusCodes.Status502BadGateway;
+        await ActionResponses.FailAsync(context, status, new ActionOutcome(OutcomeClass.UpstreamFailed, code), message).ConfigureAwait(false);
     }
 }

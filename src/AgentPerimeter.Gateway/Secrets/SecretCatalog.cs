@@ -48,9 +48,9 @@ public sealed class SecretDefinition
 }
 
 /// <summary>The declared secrets, their bindings by route, and the agent credential headers to strip.</summary>
-public sealed class SecretCatalog
+public sealed class SecretCatalog : Policy.IPolicySection<SecretCatalog>
 {
-    public static readonly SecretCatalog Empty = new()
+    public static SecretCatalog Empty { get; } = new()
     {
         Secrets = FrozenDictionary<string, SecretDefinition>.Empty,
         BindingsByRoute = FrozenDictionary<string, SecretBinding[]>.Empty,
@@ -62,4 +62,10 @@ public sealed class SecretCatalog
 
     /// <summary>Request headers removed before forwarding: the agent's credentials never go upstream.</summary>
     public required string[] StripHeaders { get; init; }
+
+    /// <summary>Secrets the gateway may inject for each work type's actions (<c>WorkTypes:NAME:Secrets</c>).</summary>
+    public FrozenDictionary<string, FrozenSet<string>> EntitledByWorkType { get; init; } = FrozenDictionary<string, FrozenSet<string>>.Empty;
+
+    /// <summary>The secrets a work type may have injected.</summary>
+    public FrozenSet<string> EntitledFor(string workType) => EntitledByWorkType.GetValueOrDefault(workType) ?? FrozenSet<string>.Empty;
 }

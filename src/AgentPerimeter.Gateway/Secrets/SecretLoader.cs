@@ -32,7 +32,7 @@ internal static class SecretLoader
         foreach (var section in root.GetSection("Secrets").GetChildren())
         {
             var name = section.Key;
-            PolicyLoader.CheckKeys(section, SecretKeys, errors);
+            ConfigReader.CheckKeys(section, SecretKeys, errors);
             var source = section.GetSection("Source");
             var kind = source["Kind"];
             var provider = context.Providers.FirstOrDefault(p => string.Equals(p.Kind, kind, StringComparison.OrdinalIgnoreCase));
@@ -53,7 +53,7 @@ internal static class SecretLoader
             var own = new List<SecretBinding>();
             foreach (var b in section.GetSection("Bindings").GetChildren())
             {
-                PolicyLoader.CheckKeys(b, BindingKeys, errors);
+                ConfigReader.CheckKeys(b, BindingKeys, errors);
                 var route = b["Route"];
                 if (string.IsNullOrWhiteSpace(route))
                     errors.Add($"{b.Path}:Route: name the route this binding injects '{name}' into.");
@@ -100,7 +100,7 @@ internal static class SecretLoader
         }
 
         var strip = new List<string>(AlwaysStripped);
-        foreach (var header in PolicyLoader.ReadList(root, "StripHeaders", errors) ?? [])
+        foreach (var header in ConfigReader.ReadList(root, "StripHeaders", errors) ?? [])
         {
             if (string.IsNullOrWhiteSpace(header) || header.Any(c => c <= ' ' || c == ':'))
                 errors.Add($"{root.Path}:StripHeaders: '{header}' is not a header name.");

@@ -36,7 +36,7 @@ public static partial class TunnelCatalog
         foreach (var tunnel in section.GetChildren())
         {
             var name = tunnel.Key;
-            Policy.PolicyLoader.CheckKeys(tunnel, TunnelKeys, errors);
+            Policy.ConfigReader.CheckKeys(tunnel, TunnelKeys, errors);
             if (!NamePattern().IsMatch(name))
             {
                 errors.Add($"{tunnel.Path}: tunnel name '{name}' must be a DNS label (lower-case letters, digits and '-', at most 63 characters).");

@@ -74,45 +74,9 @@ internal sealed class TunnelForwarderHttpClientFactory(TunnelRegistry registry, 
             }
             catch (Exception ex)
             {
-                metrics.TunnelRequest(name, FindUnavailable(ex) is not null ? "unavailable" : "failed");
+                metrics.TunnelRequest(name, IUnsentFailure.Find(ex) is not null ? "unavailable" : "failed");
                 throw;
             }
         }
-    }
-
-    internal static TunnelUnavailableException? FindUnavailable(Exception? ex)
-    {
-        for (; ex is not null; ex = ex.InnerException)
-        {
-            if (ex is TunnelUnavailableException tunnel)
-                return tunnel;
-        }
-        return null;
-    }
-}
-
-/// <summary>
-/// Proxy stage after load balancing: when the chosen destination is a tunnel, the action records it,
-/// and a tunnel with no connector is refused here (503, audited) rather than failing in the forwarder.
-/// </summary>
-internal static class TunnelStage
-{
-    public static Task InvokeAsync(HttpContext context, Func<Task> next)
-    {
-        var destinations = context.GetReverseProxyFeature().AvailableDestinations;
-        if (destinations.Count == 0 || TunnelCatalog.TunnelOf(destinations[0].Model.Config.Address) is not { } tunnel)
-            return next();
-
-        var action = context.GetAction();
-        action.Tunnel = tunnel;
-        var pool = context.RequestServices.GetRequiredService<TunnelRegistry>().Pool(tunnel);
-        if (pool is not null && pool.LiveConnections > 0)
-            return next();
-        context.RequestServices.GetRequiredService<PerimeterMetrics>().TunnelRequest(pool is null ? "unknown" : tunnel, "unavailable");
-        action.RetryAfter = TimeSpan.FromSeconds(1);
-        return ActionResponses.RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, action.Decision with { Code = "tunnel_unavailable" },
-            pool is null
-                ? $"Route '{action.RouteId}' names tunnel '{tunnel}', which this gateway does not declare."
-                : $"Route '{action.RouteId}' is served through tunnel '{tunnel}', and no connector is connected to it right now.");
     }
 }

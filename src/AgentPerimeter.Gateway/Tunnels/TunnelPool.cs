@@ -3,12 +3,6 @@ using System.Threading.Channels;
 
 namespace AgentPerimeter.Gateway.Tunnels;
 
-/// <summary>No connector serves the tunnel (or none freed a connection in time).</summary>
-public sealed class TunnelUnavailableException(string tunnel, string message) : Exception(message)
-{
-    public string Tunnel { get; } = tunnel;
-}
-
 /// <summary>
 /// The live connections of one tunnel, from every connector serving it. Idle connections wait in a
 /// queue; each HTTP connection the forwarder opens claims the oldest one, so several connectors share

@@ -83,8 +83,8 @@ public class PolicyLoaderTests
             .AddJsonFile(Path.Combine(root, "config", "routes.json"))
             .AddJsonFile(Path.Combine(root, "config", "perimeter.json"))
             .Build();
-        var result = PolicyLoader.Load(config, PolicyStore.KnownRoutes(config),
-            AgentPerimeter.Gateway.Secrets.SecretLoadContext.Default with { BaseDirectory = Path.Combine(root, "config") });
+        var result = PolicyLoader.Load(config, PolicyStore.KnownRoutes(config), AgentPerimeter.Gateway.Hosting.ConfigurationValidator.PolicySections(
+            AgentPerimeter.Gateway.Secrets.SecretLoadContext.Default with { BaseDirectory = Path.Combine(root, "config") }));
         Assert.True(result.IsValid, string.Join("\n", result.Errors));
         Assert.Equal(["build", "exploration", "production", "sensitive-data"], result.Policy!.WorkTypes.Keys.Order());
     }

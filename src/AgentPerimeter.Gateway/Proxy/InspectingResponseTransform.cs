@@ -4,8 +4,6 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AgentPerimeter.Gateway.Actions;
-using AgentPerimeter.Gateway.Audit;
-using AgentPerimeter.Gateway.Metrics;
 using AgentPerimeter.Gateway.Mcp;
 using AgentPerimeter.Gateway.Policy;
 using AgentPerimeter.Gateway.Secrets;
@@ -19,21 +17,20 @@ namespace AgentPerimeter.Gateway.Proxy;
 /// inspected. On MCP routes, lists are filtered and server messages audited (<see cref="McpResponseFilter"/>),
 /// and every SSE stream is relayed event by event — each event flushed as soon as it is complete.
 /// </summary>
-internal static class ResponseTransform
+internal sealed class InspectingResponseTransform(SecretScrubber scrubber, McpResponseFilter mcpFilter) : ResponseTransform
 {
     private const long SmallBody = 64 * 1024;
 
-    public static async ValueTask TransformAsync(ResponseTransformContext context)
+    public override async ValueTask ApplyAsync(ResponseTransformContext context)
     {
         var http = context.HttpContext;
         var action = http.Features.Get<IActionFeature>()?.Action;
         if (action is null || context.ProxyResponse is not { } upstream)
             return;
         var mcp = action.Mcp;
-        var scrubber = http.RequestServices.GetRequiredService<SecretScrubber>();
         // Only routes that secrets are injected into can echo them; other routes stream untouched.
         bool scrub = !scrubber.IsEmpty && action.RouteId is { } route
-            && http.RequestServices.GetRequiredService<PolicyStore>().Current.Secrets.BindingsByRoute.ContainsKey(route);
+            && http.GetPolicy().Section<SecretCatalog>().BindingsByRoute.ContainsKey(route);
         if (mcp is null && !scrub)
             return;
 
@@ -48,8 +45,8 @@ internal static class ResponseTransform
             http.Response.Headers.ContentLength = null;
             action.Exception = "upstream sent a compressed body the perimeter must inspect";
             action.UpstreamStatus = (int)upstream.StatusCode;
-            await ActionResponses.RefuseAsync(http, StatusCodes.Status502BadGateway,
-                action.Decision with { Code = "upstream_response_not_inspectable" },
+            await ActionResponses.FailAsync(http, StatusCodes.Status502BadGateway,
+                new ActionOutcome(OutcomeClass.NotInspectable, "upstream_response_not_inspectable"),
                 $"Route '{action.RouteId}' answered in a form the perimeter cannot inspect.").ConfigureAwait(false);
             return;
         }
@@ -67,7 +64,7 @@ internal static class ResponseTransform
             var body = await upstream.Content.ReadAsByteArrayAsync(http.RequestAborted).ConfigureAwait(false);
             if (scrub)
                 body = Encoding.UTF8.GetBytes(scrubber.Scrub(Encoding.UTF8.GetString(body))!); // before re-serializing escapes it
-            var filtered = McpResponseFilter.Filter(http, mcp, body);
+            var filtered = mcpFilter.Filter(http, mcp, body);
             if (scrub)
                 filtered = Encoding.UTF8.GetBytes(scrubber.Scrub(Encoding.UTF8.GetString(filtered))!);
             http.Response.Headers.ContentLength = filtered.Length;
@@ -147,7 +144,7 @@ internal static class ResponseTransform
         }
     }
 
-    private static async Task RelaySseAsync(HttpContext http, McpActionInfo? mcp, HttpResponseMessage upstream, SecretScrubber? scrubber)
+    private async Task RelaySseAsync(HttpContext http, McpActionInfo? mcp, HttpResponseMessage upstream, SecretScrubber? scrubber)
     {
         var stream = await upstream.Content.ReadAsStreamAsync(http.RequestAborted).ConfigureAwait(false);
         var reader = PipeReader.Create(stream);
@@ -191,7 +188,7 @@ internal static class ResponseTransform
         }
     }
 
-    private static async Task WriteEventAsync(HttpContext http, McpActionInfo? mcp, Stream output, List<string> lines, SecretScrubber? scrubber)
+    private async Task WriteEventAsync(HttpContext http, McpActionInfo? mcp, Stream output, List<string> lines, SecretScrubber? scrubber)
     {
         var data = new StringBuilder();
         foreach (var line in lines)
@@ -202,7 +199,7 @@ internal static class ResponseTransform
 
         string? rewritten = null;
         if (data.Length > 0 && mcp is not null)
-            rewritten = McpResponseFilter.InspectServerMessage(http, mcp, scrubber is null ? data.ToString() : scrubber.Scrub(data.ToString())!);
+            rewritten = mcpFilter.InspectServerMessage(http, mcp, scrubber is null ? data.ToString() : scrubber.Scrub(data.ToString())!);
 
         var sb = new StringBuilder();
         foreach (var line in lines)

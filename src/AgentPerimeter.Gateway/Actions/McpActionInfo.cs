@@ -1,4 +1,4 @@
-namespace AgentPerimeter.Gateway.Mcp;
+namespace AgentPerimeter.Gateway.Actions;
 
 /// <summary>The MCP side of an action, set by the MCP stage and written into the audit record.</summary>
 public sealed class McpActionInfo

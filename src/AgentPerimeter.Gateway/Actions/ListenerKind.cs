@@ -1,0 +1,12 @@
+namespace AgentPerimeter.Gateway.Actions;
+
+/// <summary>Which listener a connection arrived on.</summary>
+public enum ListenerKind
+{
+    Agent,
+    Admin,
+    /// <summary>Connectors dialing out to serve reverse tunnels.</summary>
+    Tunnel,
+    /// <summary>Inbound tunnel termination: mutual TLS, routed by host name, otherwise the agent pipeline.</summary>
+    Inbound,
+}

@@ -1,0 +1,74 @@
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.IdentityModel.Tokens;
+
+namespace AgentPerimeter.Gateway.Identity;
+
+public static class IdentityServiceCollectionExtensions
+{
+    /// <summary>
+    /// Who the agent is: the gateway's own issuer (signing key at <paramref name="signingKeyPath"/>), an
+    /// external OIDC issuer when configured, the identity resolver, and the kill switch's revocations
+    /// (Redis when shared, else a file at <paramref name="revocationsPath"/>).
+    /// </summary>
+    public static IServiceCollection AddPerimeterIdentity(this IServiceCollection services, IdentityOptions identity, string signingKeyPath, string revocationsPath, string? redisKeyPrefix)
+    {
+        services.AddSingleton(identity);
+        services.AddSingleton(sp => new SigningKeys(signingKeyPath, sp.GetRequiredService<ILogger<SigningKeys>>()));
+        services.AddSingleton<SessionIssuer>();
+        services.AddSingleton<IdentityResolver>();
+        if (redisKeyPrefix is null)
+            services.AddSingleton<IRevocationStore>(_ => new FileRevocationStore(revocationsPath));
+        else
+            services.AddSingleton<IRevocationStore>(sp => new RedisRevocationStore(sp.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>(),
+                redisKeyPrefix, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RedisRevocationStore>>()));
+
+        // WebApplication adds the authentication middleware by itself, and ASP.NET Core makes a lone
+        // scheme the default: together they would validate every token on every request before the
+        // identity stage's cache is consulted. The identity stage chooses the scheme per issuer, so
+        // there is no default scheme.
+        AppContext.SetSwitch("Microsoft.AspNetCore.Authentication.SuppressAutoDefaultScheme", true);
+        var auth = services.AddAuthentication();
+        auth.AddJwtBearer(IdentityResolver.OwnScheme, _ => { });
+        services.AddOptions<JwtBearerOptions>(IdentityResolver.OwnScheme).Configure<SigningKeys>((o, keys) =>
+        {
+            o.MapInboundClaims = false;
+            o.TokenValidationParameters = new TokenValidationParameters
+            {
+                ValidIssuer = identity.Issuer,
+                ValidAudience = identity.Audience,
+                IssuerSigningKey = keys.Key,
+                ValidAlgorithms = [SecurityAlgorithms.RsaSha256],
+                ClockSkew = identity.ClockSkew,
+                RequireExpirationTime = true,
+                RequireSignedTokens = true,
+            };
+        });
+
+        if (identity.External is { } ext)
+        {
+            auth.AddJwtBearer(IdentityResolver.ExternalScheme, o =>
+            {
+                o.MapInboundClaims = false;
+                o.Authority = ext.Authority;
+                if (!string.IsNullOrEmpty(ext.MetadataAddress))
+                    o.MetadataAddress = ext.MetadataAddress;
+                o.RequireHttpsMetadata = ext.RequireHttpsMetadata;
+                o.TokenValidationParameters = new TokenValidationParameters
+                {
+                    ValidIssuer = ext.Issuer ?? ext.Authority,
+                    ValidAudience = ext.Audience ?? identity.Audience,
+                    // Asymmetric algorithms only: an HMAC "signed" with a public key must never verify.
+                    ValidAlgorithms =
+                    [
+                        SecurityAlgorithms.RsaSha256, SecurityAlgorithms.RsaSha384, SecurityAlgorithms.RsaSha512,
+                        SecurityAlgorithms.RsaSsaPssSha256, SecurityAlgorithms.EcdsaSha256, SecurityAlgorithms.EcdsaSha384,
+                    ],
+                    ClockSkew = identity.ClockSkew,
+                    RequireExpirationTime = true,
+                    RequireSignedTokens = true,
+                };
+            });
+        }
+        return services;
+    }
+}

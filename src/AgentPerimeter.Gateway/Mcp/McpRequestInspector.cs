@@ -1,0 +1,162 @@
+using System.Text;
+using System.Text.Json;
+using AgentPerimeter.Gateway.Actions;
+using AgentPerimeter.Gateway.Policy;
+using Microsoft.Net.Http.Headers;
+
+namespace AgentPerimeter.Gateway.Mcp;
+
+/// <summary>
+/// Reads one MCP POST: buffers the body once, parses the JSON-RPC message, checks the session binding,
+/// reads the target, arguments and caller intent (<c>_meta</c>), and decides the message. Returns false
+/// when it has answered the request itself.
+/// </summary>
+internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
+{
+    private const int MaxAuditArgumentChars = 2048;
+
+    public async Task<bool> InspectAsync(HttpContext context, ActionContext action, McpActionInfo mcp)
+    {
+        var request = context.Request;
+        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var contentType)
+            || !contentType.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase))
+        {
+            await McpResponses.RefuseAsync(context, StatusCodes.Status415UnsupportedMediaType, -32600,
+                new PolicyDecision(DecisionOutcome.BadRequest, "unsupported_media_type", null, null), null,
+                "MCP messages must be sent as 'Content-Type: application/json'.").ConfigureAwait(false);
+            return false;
+        }
+
+        // Buffered once (Kestrel caps its size): the checked bytes are the forwarded bytes.
+        var bytes = await RequestFingerprint.BufferBodyAsync(context, action).ConfigureAwait(false);
+        request.ContentLength = bytes.Length;
+
+        var (message, errorCode, error) = McpMessage.Parse(bytes);
+        if (message is null)
+        {
+            var code = errorCode == -32700 ? "invalid_json" : error!.Contains("batch", StringComparison.Ordinal) ? "batch_not_supported" : "invalid_jsonrpc";
+            await McpResponses.RefuseAsync(context, StatusCodes.Status400BadRequest, errorCode,
+                new PolicyDecision(DecisionOutcome.BadRequest, code, null, error), null, error!).ConfigureAwait(false);
+            return false;
+        }
+
+        mcp.Method = message.Method;
+        mcp.RawId = message.RawId;
+        mcp.MessageKind = message.Kind;
+        // From here on, any stage's refusal of this request is a JSON-RPC error MCP clients can read.
+        if (message.Kind == McpMessageKind.Request)
+            action.RefusalWriter = new McpRefusalWriter(message.RawId);
+
+        // Every message that names a session must be its owner's, initialize included (a server may run
+        // an initialize inside an existing session and hand its id back).
+        if (mcp.SessionId is { } sid && await sessions.CheckAsync(sid, action.SessionId!).ConfigureAwait(false) is { } problem)
+        {
+            await McpStage.RefuseSessionAsync(context, problem, message.RawId).ConfigureAwait(false);
+            return false;
+        }
+
+        try
+        {
+            if (!await DecideAsync(context, action, mcp, message).ConfigureAwait(false))
+                return false;
+        }
+        catch (InvalidOperationException)
+        {
+            // A string in params that is not valid text (e.g. a lone surrogate).
+            await InvalidParamsAsync(context, message, "invalid_params", "Invalid params: a string is not valid text.").ConfigureAwait(false);
+            return false;
+        }
+
+        mcp.ListKind = message.Method switch
+        {
+            "tools/list" => "tools",
+            "resources/list" => "resources",
+            "resources/templates/list" => "resourceTemplates",
+            "prompts/list" => "prompts",
+            _ => null,
+        };
+        return true;
+    }
+
+    private async Task<bool> DecideAsync(HttpContext context, ActionContext action, McpActionInfo mcp, McpMessage message)
+    {
+        JsonDocument? paramsDoc = null;
+        try
+        {
+            JsonElement? arguments = null;
+            if (!message.Params.IsEmpty && message.Method is "tools/call" or "resources/read" or "resources/subscribe" or "resources/unsubscribe" or "prompts/get")
+            {
+                paramsDoc = JsonDocument.Parse(message.Params);
+                var (ok, args) = await ReadParamsAsync(context, action, mcp, message, paramsDoc.RootElement).ConfigureAwait(false);
+                if (!ok)
+                    return false;
+                arguments = args;
+            }
+
+            if (message.Kind == McpMessageKind.Request && message.Method is "tools/call" or "resources/read" or "prompts/get" && mcp.Target is null)
+            {
+                await InvalidParamsAsync(context, message, "invalid_params",
+                    $"Invalid params: '{message.Method}' needs a '{(message.Method == "resources/read" ? "uri" : "name")}' string.").ConfigureAwait(false);
+                return false;
+            }
+
+            var decision = context.GetPolicy().Decide(action.WorkType!, action.RouteId!, message.Kind == McpMessageKind.Response ? null : message.Method, mcp.Target, arguments);
+            if (decision.Permits && message.Method == "tools/call" && pins.IsWithheld(action.RouteId!, mcp.Target!))
+            {
+                decision = new PolicyDecision(DecisionOutcome.Deny, "tool_definition_changed", decision.RuleId,
+                    $"The definition of tool '{mcp.Target}' changed since it was approved; it is withheld until an operator re-approves it.");
+            }
+            if (!decision.Permits)
+            {
+                await McpResponses.RefuseAsync(context, StatusCodes.Status200OK, McpResponses.PerimeterRefusal, decision, message.RawId, decision.Reason!).ConfigureAwait(false);
+                return false;
+            }
+            // The message's decision replaces the route's proposal; the approval gate may still hold it.
+            action.Proposal = decision;
+            return true;
+        }
+        finally
+        {
+            paramsDoc?.Dispose();
+        }
+    }
+
+    /// <summary>Reads target, arguments and <c>_meta</c> of a message whose params policy looks at.</summary>
+    private static async Task<(bool Ok, JsonElement? Arguments)> ReadParamsAsync(HttpContext context, ActionContext action, McpActionInfo mcp, McpMessage message, JsonElement p)
+    {
+        if (p.ValueKind != JsonValueKind.Object)
+        {
+            await InvalidParamsAsync(context, message, "invalid_params", "Invalid params: 'params' must be an object.").ConfigureAwait(false);
+            return (false, null);
+        }
+        // A key that repeats (in any letter case) could be read one way here and another way
+        // by the server's deserializer: refuse rather than guess which one it will use.
+        var dup = McpMessage.DuplicateKey(p) ?? (p.TryGetProperty("arguments", out var argsForDup) ? McpMessage.DuplicateKey(argsForDup) : null);
+        if (dup is not null)
+        {
+            await InvalidParamsAsync(context, message, "duplicate_key", $"Invalid params: the key '{dup}' appears more than once.").ConfigureAwait(false);
+            return (false, null);
+        }
+        var targetKey = message.Method == "tools/call" || message.Method == "prompts/get" ? "name" : "uri";
+        mcp.Target = p.TryGetProperty(targetKey, out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+        if (p.TryGetProperty("_meta", out var meta) && meta.ValueKind == JsonValueKind.Object)
+        {
+            if (meta.TryGetProperty(McpStage.IdempotencyMetaKey, out var idem) && idem.ValueKind == JsonValueKind.String)
+                action.IdempotencyKey = idem.GetString();
+            if (meta.TryGetProperty(McpStage.ApprovalMetaKey, out var approval) && approval.ValueKind == JsonValueKind.String)
+                action.ApprovalId = approval.GetString();
+        }
+        mcp.ArgumentsHash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+            p.TryGetProperty("arguments", out var hashed) ? Encoding.UTF8.GetBytes(hashed.GetRawText()) : []));
+        if (!p.TryGetProperty("arguments", out var a))
+            return (true, null);
+        var raw = a.GetRawText();
+        mcp.FullArguments = raw;
+        mcp.Arguments = raw.Length <= MaxAuditArgumentChars ? raw : string.Concat(raw.AsSpan(0, MaxAuditArgumentChars), "…[truncated]");
+        return (true, a);
+    }
+
+    private static Task InvalidParamsAsync(HttpContext context, McpMessage message, string code, string text) =>
+        McpResponses.RefuseAsync(context, StatusCodes.Status400BadRequest, -32602,
+            new PolicyDecision(DecisionOutcome.BadRequest, code, null, null), message.RawId, text);
+}

@@ -1,0 +1,12 @@
+namespace AgentPerimeter.Gateway.Tunnels;
+
+public static class TunnelsServiceCollectionExtensions
+{
+    /// <summary>Reverse tunnels: the registry of connector connections, and the forwarder's client factory that sends <c>tunnel://NAME</c> over them.</summary>
+    public static IServiceCollection AddPerimeterTunnels(this IServiceCollection services)
+    {
+        services.AddSingleton<TunnelRegistry>();
+        services.AddSingleton<Yarp.ReverseProxy.Forwarder.IForwarderHttpClientFactory, TunnelForwarderHttpClientFactory>();
+        return services;
+    }
+}
