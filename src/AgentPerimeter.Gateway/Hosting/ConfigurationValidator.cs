@@ -153,7 +153,7 @@ public static class ConfigurationValidator
         }
         try
         {
-            using var certificate = Tunnels.InboundClientCertificates.LoadServerCertificate(options);
+            using var certificate = ListenerCertificates.LoadServerCertificate(options);
             if (!certificate.HasPrivateKey)
                 errors.Add("Gateway:Tls:Key: the key does not belong to the certificate.");
         }

@@ -27,7 +27,7 @@ public sealed class GatewayOptions
     public TlsOptions Tls { get; set; } = new();
     public Idempotency.IdempotencyOptions Idempotency { get; set; } = new();
     public Approvals.ApprovalOptions Approvals { get; set; } = new();
-    public InboundOptions Inbound { get; set; } = new();
+    public Tunnels.InboundOptions Inbound { get; set; } = new();
 
     /// <summary>The declared tunnels (<c>Gateway:Tunnels</c>), loaded and checked by the validator.</summary>
     internal System.Collections.Frozen.FrozenDictionary<string, Tunnels.TunnelDefinition> TunnelDefinitions { get; set; } =
@@ -67,19 +67,6 @@ public sealed class TlsOptions
 
     /// <summary>PEM private key, relative to the config directory.</summary>
     public string? Key { get; set; }
-}
-
-/// <summary><c>Gateway:Inbound</c>: who may reach the inbound listener and which host names it serves.</summary>
-public sealed class InboundOptions
-{
-    /// <summary>PEM file of the only CA whose client certificates are accepted (e.g. the external tunnel's origin-pull CA).</summary>
-    public string? ClientCertificateAuthority { get; set; }
-
-    /// <summary>The tunnel domain: requests must be for <c>&lt;server&gt;.&lt;Domain&gt;</c>.</summary>
-    public string? Domain { get; set; }
-
-    /// <summary>The server labels served; any other host name is refused (421).</summary>
-    public List<string> Servers { get; set; } = [];
 }
 
 /// <summary><c>Gateway:Admin</c>: who may use the admin API.</summary>

@@ -70,7 +70,7 @@ public static class PerimeterHostingExtensions
         services.AddPerimeterIdempotency(options.Idempotency, redis, redisTimeout);
         services.AddPerimeterApprovals(options.Approvals, redis, redisTimeout);
         services.AddPerimeterRateLimiting(redis, TimeSpan.FromMilliseconds(options.Redis.TimeoutMilliseconds));
-        services.AddPerimeterTunnels();
+        services.AddPerimeterTunnels(new DeclaredTunnels(options.TunnelDefinitions), options.Inbound);
         services.AddPerimeterProxy(config.GetSection("ReverseProxy"));
 
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
@@ -209,9 +209,9 @@ public static class PerimeterHostingExtensions
             {
                 var https = new Microsoft.AspNetCore.Server.Kestrel.Https.HttpsConnectionAdapterOptions
                 {
-                    ServerCertificate = Tunnels.InboundClientCertificates.LoadServerCertificate(options),
+                    ServerCertificate = ListenerCertificates.LoadServerCertificate(options),
                     // The rest of the PEM file (intermediates) is sent with the leaf.
-                    ServerCertificateChain = Tunnels.InboundClientCertificates.LoadServerCertificateChain(options),
+                    ServerCertificateChain = ListenerCertificates.LoadServerCertificateChain(options),
                     SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13,
                 };
                 if (kind == ListenerKind.Inbound)

@@ -1,7 +1,6 @@
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using AgentPerimeter.Gateway.Actions;
-using AgentPerimeter.Gateway.Hosting;
 using AgentPerimeter.Gateway.Metrics;
 
 namespace AgentPerimeter.Gateway.Tunnels;
@@ -61,21 +60,6 @@ internal sealed partial class InboundClientCertificates
         return false;
     }
 
-    /// <summary>The server certificate of every https listener, from <c>Gateway:Tls</c>.</summary>
-    public static X509Certificate2 LoadServerCertificate(GatewayOptions options) =>
-        X509Certificate2.CreateFromPemFile(options.ResolveConfigPath(options.Tls.Certificate!), options.ResolveConfigPath(options.Tls.Key!));
-
-    /// <summary>The intermediates after the leaf in <c>Gateway:Tls:Certificate</c> (empty when the file holds the leaf only).</summary>
-    public static X509Certificate2Collection LoadServerCertificateChain(GatewayOptions options)
-    {
-        var all = new X509Certificate2Collection();
-        all.ImportFromPemFile(options.ResolveConfigPath(options.Tls.Certificate!));
-        var chain = new X509Certificate2Collection();
-        for (int i = 1; i < all.Count; i++)
-            chain.Add(all[i]);
-        return chain;
-    }
-
     private static partial class Log
     {
         [LoggerMessage(EventId = 70, Level = LogLevel.Warning, Message = "Inbound listener refused client certificate {Subject} ({Thumbprint}): {Reason}")]
@@ -88,10 +72,10 @@ internal sealed partial class InboundClientCertificates
 /// <c>&lt;server&gt;.&lt;domain&gt;</c> for a configured server, or the request is refused (421, audited).
 /// Routes reachable there are the ones bound to those host names (<c>Match.Hosts</c>).
 /// </summary>
-internal sealed class InboundHostMiddleware(RequestDelegate next, GatewayOptions options)
+internal sealed class InboundHostMiddleware(RequestDelegate next, InboundOptions options)
 {
-    private readonly string _suffix = "." + (options.Inbound.Domain ?? "").Trim('.').ToLowerInvariant();
-    private readonly HashSet<string> _servers = options.Inbound.Servers.Select(s => s.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal);
+    private readonly string _suffix = "." + (options.Domain ?? "").Trim('.').ToLowerInvariant();
+    private readonly HashSet<string> _servers = options.Servers.Select(s => s.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal);
 
     public Task InvokeAsync(HttpContext context)
     {

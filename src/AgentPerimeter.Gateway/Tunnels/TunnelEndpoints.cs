@@ -1,6 +1,5 @@
 using System.Net.WebSockets;
 using AgentPerimeter.Gateway.Actions;
-using AgentPerimeter.Gateway.Hosting;
 
 namespace AgentPerimeter.Gateway.Tunnels;
 

@@ -1,10 +1,7 @@
-using System.Buffers;
 using System.Collections.Frozen;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
-using AgentPerimeter.Gateway.Audit;
-using AgentPerimeter.Gateway.Hosting;
+using AgentPerimeter.Gateway.Actions;
 using AgentPerimeter.Gateway.Metrics;
 using AgentPerimeter.Gateway.Secrets;
 
@@ -33,16 +30,16 @@ public sealed partial class TunnelRegistry
 
     private readonly FrozenDictionary<string, TunnelDefinition> _definitions;
     private readonly FrozenDictionary<string, TunnelPool> _pools;
-    private readonly AuditLog _audit;
+    private readonly IActionRecorder _recorder;
     private readonly PerimeterMetrics _metrics;
     private readonly SecretScrubber _scrubber;
     private readonly TimeProvider _time;
     private readonly ILogger<TunnelRegistry> _logger;
 
-    public TunnelRegistry(GatewayOptions options, AuditLog audit, PerimeterMetrics metrics, SecretScrubber scrubber, TimeProvider time, ILogger<TunnelRegistry> logger)
+    public TunnelRegistry(DeclaredTunnels tunnels, IActionRecorder recorder, PerimeterMetrics metrics, SecretScrubber scrubber, TimeProvider time, ILogger<TunnelRegistry> logger)
     {
-        _definitions = options.TunnelDefinitions;
-        _audit = audit;
+        _definitions = tunnels.Definitions;
+        _recorder = recorder;
         _metrics = metrics;
         _scrubber = scrubber;
         _time = time;
@@ -128,22 +125,15 @@ public sealed partial class TunnelRegistry
         else
             Log.Changed(_logger, tunnel, connector, eventName, Pool(tunnel)?.LiveConnections ?? 0);
 
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-        {
-            w.WriteStartObject();
-            w.WriteString("time", _time.GetUtcNow().UtcDateTime.ToString("O"));
-            w.WriteString("kind", "tunnel");
-            w.WriteString("event", eventName);
-            w.WriteString("tunnel", Cap(tunnel));
-            w.WriteString("connector", Cap(connector));
-            w.WriteString("remote", remote);
-            w.WriteString("code", code);
-            w.WriteString("reason", _scrubber.Scrub(reason));
-            w.WriteNumber("connections", Pool(tunnel)?.LiveConnections ?? 0);
-            w.WriteEndObject();
-        }
-        return _audit.AppendAsync(buffer.WrittenSpan[1..^1].ToArray());
+        return _recorder.RecordEventAsync(new PerimeterEvent("tunnel", eventName,
+        [
+            new("tunnel", Cap(tunnel)),
+            new("connector", Cap(connector)),
+            new("remote", remote),
+            new("code", code),
+            new("reason", reason),
+            new("connections", Pool(tunnel)?.LiveConnections ?? 0),
+        ]));
     }
 
     private static string Cap(string value) => value.Length <= 64 ? value : value[..64] + "…";
