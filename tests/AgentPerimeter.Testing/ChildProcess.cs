@@ -60,14 +60,16 @@ public sealed class ChildProcess : IDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>Waits until the process has written <paramref name="text"/>; fails if it exits or the time runs out first.</summary>
     public async Task WaitForOutputAsync(string text, TimeSpan timeout)
     {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!Output.Contains(text, StringComparison.Ordinal))
+        bool Seen() => Output.Contains(text, StringComparison.Ordinal);
+        await Eventually.UntilAsync(() => Seen() || _process.HasExited, timeout,
+            $"'{text}' in the output of {Path.GetFileName(_process.StartInfo.FileName)}", () => "Output:\n" + Output);
+        if (!Seen())
         {
-            if (_process.HasExited || DateTime.UtcNow > deadline)
-                throw new TimeoutException($"'{text}' not seen. Output:\n{Output}");
-            await Task.Delay(50);
+            _process.WaitForExit(); // flush the output readers
+            Assert.True(Seen(), $"'{text}' not seen before the process exited ({_process.ExitCode}). Output:\n{Output}");
         }
     }
 

@@ -103,15 +103,9 @@ public sealed class TestGateway : IAsyncDisposable
     public Task<string> MetricsAsync() => Admin.GetStringAsync("metrics");
 
     /// <summary>Waits until /readyz says ready (e.g. its Redis connection is up), polling the admin API.</summary>
-    public async Task WaitReadyAsync()
-    {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while ((await Admin.GetAsync("readyz")).StatusCode != System.Net.HttpStatusCode.OK)
-        {
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "the gateway never became ready");
-            await Task.Delay(100);
-        }
-    }
+    public Task WaitReadyAsync() =>
+        Eventually.UntilAsync(async () => (await Admin.GetAsync("readyz")).StatusCode == System.Net.HttpStatusCode.OK,
+            TimeSpan.FromSeconds(30), "the gateway became ready (/readyz 200)");
 
     public string LogText()
     {

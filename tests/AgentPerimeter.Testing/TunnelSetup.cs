@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using AgentPerimeter.Connector;
 using AgentPerimeter.Gateway.Hosting;
 using AgentPerimeter.Gateway.Tunnels;
@@ -75,23 +74,21 @@ public sealed class TunnelSetup : IDisposable
         ]);
 
     /// <summary>Waits until the gateway sees <paramref name="connectors"/> connector instances on the tunnel.</summary>
-    public static async Task WaitForConnectorsAsync(TestGateway gateway, string tunnel, int connectors, TimeSpan? timeout = null)
+    public static Task WaitForConnectorsAsync(TestGateway gateway, string tunnel, int connectors, TimeSpan? timeout = null)
     {
         var pool = gateway.App.Services.GetRequiredService<TunnelRegistry>().Pool(tunnel)!;
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (pool.Connectors.Count != connectors)
-        {
-            if (clock.Elapsed > (timeout ?? TimeSpan.FromSeconds(30)))
-                throw new TimeoutException($"tunnel '{tunnel}': {pool.Connectors.Count} connectors, expected {connectors}");
-            await Task.Delay(20);
-        }
+        return Eventually.UntilAsync(() => pool.Connectors.Count == connectors, timeout ?? TimeSpan.FromSeconds(30),
+            $"tunnel '{tunnel}' has {connectors} connectors", () => $"it has {pool.Connectors.Count}");
     }
 
-    public static int FreePort()
+    /// <summary>What the in-process connector <paramref name="id"/> has logged so far.</summary>
+    public string ConnectorLog(string id)
     {
-        using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        var path = Path.Combine(Dir, id + ".log");
+        if (!File.Exists(path))
+            return "";
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        return new StreamReader(stream).ReadToEnd();
     }
 
     public void Dispose()

@@ -18,7 +18,7 @@ public class RedisApprovalTests
     public async Task AnApprovalHeldOnOneReplica_IsDecidedAndSpentOnAnother_ExactlyOnce()
     {
         using var redis = await RedisServer.StartAsync();
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         var (a, b) = await RedisReplicas.StartAsync(redis, upstream.Url, Policy);
         await using var _ = a;
         await using var __ = b;
@@ -59,7 +59,7 @@ public class RedisApprovalTests
     public async Task WithRedisUnreachable_ApprovalGatedAndIdempotentCalls_AreRefused_NotLetThrough()
     {
         using var redis = await RedisServer.StartAsync();
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         const string policy = """
             { "Perimeter": { "WorkTypes": { "build": { "Rules": [
                 { "Id": "build-release", "Route": "api", "Methods": [ "POST" ], "Paths": [ "/api/releases" ], "Approval": "required" },

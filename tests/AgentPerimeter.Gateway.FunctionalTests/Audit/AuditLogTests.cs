@@ -10,7 +10,7 @@ public class AuditLogTests
     [Fact]
     public async Task ConcurrentActions_AreEachRecordedExactlyOnce_AndTheChainVerifies()
     {
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         await using var gw = await TestGateway.StartAsync(upstream.Url);
         var token = await gw.TokenAsync("ci-bot", "build");
 
@@ -30,7 +30,7 @@ public class AuditLogTests
     [Fact]
     public async Task Restart_ContinuesTheChain()
     {
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         var dir = Directory.CreateTempSubdirectory("perimeter-restart-").FullName;
         var args = TestGateway.PrepareConfig(dir, upstream.Url);
         for (int run = 0; run < 2; run++)
@@ -51,7 +51,7 @@ public class AuditLogTests
     [Fact]
     public async Task UnwritableAuditFile_MakesTheGatewayRefuseActions()
     {
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         var blocker = Path.Combine(Path.GetTempPath(), $"perimeter-blocker-{Guid.NewGuid():N}");
         File.WriteAllText(blocker, "a file where the audit directory should be");
         try
@@ -76,7 +76,7 @@ public class AuditLogTests
     [Fact]
     public async Task AuditWriteFailure_AbortsTheAnswer_ThenRefusesFurtherActions()
     {
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         // /dev/full opens fine and fails every write (ENOSPC): a disk that fills up under the gateway.
         await using var gw = await TestGateway.StartAsync(upstream.Url, extraArgs: ["--Gateway:Audit:Path=/dev/full"]);
         var token = await gw.TokenAsync("ci-bot", "build");

@@ -29,7 +29,7 @@ public class ProcessTests
     [Fact]
     public async Task Gateway_CliToken_AndAgentRequest_AcrossProcesses()
     {
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         var dir = Directory.CreateTempSubdirectory("perimeter-e2e-").FullName;
         var args = TestGateway.PrepareConfig(dir, upstream.Url).Where(a => a != "--Gateway:Logging:Console=false");
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 using AgentPerimeter.Testing;
+using AgentPerimeter.Gateway.FunctionalTests.Infrastructure;
 
 namespace AgentPerimeter.Gateway.FunctionalTests.Harness;
 
@@ -73,7 +74,7 @@ public class HarnessCrashTests
             await first.WaitForOutputAsync("paused", TimeSpan.FromSeconds(30));
             sessionId = Regex.Match(first.Output, @"Session (?<id>ses_[0-9a-f]{32}) started").Groups["id"].Value;
             first.Kill(); // the harness dies while waiting for the human
-            var cli = await HarnessSessionTests.RunCliAsync(["approvals", "approve", approval.GetProperty("id").GetString()!, "--admin", setup.Gateway.AdminUri.ToString()]);
+            var cli = await CliRunner.RunAsync(["approvals", "approve", approval.GetProperty("id").GetString()!, "--admin", setup.Gateway.AdminUri.ToString()]);
             Assert.Equal(0, cli.Exit);
         }
 

@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
 using AgentPerimeter.Harness;
+using AgentPerimeter.Testing;
+using AgentPerimeter.Gateway.FunctionalTests.Infrastructure;
 
 namespace AgentPerimeter.Gateway.FunctionalTests.Harness;
 
@@ -71,7 +73,7 @@ public class HarnessSessionTests
         Assert.Equal(0, setup.CallsOf("deploy")); // held while pending
         Assert.Equal("tools/call deploy", approval.GetProperty("what").GetString());
         Assert.Equal("{\"env\":\"staging\"}", approval.GetProperty("arguments").GetString());
-        var cli = await RunCliAsync(["approvals", "approve", approval.GetProperty("id").GetString()!, "--admin", setup.Gateway.AdminUri.ToString()]);
+        var cli = await CliRunner.RunAsync(["approvals", "approve", approval.GetProperty("id").GetString()!, "--admin", setup.Gateway.AdminUri.ToString()]);
         Assert.Equal(0, cli.Exit);
         Assert.Contains("approved:", cli.Output);
 
@@ -92,11 +94,12 @@ public class HarnessSessionTests
         await using var setup = await HarnessSetup.StartAsync();
         var token = await setup.Gateway.TokenAsync("release-bot", "production");
         var script = setup.Script(("Deploying.", [("deploy", new { env = "staging" })]), ("Deployed.", []));
+        using var nowhere = new ClosedPort();
         var options = setup.Options("ignored", script) with
         {
             SessionToken = token,
             WorkType = null,
-            Admin = new Uri($"http://127.0.0.1:{AgentPerimeter.Testing.TunnelSetup.FreePort()}/"), // nothing listens there
+            Admin = new Uri(nowhere.Url + "/"), // nothing listens there
         };
         var run = RunAsync(setup, options);
 
@@ -123,7 +126,7 @@ public class HarnessSessionTests
         var run = RunAsync(setup, setup.Options("production", script));
 
         var approval = await WaitForPendingApprovalAsync(setup);
-        var cli = await RunCliAsync(["approvals", "deny", approval.GetProperty("id").GetString()!, "--admin", setup.Gateway.AdminUri.ToString()]);
+        var cli = await CliRunner.RunAsync(["approvals", "deny", approval.GetProperty("id").GetString()!, "--admin", setup.Gateway.AdminUri.ToString()]);
         Assert.Equal(0, cli.Exit);
 
         var (result, model) = await run.WaitAsync(TimeSpan.FromSeconds(30));
@@ -247,23 +250,15 @@ public class HarnessSessionTests
 
     internal static async Task<JsonElement> WaitForPendingApprovalAsync(HarnessSetup setup)
     {
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < TimeSpan.FromSeconds(30))
+        JsonElement pending = default;
+        await Eventually.UntilAsync(async () =>
         {
             var all = JsonDocument.Parse(await setup.Gateway.Admin.GetStringAsync("admin/approvals")).RootElement;
-            if (all.EnumerateArray().FirstOrDefault(a => a.GetProperty("status").GetString() == "pending") is { ValueKind: JsonValueKind.Object } pending)
-                return pending.Clone();
-            await Task.Delay(50);
-        }
-        throw new TimeoutException("no approval became pending");
-    }
-
-    internal static async Task<(int Exit, string Output)> RunCliAsync(string[] args)
-    {
-        var output = new StringWriter();
-        var original = Console.Out;
-        Console.SetOut(output);
-        try { return (await Cli.Cli.RunAsync(args), output.ToString()); }
-        finally { Console.SetOut(original); }
+            if (all.EnumerateArray().FirstOrDefault(a => a.GetProperty("status").GetString() == "pending") is not { ValueKind: JsonValueKind.Object } found)
+                return false;
+            pending = found.Clone();
+            return true;
+        }, TimeSpan.FromSeconds(30), "an approval became pending");
+        return pending;
     }
 }

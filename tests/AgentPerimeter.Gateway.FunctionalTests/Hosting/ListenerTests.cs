@@ -1,5 +1,6 @@
 using System.Net;
 using AgentPerimeter.Testing;
+using AgentPerimeter.Gateway.FunctionalTests.Infrastructure;
 
 namespace AgentPerimeter.Gateway.FunctionalTests.Hosting;
 
@@ -14,7 +15,7 @@ public class ListenerTests
     [InlineData("GET", "/.well-known/jwks.json")]
     public async Task AdminEndpoints_DoNotExistOnTheAgentListener(string method, string path)
     {
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         await using var gw = await TestGateway.StartAsync(upstream.Url);
         var token = await gw.TokenAsync("ci-bot", "build");
 
@@ -31,7 +32,7 @@ public class ListenerTests
     [Fact]
     public async Task ProxiedRoutes_DoNotExistOnTheAdminListener()
     {
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         await using var gw = await TestGateway.StartAsync(upstream.Url);
         var token = await gw.TokenAsync("ci-bot", "build");
 
@@ -44,7 +45,7 @@ public class ListenerTests
     [Fact]
     public async Task AdminToken_WhenConfigured_GuardsTheAdminApi_ButNotHealthOrMetrics()
     {
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         var tokenFile = Path.Combine(Directory.CreateTempSubdirectory("perimeter-admin-").FullName, "admin-token");
         var adminToken = TestSecrets.New("admin");
         File.WriteAllText(tokenFile, adminToken + "\n");
@@ -61,12 +62,7 @@ public class ListenerTests
         Assert.Equal(HttpStatusCode.OK, (await gw.Admin.GetAsync("healthz")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await gw.Admin.GetAsync("metrics")).StatusCode);
 
-        var output = new StringWriter();
-        var original = Console.Out;
-        Console.SetOut(output);
-        int exit;
-        try { exit = await Cli.Cli.RunAsync(["token", "--work-type", "build", "--agent", "ci-bot", "--admin", gw.AdminUri.ToString(), "--admin-token-file", tokenFile]); }
-        finally { Console.SetOut(original); }
+        var (exit, output) = await CliRunner.RunAsync(["token", "--work-type", "build", "--agent", "ci-bot", "--admin", gw.AdminUri.ToString(), "--admin-token-file", tokenFile]);
         Assert.Equal(0, exit);
         Assert.Equal(HttpStatusCode.OK, (await gw.GetAsync("/api/repos", output.ToString().Trim())).StatusCode);
     }
@@ -74,7 +70,7 @@ public class ListenerTests
     [Fact]
     public async Task AdminListener_ServesHealthReadinessAndMetrics()
     {
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         await using var gw = await TestGateway.StartAsync(upstream.Url);
 
         Assert.Equal("ok\n", await gw.Admin.GetStringAsync("healthz"));

@@ -35,7 +35,7 @@ public class IdempotencyTests
     [Fact]
     public async Task HttpIdempotencyKey_ExecutesOnce_AndReplaysTheFirstOutcome()
     {
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         await using var gateway = await TestGateway.StartAsync(upstream.Url, Policy);
         var token = await gateway.TokenAsync("ci-bot", "build");
 

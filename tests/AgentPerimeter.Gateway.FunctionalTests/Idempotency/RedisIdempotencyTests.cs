@@ -16,7 +16,7 @@ public class RedisIdempotencyTests
     public async Task AKeyUsedOnOneReplica_IsReplayedByAnother_AndExecutedOnce()
     {
         using var redis = await RedisServer.StartAsync();
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         var (a, b) = await RedisReplicas.StartAsync(redis, upstream.Url, Policy);
         await using var _ = a;
         await using var __ = b;

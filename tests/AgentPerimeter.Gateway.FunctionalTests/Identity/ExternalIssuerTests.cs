@@ -39,7 +39,7 @@ public class ExternalIssuerTests
     {
         var (idp, key) = StartIdp();
         using var _ = idp;
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         await using var gw = await TestGateway.StartAsync(upstream.Url, extraArgs: ExternalArgs(idp));
 
         var token = Tokens.Create(key, SecurityAlgorithms.RsaSha256, issuer: idp.Url!, agent: "sso-agent", session: "okta-123");
@@ -57,7 +57,7 @@ public class ExternalIssuerTests
     {
         var (idp, idpKey) = StartIdp();
         using var _ = idp;
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         await using var gw = await TestGateway.StartAsync(upstream.Url, extraArgs: ExternalArgs(idp));
         var gatewayKey = Tokens.GatewayKey(gw);
 

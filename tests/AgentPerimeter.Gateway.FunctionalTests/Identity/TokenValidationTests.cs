@@ -27,7 +27,7 @@ public class TokenValidationTests
     [MemberData(nameof(BadTokens))]
     public async Task BadToken_Is401_Audited_AndNeverReachesUpstream(string name, string header, string expectedError)
     {
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         await using var gw = await TestGateway.StartAsync(upstream.Url);
         var key = Tokens.GatewayKey(gw);
         key.KeyId = null;
@@ -65,7 +65,7 @@ public class TokenValidationTests
     [Fact]
     public async Task ValidSignature_UnknownWorkType_Is403_AndAudited()
     {
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         await using var gw = await TestGateway.StartAsync(upstream.Url);
         var key = Tokens.GatewayKey(gw);
 
@@ -80,7 +80,7 @@ public class TokenValidationTests
     [Fact]
     public async Task AgentToken_IsNotForwardedUpstream()
     {
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         await using var gw = await TestGateway.StartAsync(upstream.Url);
         var token = await gw.TokenAsync("ci-bot", "build");
 
@@ -100,7 +100,7 @@ public class TokenValidationTests
     public async Task CachedToken_StillExpires_OnTheGatewayClock()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         await using var gw = await TestGateway.StartAsync(upstream.Url, configure: b => b.Services.AddSingleton<TimeProvider>(clock));
         var key = Tokens.GatewayKey(gw);
         var token = Tokens.Create(key, SecurityAlgorithms.RsaSha256, expires: DateTime.UtcNow.AddMinutes(2));
@@ -119,7 +119,7 @@ public class TokenValidationTests
     [Fact]
     public async Task SessionEndpoint_ChecksTheAgentMayUseTheWorkType()
     {
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         await using var gw = await TestGateway.StartAsync(upstream.Url);
 
         var refused = await gw.Admin.PostAsync("admin/sessions", Json("""{"agent":"intern","workType":"sensitive-data"}"""));

@@ -234,8 +234,7 @@ public class McpProtocolTests
 
         Assert.Contains("slow_job ran", Assert.IsType<TextContentBlock>(Assert.Single(result.Content)).Text);
         // The client may dispatch the last notification just after the result; give it a moment.
-        for (int i = 0; i < 40 && arrivals.Count < 4; i++)
-            await Task.Delay(50);
+        await Eventually.WithinAsync(() => { lock (arrivals) return arrivals.Count >= 4; }, TimeSpan.FromSeconds(2));
         lock (arrivals)
         {
             // The gateway relays all four (asserted from its audit below); the SDK client may drop a
@@ -247,13 +246,11 @@ public class McpProtocolTests
         }
         // Server messages are recorded without holding the stream back for the fsync: wait for the last.
         List<System.Text.Json.JsonElement> serverMessages = [];
-        for (int i = 0; i < 40; i++)
+        await Eventually.UntilAsync(() =>
         {
             serverMessages = setup.Gateway.AuditRecords().Where(r => r.TryGetProperty("mcp", out var m) && m.GetProperty("direction").GetString() == "server").ToList();
-            if (serverMessages.Count >= 4)
-                break;
-            await Task.Delay(50);
-        }
+            return serverMessages.Count >= 4;
+        }, TimeSpan.FromSeconds(10), "the gateway audited the server's 4 progress notifications");
         Assert.Equal(4, serverMessages.Count(r => r.GetProperty("mcp").GetProperty("method").GetString() == "notifications/progress"));
         Assert.All(serverMessages, r => Assert.Equal("server_notification", r.GetProperty("code").GetString()));
     }
@@ -274,7 +271,7 @@ public class McpProtocolTests
 
         // Outside any request: the server can only reach the client over the standalone GET stream.
         var pushed = false;
-        for (int i = 0; i < 50 && !received.Task.IsCompleted; i++)
+        await Eventually.WithinAsync(async () =>
         {
             try
             {
@@ -285,19 +282,16 @@ public class McpProtocolTests
             {
                 // The GET stream is not open yet.
             }
-            await Task.WhenAny(received.Task, Task.Delay(100));
-        }
+            return await Task.WhenAny(received.Task, Task.Delay(100)) == received.Task;
+        }, TimeSpan.FromSeconds(5));
 
         Assert.True(pushed);
         Assert.Equal("notifications/tools/list_changed", await received.Task.WaitAsync(TimeSpan.FromSeconds(5)));
-        var audited = setup.Gateway.AuditRecords().Any(r => r.TryGetProperty("mcp", out var m)
-            && m.GetProperty("direction").GetString() == "server" && m.GetProperty("method").GetString() == "notifications/tools/list_changed");
-        for (int i = 0; i < 40 && !audited; i++)
-        {
-            await Task.Delay(50);
-            audited = setup.Gateway.AuditRecords().Any(r => r.TryGetProperty("mcp", out var m)
-                && m.GetProperty("direction").GetString() == "server" && m.GetProperty("method").GetString() == "notifications/tools/list_changed");
-        }
+        // Server messages are recorded without holding the stream back for the fsync: wait for it.
+        var audited = false;
+        await Eventually.WithinAsync(() => audited = setup.Gateway.AuditRecords().Any(r => r.TryGetProperty("mcp", out var m)
+            && m.GetProperty("direction").GetString() == "server" && m.GetProperty("method").GetString() == "notifications/tools/list_changed"),
+            TimeSpan.FromSeconds(10));
         Assert.True(audited, "the server's notification on the GET stream was not audited");
     }
 

@@ -1,8 +1,6 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using AgentPerimeter.Testing;
-using AgentPerimeter.Gateway.FunctionalTests.Policy;
 
 namespace AgentPerimeter.Gateway.FunctionalTests.Metrics;
 
@@ -16,7 +14,7 @@ public class PrometheusDashboardTests
     public async Task EveryDashboardPanel_ReturnsData_FromARealPrometheusScrape()
     {
         var prometheus = FindPrometheus();
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         // A tunnel (with no connector) and a rule that needs a human, so their panels have data too.
         using var tunnels = new TunnelSetup("dash");
         var routes = TestPolicies.Routes(upstream.Url)
@@ -34,7 +32,6 @@ public class PrometheusDashboardTests
         var explorer = await gw.TokenAsync("explorer", "exploration");
 
         var dir = Directory.CreateTempSubdirectory("perimeter-prom-").FullName;
-        var port = FreePort();
         File.WriteAllText(Path.Combine(dir, "prometheus.yml"), $"""
             global:
               scrape_interval: 1s
@@ -48,9 +45,12 @@ public class PrometheusDashboardTests
         [
             $"--config.file={Path.Combine(dir, "prometheus.yml")}",
             $"--storage.tsdb.path={Path.Combine(dir, "tsdb")}",
-            $"--web.listen-address=127.0.0.1:{port}",
+            "--web.listen-address=127.0.0.1:0",
         ]);
-        using var api = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+        // Port 0: Prometheus logs the address it really listens on.
+        await prom.WaitForOutputAsync("msg=\"Listening on\"", TimeSpan.FromSeconds(60));
+        var address = Regex.Match(prom.Output, "msg=\"Listening on\" address=(?<address>\\S+)").Groups["address"].Value;
+        using var api = new HttpClient { BaseAddress = new Uri($"http://{address}/") };
 
         async Task TrafficAsync()
         {
@@ -108,21 +108,11 @@ public class PrometheusDashboardTests
     private static async Task WaitForAsync(HttpClient api, string expr, Func<double, bool> done, ChildProcess prom)
     {
         // Prometheus scrapes on its own schedule (1 s here): poll its API until the scrape has landed.
-        for (int i = 0; i < 300; i++)
+        await Eventually.UntilAsync(async () =>
         {
-            try
-            {
-                var result = await QueryAsync(api, expr);
-                if (result.GetArrayLength() > 0 && done(double.Parse(result[0].GetProperty("value")[1].GetString()!, System.Globalization.CultureInfo.InvariantCulture)))
-                    return;
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-            await Task.Delay(100);
-        }
-        throw new TimeoutException($"Prometheus never showed {expr}. Its output:\n{prom.Output}");
+            var result = await QueryAsync(api, expr);
+            return result.GetArrayLength() > 0 && done(double.Parse(result[0].GetProperty("value")[1].GetString()!, System.Globalization.CultureInfo.InvariantCulture));
+        }, TimeSpan.FromSeconds(30), $"Prometheus showed {expr}", () => "Its output:\n" + prom.Output);
     }
 
     private static string FindPrometheus()
@@ -135,14 +125,5 @@ public class PrometheusDashboardTests
         }
         Assert.Fail("prometheus is not installed. Run the test suite with tests/run.sh, which installs it (Debian package 'prometheus').");
         return "";
-    }
-
-    private static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
     }
 }

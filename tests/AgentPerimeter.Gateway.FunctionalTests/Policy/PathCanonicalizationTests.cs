@@ -30,7 +30,7 @@ public class PathCanonicalizationTests
     [InlineData("/api/public;jsessionid=x/../private")]
     public async Task Path_WithTraversalOrEncodedSeparator_CannotEscapeAllowlist(string rawTarget)
     {
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         await using var gw = await TestGateway.StartAsync(upstream.Url);
         var token = await gw.TokenAsync("explorer", "exploration");
 
@@ -51,7 +51,7 @@ public class PathCanonicalizationTests
     [InlineData("/api/public/\u0001")]
     public async Task Path_WithBackslashOrNul_IsRefused_AndNeverForwarded(string rawTarget)
     {
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         await using var gw = await TestGateway.StartAsync(upstream.Url);
         var token = await gw.TokenAsync("explorer", "exploration");
 
@@ -64,7 +64,7 @@ public class PathCanonicalizationTests
     [Fact]
     public async Task WebSocketUpgrade_IsRefused_SoNoUninspectedTunnelOpens()
     {
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         await using var gw = await TestGateway.StartAsync(upstream.Url);
         var token = await gw.TokenAsync("explorer", "exploration");
 
@@ -83,7 +83,7 @@ public class PathCanonicalizationTests
     [InlineData("/api/public/x?q=..%2F..", "/api/public/x?q=..%2F..")]
     public async Task CanonicalPath_IsForwarded_ExactlyAsChecked(string rawTarget, string expectedUpstreamTarget)
     {
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         await using var gw = await TestGateway.StartAsync(upstream.Url);
         var token = await gw.TokenAsync("explorer", "exploration");
 

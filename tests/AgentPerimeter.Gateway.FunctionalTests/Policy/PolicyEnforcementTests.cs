@@ -8,7 +8,7 @@ public class PolicyEnforcementTests
     [Fact]
     public async Task AllowedRoute_IsForwarded_AndAuditedGoverned()
     {
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         await using var gw = await TestGateway.StartAsync(upstream.Url);
         var token = await gw.TokenAsync("ci-bot", "build");
 
@@ -31,7 +31,7 @@ public class PolicyEnforcementTests
     [Fact]
     public async Task RouteNotInWorkType_Is403_AndAudited_UpstreamSeesNothing()
     {
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         await using var gw = await TestGateway.StartAsync(upstream.Url);
         var token = await gw.TokenAsync("explorer", "exploration");
 
@@ -59,7 +59,7 @@ public class PolicyEnforcementTests
     [Fact]
     public async Task ReportOnlyRule_IsForwarded_AuditedWouldDeny_NotGoverned()
     {
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         await using var gw = await TestGateway.StartAsync(upstream.Url);
         var token = await gw.TokenAsync("ci-bot", "build");
 
@@ -80,7 +80,7 @@ public class PolicyEnforcementTests
     [Fact]
     public async Task UnknownRoute_Is404_AndAudited()
     {
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         await using var gw = await TestGateway.StartAsync(upstream.Url);
         var token = await gw.TokenAsync("ci-bot", "build");
 
@@ -97,7 +97,7 @@ public class PolicyEnforcementTests
     [Fact]
     public async Task EveryAnswer_CarriesTheActionId_OfItsAuditRecord()
     {
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         await using var gw = await TestGateway.StartAsync(upstream.Url);
         var token = await gw.TokenAsync("ci-bot", "build");
 

@@ -8,20 +8,16 @@ public class PolicyReloadTests
     private static async Task<string> WaitForVersionChangeAsync(TestGateway gw, string oldPolicyJson, Func<string, bool> done)
     {
         // File watching is asynchronous: poll the admin API until the reload has been processed.
-        for (int i = 0; i < 200; i++)
-        {
-            var policy = await gw.Admin.GetStringAsync("admin/policy");
-            if (done(policy))
-                return policy;
-            await Task.Delay(50);
-        }
-        throw new TimeoutException("the gateway did not process the policy change: " + oldPolicyJson.Length);
+        var policy = "";
+        await Eventually.UntilAsync(async () => done(policy = await gw.Admin.GetStringAsync("admin/policy")), TimeSpan.FromSeconds(10),
+            "the gateway processed the policy change", () => "its policy: " + policy);
+        return policy;
     }
 
     [Fact]
     public async Task ValidPolicyChange_AppliesWithoutRestart()
     {
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         await using var gw = await TestGateway.StartAsync(upstream.Url);
         var token = await gw.TokenAsync("explorer", "exploration");
         Assert.Equal(HttpStatusCode.Forbidden, (await gw.GetAsync("/other/x", token)).StatusCode);
@@ -41,15 +37,15 @@ public class PolicyReloadTests
     [Fact]
     public async Task InvalidPolicyChange_IsRefused_AndTheRunningPolicyKept()
     {
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         await using var gw = await TestGateway.StartAsync(upstream.Url);
         var token = await gw.TokenAsync("explorer", "exploration");
         var before = await gw.Admin.GetStringAsync("admin/policy");
 
         var broken = TestPolicies.Default.Replace("\"Route\": \"api\"", "\"Route\": \"ghost\"").Replace("\"GET\"", "\"YEET\"");
         await File.WriteAllTextAsync(Path.Combine(gw.ConfigDir, "perimeter.json"), broken);
-        for (int i = 0; i < 200 && !(await gw.MetricsAsync()).Contains("agentperimeter_policy_reloads_total{result=\"rejected\"}"); i++)
-            await Task.Delay(50);
+        await Eventually.UntilAsync(async () => (await gw.MetricsAsync()).Contains("agentperimeter_policy_reloads_total{result=\"rejected\"}"),
+            TimeSpan.FromSeconds(10), "the gateway counted the refused reload");
 
         Assert.Contains("agentperimeter_policy_reloads_total{result=\"rejected\"}", await gw.MetricsAsync());
         Assert.Equal(before, await gw.Admin.GetStringAsync("admin/policy"));
@@ -63,7 +59,7 @@ public class PolicyReloadTests
     [Fact]
     public async Task RouteFileChange_AppliesWithoutRestart()
     {
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         await using var gw = await TestGateway.StartAsync(upstream.Url);
         var token = await gw.TokenAsync("explorer", "exploration");
         Assert.Equal(HttpStatusCode.OK, (await gw.GetAsync("/api/public/x", token)).StatusCode);
@@ -72,11 +68,8 @@ public class PolicyReloadTests
         var routes = TestPolicies.Routes(upstream.Url).Replace("\"Path\": \"/api/{**rest}\"", "\"Path\": \"/v2/api/{**rest}\"");
         await File.WriteAllTextAsync(Path.Combine(gw.ConfigDir, "routes.json"), routes);
         HttpStatusCode status = HttpStatusCode.OK;
-        for (int i = 0; i < 200 && status == HttpStatusCode.OK; i++)
-        {
-            await Task.Delay(50);
-            status = (await gw.GetAsync("/api/public/x", token)).StatusCode;
-        }
+        await Eventually.UntilAsync(async () => (status = (await gw.GetAsync("/api/public/x", token)).StatusCode) != HttpStatusCode.OK,
+            TimeSpan.FromSeconds(10), "the old path stopped matching a route");
         Assert.Equal(HttpStatusCode.NotFound, status);
     }
 }

@@ -8,11 +8,9 @@ public class ForwardingTests
     [Fact]
     public async Task UnreachableUpstream_Is502_InThePerimetersShape_AndAuditedWithTheException()
     {
-        // A port nothing listens on: bind, read the port, release it.
-        var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
+        // A port nothing listens on, held so that nothing can start listening there meanwhile.
+        using var closed = new ClosedPort();
+        var port = closed.Port;
         await using var gw = await TestGateway.StartAsync($"http://127.0.0.1:{port}");
         var token = await gw.TokenAsync("ci-bot", "build");
 
@@ -33,7 +31,7 @@ public class ForwardingTests
     [Fact]
     public async Task UpstreamErrorStatus_IsPassedThrough_AndRecorded()
     {
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         await using var gw = await TestGateway.StartAsync(upstream.Url);
         var token = await gw.TokenAsync("ci-bot", "build");
 
@@ -48,7 +46,7 @@ public class ForwardingTests
     [Fact]
     public async Task OversizedBody_Is413_AndNeverForwarded()
     {
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         await using var gw = await TestGateway.StartAsync(upstream.Url, extraArgs: ["--Gateway:MaxRequestBodyBytes=1024"]);
         var token = await gw.TokenAsync("ci-bot", "build");
 

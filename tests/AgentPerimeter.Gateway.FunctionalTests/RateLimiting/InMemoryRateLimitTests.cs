@@ -11,7 +11,7 @@ public class InMemoryRateLimitTests
     public async Task OverTheLimit_Is429_WithRetryAfterAndRateLimitFields_AndRefillsOnTheClock()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         await using var gw = await TestGateway.StartAsync(upstream.Url, RateLimitPolicies.Policy(), configure: b => b.Services.AddSingleton<TimeProvider>(clock));
         var token = await gw.TokenAsync("ci-bot", "build");
 
@@ -48,7 +48,7 @@ public class InMemoryRateLimitTests
     [Fact]
     public async Task RevokedSession_IsRefused_AndTheRevocationOutlivesARestart()
     {
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         var dir = Directory.CreateTempSubdirectory("perimeter-revoke-").FullName;
         var args = TestGateway.PrepareConfig(dir, upstream.Url, RateLimitPolicies.Policy(100));
         string token, other;

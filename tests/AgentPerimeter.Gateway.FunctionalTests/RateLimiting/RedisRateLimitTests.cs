@@ -15,7 +15,7 @@ public class RedisRateLimitTests
     public async Task ThreeGatewayProcesses_OneRedis_AllowExactlyTheBudget()
     {
         using var redis = await RedisServer.StartAsync();
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         // 40 per hour: the emission interval (90 s) is far longer than the test, so GCRA allows exactly
         // the burst of 40 and not one more, however the requests are spread over the replicas.
         const int budget = 40;
@@ -42,12 +42,8 @@ public class RedisRateLimitTests
             foreach (var r in replicas)
             {
                 using var probe = new HttpClient { BaseAddress = r.Admin };
-                var ready = Stopwatch.StartNew();
-                while ((await probe.GetAsync("readyz")).StatusCode != HttpStatusCode.OK)
-                {
-                    Assert.True(ready.Elapsed < TimeSpan.FromSeconds(30), "a replica never became ready");
-                    await Task.Delay(100);
-                }
+                await Eventually.UntilAsync(async () => (await probe.GetAsync("readyz")).StatusCode == HttpStatusCode.OK,
+                    TimeSpan.FromSeconds(30), "every replica became ready", () => r.Process.Output);
             }
             using var admin = new HttpClient { BaseAddress = replicas[0].Admin };
             var (token, _) = await InMemoryRateLimitTests.MintAsync(admin, "ci-bot");
@@ -77,7 +73,7 @@ public class RedisRateLimitTests
     public async Task Partitions_SessionsDoNotShare_AgentPartitionDoes_RouteLimitOnlyOnItsRoute()
     {
         using var redis = await RedisServer.StartAsync();
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         await using var gw = await TestGateway.StartAsync(upstream.Url, RateLimitPolicies.Policy(2), extraArgs: RedisArgs(redis));
         await gw.WaitReadyAsync();
         var a = await gw.TokenAsync("ci-bot", "build");
@@ -103,7 +99,7 @@ public class RedisRateLimitTests
     public async Task RedisKilledMidRun_FailClosedRefuses_FailOpenPassesDegraded_AndLimitsReturnWithRedis()
     {
         using var redis = await RedisServer.StartAsync();
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         await using var gw = await TestGateway.StartAsync(upstream.Url, RateLimitPolicies.Policy(2), extraArgs: RedisArgs(redis));
         await gw.WaitReadyAsync();
         var build = await gw.TokenAsync("ci-bot", "build");
@@ -126,13 +122,9 @@ public class RedisRateLimitTests
 
         // Redis comes back (empty, as a restarted cache would): the gateway reconnects by itself.
         await redis.RestartAsync();
-        var clock = Stopwatch.StartNew();
         HttpStatusCode status = HttpStatusCode.ServiceUnavailable;
-        while (status == HttpStatusCode.ServiceUnavailable && clock.Elapsed < TimeSpan.FromSeconds(20))
-        {
-            await Task.Delay(100);
-            status = (await gw.GetAsync("/api/x", build)).StatusCode;
-        }
+        await Eventually.UntilAsync(async () => (status = (await gw.GetAsync("/api/x", build)).StatusCode) != HttpStatusCode.ServiceUnavailable,
+            TimeSpan.FromSeconds(20), "the gateway reconnected to the restarted redis-server");
         Assert.Equal(HttpStatusCode.OK, status);
         // The limit (2 per minute) is enforced again: within two more actions one is refused. (Not
         // exactly the second: a call that timed out while the connection came back may have spent budget.)
@@ -146,7 +138,7 @@ public class RedisRateLimitTests
     public async Task RevokingOnReplicaA_StopsTheSessionOnBAndC_WithinOneSecond()
     {
         using var redis = await RedisServer.StartAsync();
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         await using var a = await TestGateway.StartAsync(upstream.Url, RateLimitPolicies.Policy(1000), extraArgs: RedisArgs(redis));
         var key = Path.Combine(a.DataDir, "signing-key.pem");
         await using var b = await TestGateway.StartAsync(upstream.Url, RateLimitPolicies.Policy(1000), extraArgs: RedisArgs(redis, $"--Gateway:Identity:SigningKeyPath={key}"));
@@ -162,8 +154,8 @@ public class RedisRateLimitTests
         Assert.Equal(HttpStatusCode.OK, (await a.Admin.PostAsync($"admin/sessions/{session}/revoke", null)).StatusCode);
         foreach (var g in new[] { b, c })
         {
-            while ((await g.GetAsync("/api/x", token)).StatusCode == HttpStatusCode.OK)
-                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), "a replica still served the revoked session after 1 s");
+            await Eventually.UntilAsync(async () => (await g.GetAsync("/api/x", token)).StatusCode != HttpStatusCode.OK,
+                TimeSpan.FromSeconds(1) - clock.Elapsed, "every replica refused the revoked session within 1 s of its revocation");
         }
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1));
         var refused = await c.GetAsync("/api/x", token);
@@ -172,8 +164,8 @@ public class RedisRateLimitTests
         // By agent: every session of the agent, on every replica.
         Assert.Equal(0, await Cli.Cli.RunAsync(["sessions", "revoke", "--agent", "rogue-bot", "--admin", b.AdminUri.ToString()]));
         clock.Restart();
-        while ((await a.GetAsync("/api/x", agentToken)).StatusCode == HttpStatusCode.OK)
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1));
+        await Eventually.UntilAsync(async () => (await a.GetAsync("/api/x", agentToken)).StatusCode != HttpStatusCode.OK,
+            TimeSpan.FromSeconds(1), "replica A stopped serving the revoked agent within 1 s");
 
         // A replica started afterwards knows every revocation at once.
         await using var d = await TestGateway.StartAsync(upstream.Url, RateLimitPolicies.Policy(1000), extraArgs: RedisArgs(redis, $"--Gateway:Identity:SigningKeyPath={key}"));

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using AgentPerimeter.Gateway.Hosting;
 using AgentPerimeter.Testing;
+using AgentPerimeter.Gateway.FunctionalTests.Infrastructure;
 
 namespace AgentPerimeter.Gateway.FunctionalTests.Secrets;
 
@@ -182,12 +183,7 @@ public class SecretInjectionTests
         await s.Gateway.GetAsync("/api/json", token);
 
         var inventory = await s.Gateway.Admin.GetStringAsync("admin/secrets");
-        var cli = new StringWriter();
-        var original = Console.Out;
-        Console.SetOut(cli);
-        int exit;
-        try { exit = await Cli.Cli.RunAsync(["secrets", "--admin", s.Gateway.AdminUri.ToString()]); }
-        finally { Console.SetOut(original); }
+        var (exit, cli) = await CliRunner.RunAsync(["secrets", "--admin", s.Gateway.AdminUri.ToString()]);
 
         Assert.Equal(0, exit);
         using var doc = System.Text.Json.JsonDocument.Parse(inventory);

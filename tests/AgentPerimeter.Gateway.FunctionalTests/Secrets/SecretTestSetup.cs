@@ -5,7 +5,7 @@ namespace AgentPerimeter.Gateway.FunctionalTests.Secrets;
 /// <summary>A leaky upstream behind a gateway with one secret per injection kind.</summary>
 public sealed class SecretSetup : IAsyncDisposable
 {
-    public required LeakyUpstream Upstream { get; init; }
+    public required TestUpstream Upstream { get; init; }
     public required TestGateway Gateway { get; init; }
     public required string ApiKey { get; init; }
     public required string BearerToken { get; init; }
@@ -16,7 +16,7 @@ public sealed class SecretSetup : IAsyncDisposable
 
     public static async Task<SecretSetup> StartAsync(params string[] extraArgs)
     {
-        var upstream = await LeakyUpstream.StartAsync();
+        var upstream = await TestUpstream.StartAsync();
         var id = Guid.NewGuid().ToString("N")[..8].ToUpperInvariant();
         var apiKey = TestSecrets.New("apikey");
         var bearer = TestSecrets.New("bearer");

@@ -45,7 +45,7 @@ public sealed class InboundTerminationTests : IAsyncLifetime
         """;
 
     private readonly string _dir = Directory.CreateTempSubdirectory("perimeter-mtls-").FullName;
-    private EchoUpstream _upstream = null!;
+    private TestUpstream _upstream = null!;
     private TestGateway _gateway = null!;
     private X509Certificate2 _authority = null!;
     private X509Certificate2 _foreignAuthority = null!;
@@ -57,7 +57,7 @@ public sealed class InboundTerminationTests : IAsyncLifetime
         var (server, serverKey) = TestCertificates.Issue(TestCertificates.CreateAuthority("Gateway Server CA"), "gateway", server: true, dnsNames: ["*.mcp.test", "localhost"]);
         var (serverCert, serverKeyPath) = TestCertificates.WritePem(_dir, "server", server, serverKey);
         var (caPath, _) = TestCertificates.WritePem(_dir, "client-ca", _authority);
-        _upstream = await EchoUpstream.StartAsync();
+        _upstream = await TestUpstream.StartAsync();
         _gateway = await TestGateway.StartAsync(_upstream.Url, Policy, Routes.Replace("UPSTREAM", _upstream.Url.TrimEnd('/') + "/"),
         [
             "--Gateway:Listeners:Inbound=https://127.0.0.1:0",

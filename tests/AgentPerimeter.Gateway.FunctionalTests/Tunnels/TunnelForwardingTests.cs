@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
+using AgentPerimeter.Gateway.FunctionalTests.Infrastructure;
 
 namespace AgentPerimeter.Gateway.FunctionalTests.Tunnels;
 
@@ -21,7 +22,7 @@ public class TunnelForwardingTests
     /// <summary>A streaming upstream behind tunnel "echo" (and a spare "billing"), a gateway, a build token and, if asked, a connector.</summary>
     private sealed class EchoTunnel : IAsyncDisposable
     {
-        public required StreamingUpstream Upstream { get; init; }
+        public required TestUpstream Upstream { get; init; }
         public required TunnelSetup Tunnels { get; init; }
         public required TestGateway Gateway { get; init; }
         public required string Token { get; init; }
@@ -29,7 +30,7 @@ public class TunnelForwardingTests
 
         public static async Task<EchoTunnel> StartAsync(bool connector, string id = "test-connector")
         {
-            var upstream = await StreamingUpstream.StartAsync();
+            var upstream = await TestUpstream.StartAsync();
             var tunnels = new TunnelSetup("echo", "billing");
             var gateway = await TestGateway.StartAsync("tunnel://echo", Policy, extraArgs: tunnels.GatewayArgs());
             var fixture = new EchoTunnel { Upstream = upstream, Tunnels = tunnels, Gateway = gateway, Token = await gateway.TokenAsync("agent-1", "build") };
@@ -78,12 +79,7 @@ public class TunnelForwardingTests
         var echo = Assert.Single(admin.EnumerateArray(), t => t.GetProperty("tunnel").GetString() == "echo");
         Assert.Equal("crm-connector-1", Assert.Single(echo.GetProperty("connectors").EnumerateArray()).GetProperty("id").GetString());
         Assert.DoesNotContain(tunnels.Credential("echo"), admin.ToString());
-        var cli = new StringWriter();
-        var original = Console.Out;
-        Console.SetOut(cli);
-        int exit;
-        try { exit = await Cli.Cli.RunAsync(["tunnels", "--admin", gateway.AdminUri.ToString()]); }
-        finally { Console.SetOut(original); }
+        var (exit, cli) = await CliRunner.RunAsync(["tunnels", "--admin", gateway.AdminUri.ToString()]);
         Assert.Equal(0, exit);
         Assert.Matches(@"echo\s+up\s+\d+\s+crm-connector-1 \(\d+\)", cli.ToString());
         Assert.Matches(@"billing\s+down\s+0\s+-", cli.ToString());
@@ -91,8 +87,8 @@ public class TunnelForwardingTests
         // The connector's graceful stop is on record too.
         await connector.StopAsync();
         await TunnelSetup.WaitForConnectorsAsync(gateway, "echo", 0);
-        for (int i = 0; i < 50 && !gateway.AuditRecords().Any(r => r.GetProperty("kind").GetString() == "tunnel" && r.GetProperty("event").GetString() == "disconnected"); i++)
-            await Task.Delay(50);
+        await Eventually.UntilAsync(() => gateway.AuditRecords().Any(r => r.GetProperty("kind").GetString() == "tunnel" && r.GetProperty("event").GetString() == "disconnected"),
+            TimeSpan.FromSeconds(10), "the connector's disconnection was audited");
         Assert.Contains(gateway.AuditRecords(), r => r.GetProperty("kind").GetString() == "tunnel" && r.GetProperty("event").GetString() == "disconnected");
         Assert.True(AuditVerifier.Verify(gateway.AuditPath).IsIntact);
     }
@@ -100,7 +96,7 @@ public class TunnelForwardingTests
     [Fact]
     public async Task ThePrivateServer_SeesItsOwnHostName_AndNeitherTheAgentsTokenNorTheTunnelCredential()
     {
-        await using var upstream = await EchoUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         using var tunnels = new TunnelSetup("echo");
         await using var gateway = await TestGateway.StartAsync("tunnel://echo", Policy, extraArgs: tunnels.GatewayArgs());
         await using var connector = await tunnels.StartConnectorAsync(TunnelSetup.TunnelUri(gateway), "echo", upstream.Url);
@@ -143,7 +139,7 @@ public class TunnelForwardingTests
         var (upstream, tunnels, gateway, token, connector) = (fixture.Upstream, fixture.Tunnels, fixture.Gateway, fixture.Token, fixture.Connector!);
 
         // Up: 8 MiB, streamed (chunked, no length known in advance).
-        var upload = StreamingUpstream.Blob(8 * 1024 * 1024);
+        var upload = TestUpstream.Blob(8 * 1024 * 1024);
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/echo/upload")
         {
             Content = new StreamContent(new NonSeekableStream(upload)),
@@ -181,7 +177,7 @@ public class TunnelForwardingTests
         while ((m = await body.ReadAsync(received.AsMemory(read))) > 0)
             read += m;
         Assert.Equal(length, read);
-        Assert.True(received.AsSpan().SequenceEqual(StreamingUpstream.Blob(length)), "the body changed on its way");
+        Assert.True(received.AsSpan().SequenceEqual(TestUpstream.Blob(length)), "the body changed on its way");
     }
 
     [Fact]
@@ -239,12 +235,15 @@ public class TunnelForwardingTests
     [Fact]
     public async Task Connector_StartedBeforeTheGateway_RetriesWithBackoff_ThenServes()
     {
-        await using var upstream = await StreamingUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         using var tunnels = new TunnelSetup("echo");
-        var port = TunnelSetup.FreePort();
+        using var closed = new ClosedPort(); // no gateway there yet: every dial is refused
+        var port = closed.Port;
         await using var connector = await tunnels.StartConnectorAsync(new Uri($"http://127.0.0.1:{port}/"), "echo", upstream.Url);
-        await Task.Delay(1500); // a few refused dials
+        await Eventually.UntilAsync(() => tunnels.ConnectorLog("test-connector").Contains("failed (attempt 3"), TimeSpan.FromSeconds(30),
+            "the connector was refused a few times", () => tunnels.ConnectorLog("test-connector"));
 
+        closed.Dispose(); // the gateway takes the port the connector keeps dialing
         await using var gateway = await TestGateway.StartAsync("tunnel://echo", Policy, extraArgs: tunnels.GatewayArgs($"http://127.0.0.1:{port}"));
         await TunnelSetup.WaitForConnectorsAsync(gateway, "echo", 1, TimeSpan.FromSeconds(15));
         var token = await gateway.TokenAsync("agent-1", "build");
@@ -254,7 +253,7 @@ public class TunnelForwardingTests
     [Fact]
     public async Task AnHttpsTunnelListener_ConnectorsTrustingItsCa_Connect_AndOthersDoNot()
     {
-        await using var upstream = await StreamingUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         using var tunnels = new TunnelSetup("echo");
         var ca = TestCertificates.CreateAuthority("Perimeter Private CA");
         var (server, serverKey) = TestCertificates.Issue(ca, "gateway", server: true, dnsNames: ["localhost"]);

@@ -38,8 +38,7 @@ public class TunnelProcessTests
         await gateway.WaitForOutputAsync("Connectors dial", TimeSpan.FromSeconds(60));
         var listening = Regex.Match(gateway.Output, "\"AgentUri\":\"(?<agent>[^\"]+)\",\"AdminUri\":\"(?<admin>[^\"]+)\"");
         var tunnelUri = Regex.Match(gateway.Output, "\"TunnelUri\":\"(?<uri>[^\"]+)\"").Groups["uri"].Value;
-        for (int i = 0; i < 200 && !File.Exists(socket); i++)
-            await Task.Delay(100);
+        await Eventually.WithinAsync(() => File.Exists(socket), TimeSpan.FromSeconds(20));
         Assert.True(File.Exists(socket), server.Output);
 
         using var connector = tunnels.StartConnectorProcess(new Uri(tunnelUri), "private-docs", "unix:" + socket, "docs-connector");
@@ -78,7 +77,7 @@ public class TunnelProcessTests
     [Fact]
     public async Task WrongCredential_AndAnotherTunnelsCredential_AreRefused_Audited_AndTheConnectorExits()
     {
-        await using var upstream = await StreamingUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         using var tunnels = new TunnelSetup("echo", "billing");
         await using var gateway = await TestGateway.StartAsync("tunnel://echo", TunnelForwardingTests.Policy, extraArgs: tunnels.GatewayArgs());
         var tunnelUri = TunnelSetup.TunnelUri(gateway);
@@ -114,7 +113,7 @@ public class TunnelProcessTests
     [Fact]
     public async Task KillingTheConnector_MidRequest_FailsThatRequestCleanly_AndARestartedConnectorServesAgain()
     {
-        await using var upstream = await StreamingUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         using var tunnels = new TunnelSetup("echo");
         await using var gateway = await TestGateway.StartAsync("tunnel://echo", TunnelForwardingTests.Policy, extraArgs: tunnels.GatewayArgs());
         var token = await gateway.TokenAsync("agent-1", "build");
@@ -145,21 +144,16 @@ public class TunnelProcessTests
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await gateway.GetAsync("/api/echo/ok", token)).StatusCode);
 
         using var second = tunnels.StartConnectorProcess(tunnelUri, "echo", upstream.Url, "second");
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        HttpStatusCode status;
-        do
-        {
-            await Task.Delay(100);
-            status = (await gateway.GetAsync("/api/echo/ok", token)).StatusCode;
-        }
-        while (status != HttpStatusCode.OK && clock.Elapsed < TimeSpan.FromSeconds(30));
+        HttpStatusCode status = HttpStatusCode.ServiceUnavailable;
+        await Eventually.UntilAsync(async () => (status = (await gateway.GetAsync("/api/echo/ok", token)).StatusCode) == HttpStatusCode.OK,
+            TimeSpan.FromSeconds(30), "the restarted connector served again", () => second.Output);
         Assert.Equal(HttpStatusCode.OK, status);
     }
 
     [Fact]
     public async Task TwoConnectors_ShareTheLoad_AndKillingOneLosesNoNewRequest()
     {
-        await using var upstream = await StreamingUpstream.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
         using var tunnels = new TunnelSetup("echo");
         await using var gateway = await TestGateway.StartAsync("tunnel://echo", TunnelForwardingTests.Policy, extraArgs: tunnels.GatewayArgs());
         var token = await gateway.TokenAsync("agent-1", "build");
