@@ -31,6 +31,11 @@ public sealed class TestGateway : IAsyncDisposable
     public Uri AgentUri => Agent.BaseAddress!;
     public Uri AdminUri => Admin.BaseAddress!;
 
+    /// <summary>The upstream this gateway owns (<see cref="StartWithUpstreamAsync"/>).</summary>
+    public TestUpstream Upstream => _upstream ?? throw new InvalidOperationException("this gateway was started in front of an upstream the test owns");
+
+    private TestUpstream? _upstream;
+
     /// <summary>Writes a config directory for <paramref name="upstreamUrl"/> and returns the gateway's arguments.</summary>
     public static string[] PrepareConfig(string dir, string upstreamUrl, string? policyJson = null, string? routesJson = null, params string[] extraArgs)
     {
@@ -58,6 +63,27 @@ public sealed class TestGateway : IAsyncDisposable
         var app = PerimeterApp.Build(args, configure);
         await app.StartAsync();
         return new TestGateway(dir, app);
+    }
+
+    /// <summary>
+    /// The usual functional-test setup in one call: a fresh <see cref="TestUpstream"/> and a gateway in front
+    /// of it on the default routes ("api" and "other"); the gateway owns the upstream and stops it after itself.
+    /// </summary>
+    public static async Task<TestGateway> StartWithUpstreamAsync(string? policyJson = null, string[]? extraArgs = null,
+        Action<WebApplicationBuilder>? configure = null)
+    {
+        var upstream = await TestUpstream.StartAsync();
+        try
+        {
+            var gateway = await StartAsync(upstream.Url, policyJson, null, extraArgs, configure);
+            gateway._upstream = upstream;
+            return gateway;
+        }
+        catch
+        {
+            await upstream.DisposeAsync();
+            throw;
+        }
     }
 
     public async Task<string> TokenAsync(string agent, string workType)
@@ -122,9 +148,17 @@ public sealed class TestGateway : IAsyncDisposable
         Admin.Dispose();
         await App.StopAsync();
         await App.DisposeAsync();
-        // Every audit and log line this gateway wrote is searched for every secret value of the run.
-        // (The config directory holds secret files on purpose, so only the data directory is searched.)
-        TestSecrets.AssertNoneIn(DataDir);
-        try { Directory.Delete(Dir, recursive: true); } catch (IOException) { }
+        try
+        {
+            // Every audit and log line this gateway wrote is searched for every secret value of the run.
+            // (The config directory holds secret files on purpose, so only the data directory is searched.)
+            TestSecrets.AssertNoneIn(DataDir);
+            try { Directory.Delete(Dir, recursive: true); } catch (IOException) { }
+        }
+        finally
+        {
+            if (_upstream is not null)
+                await _upstream.DisposeAsync();
+        }
     }
 }

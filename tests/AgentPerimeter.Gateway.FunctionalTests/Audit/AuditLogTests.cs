@@ -10,8 +10,7 @@ public class AuditLogTests
     [Fact]
     public async Task ConcurrentActions_AreEachRecordedExactlyOnce_AndTheChainVerifies()
     {
-        await using var upstream = await TestUpstream.StartAsync();
-        await using var gw = await TestGateway.StartAsync(upstream.Url);
+        await using var gw = await TestGateway.StartWithUpstreamAsync();
         var token = await gw.TokenAsync("ci-bot", "build");
 
         var responses = await Task.WhenAll(Enumerable.Range(0, 200).Select(i =>

@@ -15,8 +15,7 @@ public class ListenerTests
     [InlineData("GET", "/.well-known/jwks.json")]
     public async Task AdminEndpoints_DoNotExistOnTheAgentListener(string method, string path)
     {
-        await using var upstream = await TestUpstream.StartAsync();
-        await using var gw = await TestGateway.StartAsync(upstream.Url);
+        await using var gw = await TestGateway.StartWithUpstreamAsync();
         var token = await gw.TokenAsync("ci-bot", "build");
 
         // Even with the admin listener's authority in the Host header.
@@ -32,8 +31,8 @@ public class ListenerTests
     [Fact]
     public async Task ProxiedRoutes_DoNotExistOnTheAdminListener()
     {
-        await using var upstream = await TestUpstream.StartAsync();
-        await using var gw = await TestGateway.StartAsync(upstream.Url);
+        await using var gw = await TestGateway.StartWithUpstreamAsync();
+        var upstream = gw.Upstream;
         var token = await gw.TokenAsync("ci-bot", "build");
 
         var (status, _) = await RawHttp.SendAsync(gw.AdminUri, "GET", "/api/repos", token);
@@ -70,8 +69,7 @@ public class ListenerTests
     [Fact]
     public async Task AdminListener_ServesHealthReadinessAndMetrics()
     {
-        await using var upstream = await TestUpstream.StartAsync();
-        await using var gw = await TestGateway.StartAsync(upstream.Url);
+        await using var gw = await TestGateway.StartWithUpstreamAsync();
 
         Assert.Equal("ok\n", await gw.Admin.GetStringAsync("healthz"));
         var ready = await gw.Admin.GetAsync("readyz");

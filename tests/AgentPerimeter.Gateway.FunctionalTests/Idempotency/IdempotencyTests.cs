@@ -35,8 +35,8 @@ public class IdempotencyTests
     [Fact]
     public async Task HttpIdempotencyKey_ExecutesOnce_AndReplaysTheFirstOutcome()
     {
-        await using var upstream = await TestUpstream.StartAsync();
-        await using var gateway = await TestGateway.StartAsync(upstream.Url, Policy);
+        await using var gateway = await TestGateway.StartWithUpstreamAsync(Policy);
+        var upstream = gateway.Upstream;
         var token = await gateway.TokenAsync("ci-bot", "build");
 
         var first = await PostAsync(gateway, token, "build-42", """{"repo":"payments-service"}""");

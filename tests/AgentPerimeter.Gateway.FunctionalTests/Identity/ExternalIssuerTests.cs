@@ -39,8 +39,8 @@ public class ExternalIssuerTests
     {
         var (idp, key) = StartIdp();
         using var _ = idp;
-        await using var upstream = await TestUpstream.StartAsync();
-        await using var gw = await TestGateway.StartAsync(upstream.Url, extraArgs: ExternalArgs(idp));
+        await using var gw = await TestGateway.StartWithUpstreamAsync(extraArgs: ExternalArgs(idp));
+        var upstream = gw.Upstream;
 
         var token = Tokens.Create(key, SecurityAlgorithms.RsaSha256, issuer: idp.Url!, agent: "sso-agent", session: "okta-123");
         var response = await gw.GetAsync("/api/repos", token);
@@ -57,8 +57,8 @@ public class ExternalIssuerTests
     {
         var (idp, idpKey) = StartIdp();
         using var _ = idp;
-        await using var upstream = await TestUpstream.StartAsync();
-        await using var gw = await TestGateway.StartAsync(upstream.Url, extraArgs: ExternalArgs(idp));
+        await using var gw = await TestGateway.StartWithUpstreamAsync(extraArgs: ExternalArgs(idp));
+        var upstream = gw.Upstream;
         var gatewayKey = Tokens.GatewayKey(gw);
 
         var idpKeyOwnIssuer = await gw.GetAsync("/api/repos", Tokens.Create(idpKey, SecurityAlgorithms.RsaSha256, issuer: "agentperimeter"));

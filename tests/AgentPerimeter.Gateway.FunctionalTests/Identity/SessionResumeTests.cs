@@ -11,8 +11,7 @@ public class SessionResumeTests
     [Fact]
     public async Task ANewTokenForAnEarlierSession_IsForItsAgentAndWorkTypeOnly_AndNeverForARevokedSession()
     {
-        await using var upstream = await TestUpstream.StartAsync();
-        await using var gateway = await TestGateway.StartAsync(upstream.Url);
+        await using var gateway = await TestGateway.StartWithUpstreamAsync();
         var first = await gateway.Admin.PostAsJsonAsync("admin/sessions", new { agent = "ci-bot", workType = "build" });
         var sessionId = JsonDocument.Parse(await first.Content.ReadAsStringAsync()).RootElement.GetProperty("session_id").GetString()!;
 

@@ -27,8 +27,8 @@ public class TokenValidationTests
     [MemberData(nameof(BadTokens))]
     public async Task BadToken_Is401_Audited_AndNeverReachesUpstream(string name, string header, string expectedError)
     {
-        await using var upstream = await TestUpstream.StartAsync();
-        await using var gw = await TestGateway.StartAsync(upstream.Url);
+        await using var gw = await TestGateway.StartWithUpstreamAsync();
+        var upstream = gw.Upstream;
         var key = Tokens.GatewayKey(gw);
         key.KeyId = null;
         var value = header
@@ -65,8 +65,8 @@ public class TokenValidationTests
     [Fact]
     public async Task ValidSignature_UnknownWorkType_Is403_AndAudited()
     {
-        await using var upstream = await TestUpstream.StartAsync();
-        await using var gw = await TestGateway.StartAsync(upstream.Url);
+        await using var gw = await TestGateway.StartWithUpstreamAsync();
+        var upstream = gw.Upstream;
         var key = Tokens.GatewayKey(gw);
 
         var response = await gw.GetAsync("/api/repos", Tokens.Create(key, SecurityAlgorithms.RsaSha256, workType: "root"));
@@ -80,8 +80,8 @@ public class TokenValidationTests
     [Fact]
     public async Task AgentToken_IsNotForwardedUpstream()
     {
-        await using var upstream = await TestUpstream.StartAsync();
-        await using var gw = await TestGateway.StartAsync(upstream.Url);
+        await using var gw = await TestGateway.StartWithUpstreamAsync();
+        var upstream = gw.Upstream;
         var token = await gw.TokenAsync("ci-bot", "build");
 
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/echo/x");
@@ -100,8 +100,8 @@ public class TokenValidationTests
     public async Task CachedToken_StillExpires_OnTheGatewayClock()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var upstream = await TestUpstream.StartAsync();
-        await using var gw = await TestGateway.StartAsync(upstream.Url, configure: b => b.Services.AddSingleton<TimeProvider>(clock));
+        await using var gw = await TestGateway.StartWithUpstreamAsync(configure: b => b.Services.AddSingleton<TimeProvider>(clock));
+        var upstream = gw.Upstream;
         var key = Tokens.GatewayKey(gw);
         var token = Tokens.Create(key, SecurityAlgorithms.RsaSha256, expires: DateTime.UtcNow.AddMinutes(2));
 
@@ -119,8 +119,7 @@ public class TokenValidationTests
     [Fact]
     public async Task SessionEndpoint_ChecksTheAgentMayUseTheWorkType()
     {
-        await using var upstream = await TestUpstream.StartAsync();
-        await using var gw = await TestGateway.StartAsync(upstream.Url);
+        await using var gw = await TestGateway.StartWithUpstreamAsync();
 
         var refused = await gw.Admin.PostAsync("admin/sessions", Json("""{"agent":"intern","workType":"sensitive-data"}"""));
         var unknown = await gw.Admin.PostAsync("admin/sessions", Json("""{"agent":"data-bot","workType":"root"}"""));

@@ -30,8 +30,8 @@ public class PathCanonicalizationTests
     [InlineData("/api/public;jsessionid=x/../private")]
     public async Task Path_WithTraversalOrEncodedSeparator_CannotEscapeAllowlist(string rawTarget)
     {
-        await using var upstream = await TestUpstream.StartAsync();
-        await using var gw = await TestGateway.StartAsync(upstream.Url);
+        await using var gw = await TestGateway.StartWithUpstreamAsync();
+        var upstream = gw.Upstream;
         var token = await gw.TokenAsync("explorer", "exploration");
 
         var (status, response) = await RawHttp.SendAsync(gw.AgentUri, "GET", rawTarget, token);
@@ -51,8 +51,8 @@ public class PathCanonicalizationTests
     [InlineData("/api/public/\u0001")]
     public async Task Path_WithBackslashOrNul_IsRefused_AndNeverForwarded(string rawTarget)
     {
-        await using var upstream = await TestUpstream.StartAsync();
-        await using var gw = await TestGateway.StartAsync(upstream.Url);
+        await using var gw = await TestGateway.StartWithUpstreamAsync();
+        var upstream = gw.Upstream;
         var token = await gw.TokenAsync("explorer", "exploration");
 
         var (status, _) = await RawHttp.SendAsync(gw.AgentUri, "GET", rawTarget, token);
@@ -64,8 +64,8 @@ public class PathCanonicalizationTests
     [Fact]
     public async Task WebSocketUpgrade_IsRefused_SoNoUninspectedTunnelOpens()
     {
-        await using var upstream = await TestUpstream.StartAsync();
-        await using var gw = await TestGateway.StartAsync(upstream.Url);
+        await using var gw = await TestGateway.StartWithUpstreamAsync();
+        var upstream = gw.Upstream;
         var token = await gw.TokenAsync("explorer", "exploration");
 
         var (status, response) = await RawHttp.SendAsync(gw.AgentUri, "GET", "/api/public/socket", token,
@@ -83,8 +83,8 @@ public class PathCanonicalizationTests
     [InlineData("/api/public/x?q=..%2F..", "/api/public/x?q=..%2F..")]
     public async Task CanonicalPath_IsForwarded_ExactlyAsChecked(string rawTarget, string expectedUpstreamTarget)
     {
-        await using var upstream = await TestUpstream.StartAsync();
-        await using var gw = await TestGateway.StartAsync(upstream.Url);
+        await using var gw = await TestGateway.StartWithUpstreamAsync();
+        var upstream = gw.Upstream;
         var token = await gw.TokenAsync("explorer", "exploration");
 
         var (status, _) = await RawHttp.SendAsync(gw.AgentUri, "GET", rawTarget, token);

@@ -8,8 +8,8 @@ public class PolicyEnforcementTests
     [Fact]
     public async Task AllowedRoute_IsForwarded_AndAuditedGoverned()
     {
-        await using var upstream = await TestUpstream.StartAsync();
-        await using var gw = await TestGateway.StartAsync(upstream.Url);
+        await using var gw = await TestGateway.StartWithUpstreamAsync();
+        var upstream = gw.Upstream;
         var token = await gw.TokenAsync("ci-bot", "build");
 
         var response = await gw.GetAsync("/api/repos/payments", token);
@@ -31,8 +31,8 @@ public class PolicyEnforcementTests
     [Fact]
     public async Task RouteNotInWorkType_Is403_AndAudited_UpstreamSeesNothing()
     {
-        await using var upstream = await TestUpstream.StartAsync();
-        await using var gw = await TestGateway.StartAsync(upstream.Url);
+        await using var gw = await TestGateway.StartWithUpstreamAsync();
+        var upstream = gw.Upstream;
         var token = await gw.TokenAsync("explorer", "exploration");
 
         var wrongPath = await gw.GetAsync("/api/repos/payments", token);
@@ -59,8 +59,8 @@ public class PolicyEnforcementTests
     [Fact]
     public async Task ReportOnlyRule_IsForwarded_AuditedWouldDeny_NotGoverned()
     {
-        await using var upstream = await TestUpstream.StartAsync();
-        await using var gw = await TestGateway.StartAsync(upstream.Url);
+        await using var gw = await TestGateway.StartWithUpstreamAsync();
+        var upstream = gw.Upstream;
         var token = await gw.TokenAsync("ci-bot", "build");
 
         var response = await gw.GetAsync("/api/shadow/export", token);
@@ -80,8 +80,8 @@ public class PolicyEnforcementTests
     [Fact]
     public async Task UnknownRoute_Is404_AndAudited()
     {
-        await using var upstream = await TestUpstream.StartAsync();
-        await using var gw = await TestGateway.StartAsync(upstream.Url);
+        await using var gw = await TestGateway.StartWithUpstreamAsync();
+        var upstream = gw.Upstream;
         var token = await gw.TokenAsync("ci-bot", "build");
 
         var response = await gw.GetAsync("/nowhere/at/all", token);
@@ -97,8 +97,7 @@ public class PolicyEnforcementTests
     [Fact]
     public async Task EveryAnswer_CarriesTheActionId_OfItsAuditRecord()
     {
-        await using var upstream = await TestUpstream.StartAsync();
-        await using var gw = await TestGateway.StartAsync(upstream.Url);
+        await using var gw = await TestGateway.StartWithUpstreamAsync();
         var token = await gw.TokenAsync("ci-bot", "build");
 
         var answers = new[]

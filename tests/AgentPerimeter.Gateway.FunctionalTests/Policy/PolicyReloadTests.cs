@@ -17,8 +17,7 @@ public class PolicyReloadTests
     [Fact]
     public async Task ValidPolicyChange_AppliesWithoutRestart()
     {
-        await using var upstream = await TestUpstream.StartAsync();
-        await using var gw = await TestGateway.StartAsync(upstream.Url);
+        await using var gw = await TestGateway.StartWithUpstreamAsync();
         var token = await gw.TokenAsync("explorer", "exploration");
         Assert.Equal(HttpStatusCode.Forbidden, (await gw.GetAsync("/other/x", token)).StatusCode);
 
@@ -37,8 +36,7 @@ public class PolicyReloadTests
     [Fact]
     public async Task InvalidPolicyChange_IsRefused_AndTheRunningPolicyKept()
     {
-        await using var upstream = await TestUpstream.StartAsync();
-        await using var gw = await TestGateway.StartAsync(upstream.Url);
+        await using var gw = await TestGateway.StartWithUpstreamAsync();
         var token = await gw.TokenAsync("explorer", "exploration");
         var before = await gw.Admin.GetStringAsync("admin/policy");
 
@@ -59,8 +57,8 @@ public class PolicyReloadTests
     [Fact]
     public async Task RouteFileChange_AppliesWithoutRestart()
     {
-        await using var upstream = await TestUpstream.StartAsync();
-        await using var gw = await TestGateway.StartAsync(upstream.Url);
+        await using var gw = await TestGateway.StartWithUpstreamAsync();
+        var upstream = gw.Upstream;
         var token = await gw.TokenAsync("explorer", "exploration");
         Assert.Equal(HttpStatusCode.OK, (await gw.GetAsync("/api/public/x", token)).StatusCode);
 

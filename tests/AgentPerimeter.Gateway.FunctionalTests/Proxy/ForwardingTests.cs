@@ -31,8 +31,7 @@ public class ForwardingTests
     [Fact]
     public async Task UpstreamErrorStatus_IsPassedThrough_AndRecorded()
     {
-        await using var upstream = await TestUpstream.StartAsync();
-        await using var gw = await TestGateway.StartAsync(upstream.Url);
+        await using var gw = await TestGateway.StartWithUpstreamAsync();
         var token = await gw.TokenAsync("ci-bot", "build");
 
         var response = await gw.GetAsync("/api/status/503", token);
@@ -46,8 +45,8 @@ public class ForwardingTests
     [Fact]
     public async Task OversizedBody_Is413_AndNeverForwarded()
     {
-        await using var upstream = await TestUpstream.StartAsync();
-        await using var gw = await TestGateway.StartAsync(upstream.Url, extraArgs: ["--Gateway:MaxRequestBodyBytes=1024"]);
+        await using var gw = await TestGateway.StartWithUpstreamAsync(extraArgs: ["--Gateway:MaxRequestBodyBytes=1024"]);
+        var upstream = gw.Upstream;
         var token = await gw.TokenAsync("ci-bot", "build");
 
         var response = await gw.SendAsync(HttpMethod.Post, "/api/builds", token, new ByteArrayContent(new byte[4096]));

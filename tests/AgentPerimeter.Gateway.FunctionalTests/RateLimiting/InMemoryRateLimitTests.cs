@@ -11,8 +11,8 @@ public class InMemoryRateLimitTests
     public async Task OverTheLimit_Is429_WithRetryAfterAndRateLimitFields_AndRefillsOnTheClock()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var upstream = await TestUpstream.StartAsync();
-        await using var gw = await TestGateway.StartAsync(upstream.Url, RateLimitPolicies.Policy(), configure: b => b.Services.AddSingleton<TimeProvider>(clock));
+        await using var gw = await TestGateway.StartWithUpstreamAsync(RateLimitPolicies.Policy(), configure: b => b.Services.AddSingleton<TimeProvider>(clock));
+        var upstream = gw.Upstream;
         var token = await gw.TokenAsync("ci-bot", "build");
 
         // Refused actions (no route rule → 403; bad token → 401) spend no budget.

@@ -73,8 +73,7 @@ public class RedisRateLimitTests
     public async Task Partitions_SessionsDoNotShare_AgentPartitionDoes_RouteLimitOnlyOnItsRoute()
     {
         using var redis = await RedisServer.StartAsync();
-        await using var upstream = await TestUpstream.StartAsync();
-        await using var gw = await TestGateway.StartAsync(upstream.Url, RateLimitPolicies.Policy(2), extraArgs: RedisArgs(redis));
+        await using var gw = await TestGateway.StartWithUpstreamAsync(RateLimitPolicies.Policy(2), extraArgs: RedisArgs(redis));
         await gw.WaitReadyAsync();
         var a = await gw.TokenAsync("ci-bot", "build");
         var b = await gw.TokenAsync("ci-bot", "build");
@@ -99,8 +98,7 @@ public class RedisRateLimitTests
     public async Task RedisKilledMidRun_FailClosedRefuses_FailOpenPassesDegraded_AndLimitsReturnWithRedis()
     {
         using var redis = await RedisServer.StartAsync();
-        await using var upstream = await TestUpstream.StartAsync();
-        await using var gw = await TestGateway.StartAsync(upstream.Url, RateLimitPolicies.Policy(2), extraArgs: RedisArgs(redis));
+        await using var gw = await TestGateway.StartWithUpstreamAsync(RateLimitPolicies.Policy(2), extraArgs: RedisArgs(redis));
         await gw.WaitReadyAsync();
         var build = await gw.TokenAsync("ci-bot", "build");
         var explore = await gw.TokenAsync("explorer", "exploration");
@@ -138,8 +136,8 @@ public class RedisRateLimitTests
     public async Task RevokingOnReplicaA_StopsTheSessionOnBAndC_WithinOneSecond()
     {
         using var redis = await RedisServer.StartAsync();
-        await using var upstream = await TestUpstream.StartAsync();
-        await using var a = await TestGateway.StartAsync(upstream.Url, RateLimitPolicies.Policy(1000), extraArgs: RedisArgs(redis));
+        await using var a = await TestGateway.StartWithUpstreamAsync(RateLimitPolicies.Policy(1000), extraArgs: RedisArgs(redis));
+        var upstream = a.Upstream;
         var key = Path.Combine(a.DataDir, "signing-key.pem");
         await using var b = await TestGateway.StartAsync(upstream.Url, RateLimitPolicies.Policy(1000), extraArgs: RedisArgs(redis, $"--Gateway:Identity:SigningKeyPath={key}"));
         await using var c = await TestGateway.StartAsync(upstream.Url, RateLimitPolicies.Policy(1000), extraArgs: RedisArgs(redis, $"--Gateway:Identity:SigningKeyPath={key}"));
