@@ -2,7 +2,17 @@
 # Runs every test of AgentPerimeter. Installs what the tests need when it is missing
 # (Debian packages: prometheus for the dashboard test, redis-server for the rate-limit tests;
 # the npm package @modelcontextprotocol/sdk for the MCP interop test),
-# builds the solution, runs the suite, and ends with one line: "N passed, N failed".
+# builds the solution, runs every test assembly, and ends with one line summing them all:
+# "N passed, N failed".
+#
+# The tests come in two projects:
+#   tests/AgentPerimeter.Gateway.UnitTests        pure in-process (policy, globs, path guard, audit
+#                                                 chain, scrubber, configuration validation): seconds,
+#                                                 nothing to install. Run only these with
+#                                                   dotnet test tests/AgentPerimeter.Gateway.UnitTests
+#   tests/AgentPerimeter.Gateway.FunctionalTests  real Kestrel on port 0, the product's programs as
+#                                                 child processes, redis-server, prometheus, node
+# Both share tests/AgentPerimeter.Testing (test upstreams, a test gateway, Eventually, ChildProcess).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +28,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # The MCP interop test drives the gateway with a client nobody here wrote: the TypeScript SDK.
-node_dir=tests/AgentPerimeter.Gateway.Tests/Mcp/node
+node_dir=tests/AgentPerimeter.Gateway.FunctionalTests/Mcp/node
 if [ ! -d "$node_dir/node_modules/@modelcontextprotocol/sdk" ]; then
   echo "Installing the TypeScript MCP SDK for the interop test (npm ci)"
   (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) \

@@ -1,0 +1,98 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using AgentPerimeter.Gateway.FunctionalTests.Harness;
+using AgentPerimeter.Testing;
+using AgentPerimeter.Gateway.FunctionalTests.Mcp;
+using ModelContextProtocol;
+using ModelContextProtocol.Protocol;
+
+namespace AgentPerimeter.Gateway.FunctionalTests.Idempotency;
+
+/// <summary>An idempotency key makes a side-effecting action execute at most once; a replay gets the first outcome.</summary>
+public class IdempotencyTests
+{
+    private const string Policy = """
+        {
+          "Perimeter": {
+            "WorkTypes": {
+              "build": { "Rules": [ { "Id": "build-start", "Route": "api", "Methods": [ "POST" ], "Paths": [ "/api/builds" ] } ] }
+            }
+          }
+        }
+        """;
+
+    private static async Task<HttpResponseMessage> PostAsync(TestGateway gateway, string token, string key, string body)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/builds") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        request.Headers.Add("Idempotency-Key", key);
+        return await gateway.Agent.SendAsync(request);
+    }
+
+    [Fact]
+    public async Task HttpIdempotencyKey_ExecutesOnce_AndReplaysTheFirstOutcome()
+    {
+        await using var gateway = await TestGateway.StartWithUpstreamAsync(Policy);
+        var upstream = gateway.Upstream;
+        var token = await gateway.TokenAsync("ci-bot", "build");
+
+        var first = await PostAsync(gateway, token, "build-42", """{"repo":"payments-service"}""");
+        var again = await PostAsync(gateway, token, "build-42", """{"repo":"payments-service"}""");
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.Equal(await first.Content.ReadAsStringAsync(), await again.Content.ReadAsStringAsync());
+        Assert.Single(upstream.Received);
+        Assert.True(again.Headers.Contains("Idempotent-Replayed"));
+        var replay = gateway.AuditFor(again);
+        Assert.True(replay.GetProperty("replay").GetBoolean());
+        Assert.Equal("idempotent_replay", replay.GetProperty("code").GetString());
+        Assert.Equal("build-42", replay.GetProperty("idempotency_key").GetString());
+        Assert.Equal(JsonValueKind.Null, replay.GetProperty("upstream_status").ValueKind);
+
+        // The same key for another action is refused, not replayed and not executed.
+        var other = await PostAsync(gateway, token, "build-42", """{"repo":"web-frontend"}""");
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, other.StatusCode);
+        Assert.Contains("idempotency_key_reused", await other.Content.ReadAsStringAsync());
+        // Another agent's identical key is its own.
+        var otherAgent = await PostAsync(gateway, await gateway.TokenAsync("other-bot", "build"), "build-42", """{"repo":"payments-service"}""");
+        Assert.Equal(HttpStatusCode.OK, otherAgent.StatusCode);
+        Assert.False(otherAgent.Headers.Contains("Idempotent-Replayed"));
+        Assert.Equal(2, upstream.Received.Count);
+    }
+
+    [Fact]
+    public async Task McpIdempotencyKey_InMeta_ExecutesTheToolOnce_AndTheReplayAnswersTheNewRequest()
+    {
+        await using var setup = await McpSetup.StartAsync();
+        await using var client = await setup.ClientAsync("agent-1", "build");
+        var options = new RequestOptions { Meta = new JsonObject { [HarnessSetupKeys.Idempotency] = "deploy-once" } };
+
+        var first = await client.CallToolAsync("deploy", new Dictionary<string, object?> { ["env"] = "staging" }, options: options);
+        var second = await client.CallToolAsync("deploy", new Dictionary<string, object?> { ["env"] = "staging" }, options: options);
+
+        Assert.Equal(Text(first), Text(second));
+        Assert.Contains("deploy ran", Text(second));
+        Assert.Single(setup.Server.ToolCalls, c => c == "tools/call:deploy");
+        var records = setup.Gateway.AuditRecords().Where(r => r.TryGetProperty("mcp", out var m) && m.GetProperty("target").GetString() == "deploy").ToList();
+        Assert.Equal(2, records.Count);
+        Assert.True(records[1].GetProperty("replay").GetBoolean());
+
+        var reused = await Assert.ThrowsAsync<McpProtocolException>(() =>
+            client.CallToolAsync("deploy", new Dictionary<string, object?> { ["env"] = "production" }, options: options).AsTask());
+        Assert.Contains("idempotency_key_reused", reused.Message);
+        Assert.Single(setup.Server.ToolCalls, c => c == "tools/call:deploy");
+    }
+
+    private static string Text(CallToolResult result) => Assert.IsType<TextContentBlock>(Assert.Single(result.Content)).Text;
+}
+
+/// <summary>The <c>_meta</c> keys, as the harness sends them.</summary>
+internal static class HarnessSetupKeys
+{
+    public const string Idempotency = AgentPerimeter.Harness.HarnessSession.IdempotencyMetaKey;
+    public const string Approval = AgentPerimeter.Harness.HarnessSession.ApprovalMetaKey;
+}

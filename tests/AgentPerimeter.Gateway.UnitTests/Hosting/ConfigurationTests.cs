@@ -1,0 +1,75 @@
+using AgentPerimeter.Gateway.Hosting;
+using AgentPerimeter.Testing;
+
+namespace AgentPerimeter.Gateway.UnitTests.Hosting;
+
+public class ConfigurationTests
+{
+    private const string BrokenPolicy = """
+        {
+          "Perimeter": {
+            "WorkTypes": {
+              "build": {
+                "Rules": [
+                  { "Id": "a", "Route": "missing-route", "Methods": [ "GET" ], "Paths": [ "/api/**" ] },
+                  { "Id": "b", "Route": "api", "Methods": [ "FETCH" ], "Paths": [ "/api/**" ], "Mode": "shadow" }
+                ],
+                "Limits": {}
+              }
+            }
+          }
+        }
+        """;
+
+    [Fact]
+    public void InvalidPolicy_GatewayRefusesToStart_ListingEveryError()
+    {
+        var dir = Directory.CreateTempSubdirectory("perimeter-cfg-").FullName;
+        var args = TestGateway.PrepareConfig(dir, "http://127.0.0.1:1", BrokenPolicy, null, "--Gateway:Identity:Isuer=typo");
+
+        var ex = Assert.Throws<ConfigurationValidationException>(() => PerimeterApp.Build(args));
+
+        Assert.Contains(ex.Errors, e => e.Contains("route 'missing-route' is not defined"));
+        Assert.Contains(ex.Errors, e => e.Contains("'FETCH' is not an HTTP method"));
+        Assert.Contains(ex.Errors, e => e.Contains("'shadow' is not a mode"));
+        Assert.Contains(ex.Errors, e => e.Contains("unknown key 'Limits'"));
+        Assert.Contains(ex.Errors, e => e.Contains("Gateway:Identity:Isuer: unknown key"));
+        Assert.Equal(5, ex.Errors.Count);
+    }
+
+    [Fact]
+    public void InvalidGatewaySettings_AreReportedWithHowToFix()
+    {
+        var dir = Directory.CreateTempSubdirectory("perimeter-cfg-").FullName;
+        var args = TestGateway.PrepareConfig(dir, "http://127.0.0.1:1", null, null,
+            "--Gateway:Listeners:Agent=ftp://example", "--Gateway:Identity:ClockSkew=soon", "--Gateway:Logging:MinimumLevel=Loud");
+
+        var ex = Assert.Throws<ConfigurationValidationException>(() => PerimeterApp.Build(args));
+
+        Assert.Contains(ex.Errors, e => e.Contains("Durations are written like"));
+        Assert.True(ex.Errors.Count >= 1, ex.Message);
+    }
+
+    [Fact]
+    public void TwoRoutesOnTheSamePath_AreAConfigurationError()
+    {
+        var dir = Directory.CreateTempSubdirectory("perimeter-cfg-").FullName;
+        var routes = TestPolicies.Routes("http://127.0.0.1:1").Replace("\"/other/{**rest}\"", "\"/api/{**rest}\"");
+        var args = TestGateway.PrepareConfig(dir, "http://127.0.0.1:1", null, routes);
+
+        var ex = Assert.Throws<ConfigurationValidationException>(() => PerimeterApp.Build(args));
+
+        Assert.Contains(ex.Errors, e => e.Contains("routes 'api' and 'other' match the same requests"));
+    }
+
+    [Fact]
+    public async Task CheckCommand_ValidatesLikeTheGateway()
+    {
+        var root = TestPaths.RepoRoot();
+        Assert.Equal(0, await Cli.Cli.RunAsync(["check", Path.Combine(root, "config", "perimeter.json")]));
+
+        var dir = Directory.CreateTempSubdirectory("perimeter-check-").FullName;
+        TestGateway.PrepareConfig(dir, "http://127.0.0.1:1", BrokenPolicy);
+        Assert.Equal(1, await Cli.Cli.RunAsync(["check", Path.Combine(dir, "config", "perimeter.json")]));
+    }
+}
