@@ -4,7 +4,7 @@ using AgentPerimeter.Gateway.Policy;
 using Microsoft.AspNetCore.Http;
 using Xunit;
 
-namespace AgentPerimeter.Gateway.Tests.Actions;
+namespace AgentPerimeter.Gateway.UnitTests.Actions;
 
 /// <summary>Stage-level tests of the action core on a <see cref="DefaultHttpContext"/>: decide once, outcome apart.</summary>
 public sealed class ActionCoreTests

@@ -3,7 +3,7 @@ using Mono.Cecil;
 using Mono.Cecil.Cil;
 using Xunit;
 
-namespace AgentPerimeter.Gateway.Tests.Architecture;
+namespace AgentPerimeter.Gateway.UnitTests.Architecture;
 
 /// <summary>
 /// The gateway's folders are layers (docs/architecture.md): the action core imports no other folder,
