@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using AgentPerimeter.DemoUpstream;
-using AgentPerimeter.Gateway.Audit;
+using AgentPerimeter.Protocol.Audit;
 using AgentPerimeter.Gateway.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -62,7 +62,7 @@ internal static partial class DemoCommand
         var listeners = gateway.Services.GetRequiredService<PerimeterListeners>();
         var agentUri = listeners.AgentUri;
         var adminUri = listeners.AdminUri;
-        var auditPath = _auditPath = gateway.Services.GetRequiredService<AuditLog>().FilePath;
+        var auditPath = _auditPath = gateway.Services.GetRequiredService<AgentPerimeter.Gateway.Audit.AuditLog>().FilePath;
 
         Console.Out.WriteLine($"""
             AgentPerimeter demo

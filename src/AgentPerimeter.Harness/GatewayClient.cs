@@ -1,12 +1,15 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using AgentPerimeter.Protocol;
+using AgentPerimeter.Protocol.Messages;
 using ModelContextProtocol.Client;
 
 namespace AgentPerimeter.Harness;
 
 /// <summary>The harness's two doors into the gateway: the admin API (session token, approval status) and the MCP routes (tools).</summary>
-public sealed class GatewayClient(HarnessOptions options) : IAsyncDisposable
+public sealed class GatewayClient(HarnessOptions options, TimeProvider? time = null) : IAsyncDisposable
 {
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly HttpClient _admin = CreateAdmin(options);
     private readonly HttpClient _agent = new() { Timeout = TimeSpan.FromSeconds(15) };
     private readonly List<McpClient> _clients = [];
@@ -51,13 +54,14 @@ public sealed class GatewayClient(HarnessOptions options) : IAsyncDisposable
             _token = given;
             return (given, tokenSession);
         }
-        var response = await _admin.PostAsJsonAsync("admin/sessions", new { agent, workType, sessionId }, cancellationToken).ConfigureAwait(false);
+        var response = await _admin.PostAsJsonAsync(PerimeterPaths.AdminSessions, new SessionTokenRequest(agent, workType, SessionId: sessionId),
+            ProtocolJsonContext.Default.SessionTokenRequest, cancellationToken).ConfigureAwait(false);
         var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
             throw new HarnessException($"the gateway refused a '{workType}' session for agent '{agent}' ({(int)response.StatusCode}): {body}");
-        using var doc = JsonDocument.Parse(body);
-        _token = doc.RootElement.GetProperty("token").GetString()!;
-        return (_token, doc.RootElement.GetProperty("session_id").GetString()!);
+        var session = JsonSerializer.Deserialize(body, ProtocolJsonContext.Default.SessionTokenResponse)!;
+        _token = session.Token;
+        return (_token, session.SessionId);
     }
 
     /// <summary>An approval's status: pending, approved, denied, used, expired; null if the gateway does not know it.</summary>
@@ -67,20 +71,20 @@ public sealed class GatewayClient(HarnessOptions options) : IAsyncDisposable
         HttpResponseMessage response;
         try
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(options.Gateway, $".perimeter/approvals/{Uri.EscapeDataString(id)}"));
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(options.Gateway, PerimeterPaths.AgentApproval(id)));
             request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", _token);
             response = await _agent.SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch (HttpRequestException)
         {
-            return "pending"; // the admin API unreachable for a moment: keep waiting
+            return ApprovalStates.Pending; // the gateway unreachable for a moment: keep waiting
         }
         if (response.StatusCode == System.Net.HttpStatusCode.NotFound)
             return null;
         if (!response.IsSuccessStatusCode)
-            return "pending";
-        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false));
-        return doc.RootElement.GetProperty("status").GetString();
+            return ApprovalStates.Pending;
+        var approval = await response.Content.ReadFromJsonAsync(ProtocolJsonContext.Default.ApprovalStatusResponse, cancellationToken).ConfigureAwait(false);
+        return approval!.Status;
     }
 
     /// <summary>Reports a call the harness ran itself to the gateway (counted there as an ungoverned action).</summary>
@@ -90,16 +94,16 @@ public sealed class GatewayClient(HarnessOptions options) : IAsyncDisposable
         {
             try
             {
-                using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(options.Gateway, ".perimeter/actions/external"))
+                using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(options.Gateway, PerimeterPaths.ExternalActions))
                 {
-                    Content = JsonContent.Create(new { tool, arguments_hash = argumentsHash, outcome }),
+                    Content = JsonContent.Create(new ExternalActionReport(tool, argumentsHash, outcome), ProtocolJsonContext.Default.ExternalActionReport),
                 };
                 request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", _token);
                 var response = await _agent.SendAsync(request, cancellationToken).ConfigureAwait(false);
                 if (response.IsSuccessStatusCode)
                 {
-                    using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false));
-                    return doc.RootElement.GetProperty("recorded").GetString();
+                    var receipt = await response.Content.ReadFromJsonAsync(ProtocolJsonContext.Default.ExternalActionReceipt, cancellationToken).ConfigureAwait(false);
+                    return receipt!.Recorded;
                 }
                 if (attempt >= 3)
                     return null;
@@ -111,7 +115,7 @@ public sealed class GatewayClient(HarnessOptions options) : IAsyncDisposable
             {
                 return null;
             }
-            await Task.Delay(TimeSpan.FromMilliseconds(300 * attempt), cancellationToken).ConfigureAwait(false);
+            await Task.Delay(TimeSpan.FromMilliseconds(300 * attempt), _time, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -142,5 +146,3 @@ public sealed class GatewayClient(HarnessOptions options) : IAsyncDisposable
         _agent.Dispose();
     }
 }
-
-public sealed class HarnessException(string message) : Exception(message);

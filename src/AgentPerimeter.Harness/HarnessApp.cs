@@ -63,9 +63,14 @@ public static class HarnessApp
         }
     }
 
-    /// <summary>Runs (or resumes) one session with logs on the console and in the journal directory, and spans in a file.</summary>
-    public static async Task<StopResult> RunSessionAsync(HarnessOptions options, string? resumeId, CancellationToken cancellationToken, IChatClient? chatOverride = null)
+    /// <summary>
+    /// Runs (or resumes) one session with logs on the console and in the journal directory, and spans in
+    /// a file. <paramref name="time"/> is the session's clock (budgets, journal stamps, waits); the system's by default.
+    /// </summary>
+    public static async Task<StopResult> RunSessionAsync(HarnessOptions options, string? resumeId, CancellationToken cancellationToken,
+        IChatClient? chatOverride = null, TimeProvider? time = null)
     {
+        time ??= TimeProvider.System;
         Directory.CreateDirectory(options.JournalDirectory);
         var log = new LoggerConfiguration()
             .MinimumLevel.Information()
@@ -86,16 +91,16 @@ public static class HarnessApp
                 .Build();
         SpanFile.Current.Value = spans; // spans of this run only (several runs may share the process)
 
-        using var chat = chatOverride ?? CreateChatClient(options, loggers.CreateLogger("AgentPerimeter.Harness.Model"));
-        await using var gateway = new GatewayClient(options);
-        var session = new HarnessSession(options, chat, gateway, logger);
+        using var chat = chatOverride ?? CreateChatClient(options, loggers.CreateLogger("AgentPerimeter.Harness.Model"), time);
+        await using var gateway = new GatewayClient(options, time);
+        var session = new HarnessSession(options, chat, gateway, logger, time);
         return resumeId is null
             ? await session.StartAsync(cancellationToken).ConfigureAwait(false)
             : await session.ResumeAsync(resumeId, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The scripted model, or Claude through the official Anthropic SDK with the harness's retry policy.</summary>
-    public static IChatClient CreateChatClient(HarnessOptions options, Microsoft.Extensions.Logging.ILogger logger)
+    public static IChatClient CreateChatClient(HarnessOptions options, Microsoft.Extensions.Logging.ILogger logger, TimeProvider? time = null)
     {
         if (options.ScriptFile is { } script)
             return new ScriptedChatClient(script);
@@ -104,14 +109,14 @@ public static class HarnessApp
             {
                 ApiKey = options.AnthropicApiKey!,
                 MaxRetries = 0, // one retry policy: ModelRetryHandler (429/5xx, retry-after)
-                HttpClient = new HttpClient(new ModelRetryHandler(logger)) { Timeout = TimeSpan.FromMinutes(10) },
+                HttpClient = new HttpClient(new ModelRetryHandler(logger, time: time)) { Timeout = TimeSpan.FromMinutes(10) },
             }
             : new AnthropicClient
             {
                 ApiKey = options.AnthropicApiKey!,
                 BaseUrl = options.AnthropicBaseUrl,
                 MaxRetries = 0,
-                HttpClient = new HttpClient(new ModelRetryHandler(logger)) { Timeout = TimeSpan.FromMinutes(10) },
+                HttpClient = new HttpClient(new ModelRetryHandler(logger, time: time)) { Timeout = TimeSpan.FromMinutes(10) },
             };
         return client.AsIChatClient(options.Model, options.MaxTokensPerTurn);
     }

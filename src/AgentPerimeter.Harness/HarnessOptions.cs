@@ -114,8 +114,8 @@ public sealed record HarnessOptions
                 AnthropicApiKey = Environment.GetEnvironmentVariable("ANTHROPIC_API_KEY"),
                 AnthropicBaseUrl = Environment.GetEnvironmentVariable("ANTHROPIC_BASE_URL"),
                 LocalTools = (Get("local-tools") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal) is var local
-                    && local.All(HarnessSession.BuiltInLocalTools.ContainsKey) ? local
-                    : throw new FormatException($"--local-tools: known local tools are {string.Join(", ", HarnessSession.BuiltInLocalTools.Keys)}."),
+                    && local.All(BuiltInLocalTools.Names.Contains) ? local
+                    : throw new FormatException($"--local-tools: known local tools are {string.Join(", ", BuiltInLocalTools.Names)}."),
                 IdempotentTools = (Get("idempotent-tools") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal),
                 Budgets = budgets,
                 ApprovalWait = TimeSpan.FromSeconds(Int("approval-wait", 1800)),

@@ -6,24 +6,27 @@ namespace AgentPerimeter.Harness;
 /// <summary>
 /// The session's write-ahead journal: one JSON object per line, appended and flushed to the device
 /// before the step it describes goes ahead (a tool call's intent before the call is sent, its outcome
-/// after). <c>resume</c> rebuilds the session from it.
+/// after). <c>resume</c> rebuilds the session from it (<see cref="JournalReplay"/>).
 /// </summary>
 public sealed class Journal : IDisposable
 {
     private readonly FileStream _file;
+    private readonly TimeProvider _time;
     private readonly Lock _lock = new();
 
-    private Journal(string path, FileStream file)
+    private Journal(string path, FileStream file, TimeProvider time)
     {
         Path = path;
         _file = file;
+        _time = time;
     }
 
     public string Path { get; }
 
     public static string PathFor(string directory, string sessionId) => System.IO.Path.Combine(directory, sessionId + ".jsonl");
 
-    public static Journal Open(string path)
+    /// <summary>Opens (or creates) a journal for appending; entries are stamped with <paramref name="time"/>.</summary>
+    public static Journal Open(string path, TimeProvider time)
     {
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
         var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.Read };
@@ -46,14 +49,14 @@ public sealed class Journal : IDisposable
             file.SetLength(end);
         }
         file.Position = end;
-        return new Journal(path, file);
+        return new Journal(path, file, time);
     }
 
     /// <summary>Appends an entry and makes it durable (fsync) before returning.</summary>
     public void Append(string type, JsonObject entry)
     {
         entry["type"] = type;
-        entry["time"] = DateTimeOffset.UtcNow.ToString("O");
+        entry["time"] = _time.GetUtcNow().ToString("O");
         var line = System.Text.Encoding.UTF8.GetBytes(entry.ToJsonString() + "\n");
         lock (_lock)
         {

@@ -7,8 +7,10 @@ namespace AgentPerimeter.Harness;
 /// jitter, waiting at least what <c>retry-after</c> / <c>retry-after-ms</c> asks. The SDK's own retries
 /// are turned off so there is one retry policy, logged.
 /// </summary>
-public sealed partial class ModelRetryHandler(ILogger logger, int maxAttempts = 5) : DelegatingHandler(new SocketsHttpHandler())
+public sealed partial class ModelRetryHandler(ILogger logger, int maxAttempts = 5, TimeProvider? time = null) : DelegatingHandler(new SocketsHttpHandler())
 {
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
     public int Retries;
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
@@ -35,19 +37,19 @@ public sealed partial class ModelRetryHandler(ILogger logger, int maxAttempts = 
             {
                 Log.ConnectionFailed(logger, attempt, ex.Message);
             }
-            var delay = Backoff(attempt, response);
+            var delay = Backoff(attempt, response, _time.GetUtcNow());
             if (response is not null)
                 Log.Retrying(logger, (int)response.StatusCode, attempt, delay.TotalMilliseconds);
             response?.Dispose();
             Interlocked.Increment(ref Retries);
-            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
         }
     }
 
     private static bool IsRetryable(HttpStatusCode status) => status is HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout
         or HttpStatusCode.InternalServerError or HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout || (int)status == 529;
 
-    internal static TimeSpan Backoff(int attempt, HttpResponseMessage? response)
+    internal static TimeSpan Backoff(int attempt, HttpResponseMessage? response, DateTimeOffset now)
     {
         var exponential = TimeSpan.FromMilliseconds(Math.Min(30_000, 500 * Math.Pow(2, attempt - 1)) * (0.5 + Random.Shared.NextDouble() / 2));
         TimeSpan? asked = null;
@@ -58,7 +60,7 @@ public sealed partial class ModelRetryHandler(ILogger logger, int maxAttempts = 
             else if (response.Headers.RetryAfter?.Delta is { } delta)
                 asked = delta;
             else if (response.Headers.RetryAfter?.Date is { } date)
-                asked = date - DateTimeOffset.UtcNow;
+                asked = date - now;
         }
         return asked is { } a && a > TimeSpan.Zero ? (a > TimeSpan.FromMinutes(2) ? TimeSpan.FromMinutes(2) : a) : exponential;
     }

@@ -17,9 +17,14 @@ public static class PerimeterApp
         return app;
     }
 
-    /// <summary>Runs until shutdown. Exit code 2 for invalid configuration, with every error logged.</summary>
+    /// <summary>
+    /// Runs until shutdown. Exit code 2 for invalid configuration, with every error logged. With
+    /// <c>--check</c>, validates the configuration files and exits instead (see <see cref="CheckMode"/>).
+    /// </summary>
     public static async Task<int> RunAsync(string[] args)
     {
+        if (CheckMode.IsRequested(args))
+            return CheckMode.Run(args, Console.Out, Console.Error);
         WebApplication app;
         try
         {

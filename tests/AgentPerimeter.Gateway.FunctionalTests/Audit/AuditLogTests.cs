@@ -1,3 +1,4 @@
+using AgentPerimeter.Protocol.Audit;
 using System.Net;
 using AgentPerimeter.Cli;
 using AgentPerimeter.Gateway.Audit;

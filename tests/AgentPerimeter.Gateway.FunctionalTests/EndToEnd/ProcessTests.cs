@@ -1,3 +1,4 @@
+using AgentPerimeter.Protocol.Audit;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.RegularExpressions;

@@ -1,3 +1,4 @@
+using AgentPerimeter.Protocol.Audit;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;

@@ -1,3 +1,4 @@
+using AgentPerimeter.Protocol.Audit;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;

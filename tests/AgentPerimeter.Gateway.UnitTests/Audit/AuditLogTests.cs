@@ -1,5 +1,6 @@
 using System.Text;
 using AgentPerimeter.Gateway.Audit;
+using AgentPerimeter.Protocol.Audit;
 
 namespace AgentPerimeter.Gateway.UnitTests.Audit;
 

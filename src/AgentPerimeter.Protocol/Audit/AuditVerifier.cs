@@ -1,16 +1,11 @@
 using System.Text.Json;
 
-namespace AgentPerimeter.Gateway.Audit;
+namespace AgentPerimeter.Protocol.Audit;
 
-/// <summary>The result of verifying an audit log: how many records, and every break found.</summary>
-public sealed record AuditVerification(long Records, IReadOnlyList<string> Errors, string? LastHash)
-{
-    public bool IsIntact => Errors.Count == 0;
-}
-
-/// <summary>Verifies the hash chain of an audit log file (used by <c>perimeter audit verify</c>).</summary>
+/// <summary>Verifies the hash chain of an audit log file (<c>perimeter audit verify</c>, the demo, the tests).</summary>
 public static class AuditVerifier
 {
+    /// <summary>Reads the whole log and reports every break of its chain, up to <paramref name="maxErrors"/>.</summary>
     public static AuditVerification Verify(string path, int maxErrors = 50)
     {
         var errors = new List<string>();
