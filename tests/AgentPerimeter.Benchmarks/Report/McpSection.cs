@@ -1,0 +1,18 @@
+using System.Text;
+
+namespace AgentPerimeter.Benchmarks;
+
+/// <summary>MCP <c>tools/call</c> direct, through the gateway uninspected, and inspected.</summary>
+internal static class McpSection
+{
+    public static void Write(StringBuilder sb, ReportView v)
+    {
+        sb.AppendLine("## MCP tools/call");
+        sb.AppendLine();
+        Target[] targets = [v.McpDirect, v.McpRaw, v.McpInspected];
+        ReportTables.Medians(sb, targets,
+            [("ratio vs direct", v.McpDirect.MedianRequestsPerSecond), ("ratio vs uninspected", v.McpRaw.MedianRequestsPerSecond)]);
+        sb.AppendLine();
+        ReportTables.AtFixedRate(sb, v, targets);
+    }
+}
