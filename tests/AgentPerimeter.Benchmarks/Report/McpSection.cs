@@ -9,10 +9,7 @@ internal static class McpSection
     {
         sb.AppendLine("## MCP tools/call");
         sb.AppendLine();
-        Target[] targets = [v.McpDirect, v.McpRaw, v.McpInspected];
-        ReportTables.Medians(sb, targets,
+        ReportTables.MediansAndFixedRate(sb, v, [v.McpDirect, v.McpRaw, v.McpInspected],
             [("ratio vs direct", v.McpDirect.MedianRequestsPerSecond), ("ratio vs uninspected", v.McpRaw.MedianRequestsPerSecond)]);
-        sb.AppendLine();
-        ReportTables.AtFixedRate(sb, v, targets);
     }
 }

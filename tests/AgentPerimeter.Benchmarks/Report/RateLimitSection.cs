@@ -10,11 +10,9 @@ internal static class RateLimitSection
     {
         sb.AppendLine("## Rate limits");
         sb.AppendLine();
-        Target[] targets = [v.Gateway, v.LimitsMemory, v.LimitsRedis];
         string Name(Target t) => t == v.Gateway ? $"{t.Name} (no limits, reference)" : t.Name;
-        ReportTables.Medians(sb, targets, [("ratio vs in-memory limits", v.LimitsMemory.MedianRequestsPerSecond)], Name);
-        sb.AppendLine();
-        ReportTables.AtFixedRate(sb, v, targets, Name);
+        ReportTables.MediansAndFixedRate(sb, v, [v.Gateway, v.LimitsMemory, v.LimitsRedis],
+            [("ratio vs in-memory limits", v.LimitsMemory.MedianRequestsPerSecond)], Name);
         RedisCommands(sb, v.Data.RateLimits);
         RoundTrips(sb, v.Data.RateLimits);
         Cpu(sb, v);

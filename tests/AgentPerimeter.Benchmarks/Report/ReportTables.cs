@@ -32,8 +32,17 @@ internal static class ReportTables
             sb.AppendLine($"| {name?.Invoke(t) ?? t.Name} | {t.Fixed!.RequestsPerSecond:N0} | {Ms(t.Fixed.P50Ms)} | {Ms(t.Fixed.P99Ms)} |");
     }
 
+    /// <summary>One group's two tables: the wrk medians, then the same targets at the fixed rate (<see cref="AtFixedRate"/>).</summary>
+    public static void MediansAndFixedRate(StringBuilder sb, ReportView v, IReadOnlyList<Target> targets,
+        IReadOnlyList<(string Header, double Rps)> ratios, Func<Target, string>? name = null)
+    {
+        Medians(sb, targets, ratios, name);
+        sb.AppendLine();
+        AtFixedRate(sb, v, targets, name);
+    }
+
     /// <summary>"At a fixed rate (~N req/s):" and the fixed-rate table, each followed by a blank line.</summary>
-    public static void AtFixedRate(StringBuilder sb, ReportView v, IEnumerable<Target> targets, Func<Target, string>? name = null)
+    private static void AtFixedRate(StringBuilder sb, ReportView v, IEnumerable<Target> targets, Func<Target, string>? name = null)
     {
         sb.AppendLine($"At a fixed rate (~{v.FixedRate:N0} req/s):");
         sb.AppendLine();

@@ -12,11 +12,8 @@ internal static class TunnelSection
         sb.AppendLine();
         sb.AppendLine("MCP `tools/call` (inspected) through the gateway directly and through the tunnel:");
         sb.AppendLine();
-        Target[] targets = [v.McpInspected, v.McpTunnel];
-        ReportTables.Medians(sb, targets,
+        ReportTables.MediansAndFixedRate(sb, v, [v.McpInspected, v.McpTunnel],
             [("ratio vs gateway direct", v.McpInspected.MedianRequestsPerSecond), ("ratio vs MCP server direct", v.McpDirect.MedianRequestsPerSecond)]);
-        sb.AppendLine();
-        ReportTables.AtFixedRate(sb, v, targets);
         Cpu(sb, v);
         Uploads(sb, v);
     }

@@ -53,7 +53,7 @@ internal sealed class BenchServers : IAsyncDisposable
     public int[] ChildPids =>
     [
         Gateway.Process.Pid, McpServer.Pid, MemoryGateway.Process.Pid, RedisGateway.Process.Pid, Redis.Pid, Connector.Pid,
-        .. _yarpChild is null ? Array.Empty<int>() : [_yarpChild.Pid],
+        .. _yarpChild is { } yarp ? [yarp.Pid] : Array.Empty<int>(),
     ];
 
     /// <summary>Starts everything, in order; if anything fails to start, stops what did start and throws.</summary>
