@@ -61,6 +61,13 @@ internal sealed record BenchSettings
 
     public int FixedQpsPerWorker => Math.Max(1, FixedRate / FixedWorkers);
 
+    /// <summary>
+    /// Requests that can still be in flight, and so be cut off, when the load runs of a target end: wrk's connections
+    /// for each wrk run (the warm-up, if any, and each round), plus hey's workers for the fixed-rate run.
+    /// </summary>
+    public long RequestsInFlightBound(int warmupSeconds) =>
+        (long)(Rounds + (warmupSeconds > 0 ? 1 : 0)) * Connections + FixedWorkers;
+
     /// <summary>Shorter than a real run: the report says so at the top.</summary>
     public bool IsSmoke => WarmupSeconds < DefaultWarmupSeconds || Rounds < DefaultRounds
         || RoundSeconds < DefaultRoundSeconds || FixedSeconds < DefaultFixedSeconds || McpWarmupSeconds < DefaultMcpWarmupSeconds

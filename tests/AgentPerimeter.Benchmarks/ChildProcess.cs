@@ -72,6 +72,30 @@ internal sealed class ChildProcess : IAsyncDisposable
         return child;
     }
 
+    /// <summary>
+    /// Polls <paramref name="isReady"/> every <paramref name="interval"/> until it answers true. If the child exits
+    /// or <paramref name="timeout"/> passes first, the child is stopped and an exception says
+    /// <paramref name="notReady"/>, followed by the child's last lines. The probe handles its own "not yet" errors.
+    /// </summary>
+    public async Task WaitUntilReadyAsync(Func<CancellationToken, Task<bool>> isReady, TimeSpan timeout, TimeSpan interval,
+        string notReady, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            if (HasExited || DateTime.UtcNow > deadline)
+            {
+                var tail = Tail();
+                await DisposeAsync().ConfigureAwait(false);
+                throw new InvalidOperationException($"{notReady}:{Environment.NewLine}{tail}");
+            }
+            if (await isReady(ct).ConfigureAwait(false))
+                return;
+            await Task.Delay(interval, ct).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>The last lines the child wrote, for error messages.</summary>
     public string Tail() => _tail.IsEmpty ? "(no output)" : string.Join(Environment.NewLine, _tail);
 

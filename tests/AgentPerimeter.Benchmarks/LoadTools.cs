@@ -50,6 +50,26 @@ internal static class Tool
             ProcessRegistry.Remove(process);
         }
     }
+
+    /// <summary>
+    /// Runs a load generator against <paramref name="url"/> and reads its report with <paramref name="parse"/>; a non-zero
+    /// exit, or a report it cannot read, is an error that names the tool and the URL and quotes its output.
+    /// </summary>
+    public static async Task<T> RunLoadAsync<T>(string fileName, IReadOnlyList<string> arguments, TimeSpan timeout, Uri url,
+        Func<string, T> parse, CancellationToken ct)
+    {
+        var (exit, stdout, stderr) = await RunAsync(fileName, arguments, timeout, ct).ConfigureAwait(false);
+        if (exit != 0)
+            throw new InvalidOperationException($"{fileName} exited with {exit} for {url}: {stderr.Trim()} {stdout.Trim()}");
+        try
+        {
+            return parse(stdout);
+        }
+        catch (FormatException ex)
+        {
+            throw new InvalidOperationException($"Cannot read {fileName}'s output for {url} ({ex.Message}):{Environment.NewLine}{stdout}{stderr}", ex);
+        }
+    }
 }
 
 internal static partial class Wrk
@@ -65,17 +85,7 @@ internal static partial class Wrk
         if (script is not null)
             args.AddRange(["-s", script]);
         args.Add(url.ToString());
-        var (exit, stdout, stderr) = await Tool.RunAsync("wrk", args, TimeSpan.FromSeconds(seconds + 30), ct).ConfigureAwait(false);
-        if (exit != 0)
-            throw new InvalidOperationException($"wrk exited with {exit} for {url}: {stderr.Trim()} {stdout.Trim()}");
-        try
-        {
-            return Parse(stdout);
-        }
-        catch (FormatException ex)
-        {
-            throw new InvalidOperationException($"Cannot read wrk's output for {url} ({ex.Message}):{Environment.NewLine}{stdout}{stderr}", ex);
-        }
+        return await Tool.RunLoadAsync("wrk", args, TimeSpan.FromSeconds(seconds + 30), url, Parse, ct).ConfigureAwait(false);
     }
 
     /// <summary>Reads wrk 4's <c>--latency</c> report.</summary>
@@ -152,17 +162,7 @@ internal static partial class Hey
         if (mcp)
             args.AddRange(["-m", "POST", "-T", McpBench.ContentType, "-H", $"Accept: {McpBench.Accept}", "-d", McpBench.ToolCallBody]);
         args.Add(url.ToString());
-        var (exit, stdout, stderr) = await Tool.RunAsync("hey", args, TimeSpan.FromSeconds(seconds + 60), ct).ConfigureAwait(false);
-        if (exit != 0)
-            throw new InvalidOperationException($"hey exited with {exit} for {url}: {stderr.Trim()} {stdout.Trim()}");
-        try
-        {
-            return Parse(stdout);
-        }
-        catch (FormatException ex)
-        {
-            throw new InvalidOperationException($"Cannot read hey's output for {url} ({ex.Message}):{Environment.NewLine}{stdout}{stderr}", ex);
-        }
+        return await Tool.RunLoadAsync("hey", args, TimeSpan.FromSeconds(seconds + 60), url, Parse, ct).ConfigureAwait(false);
     }
 
     /// <summary>Reads hey's summary: Requests/sec, the latency distribution and the status/error sections.</summary>

@@ -34,30 +34,24 @@ internal static class RedisBench
     public static async Task<(ChildProcess Child, int Port)> StartServerAsync(string binary, string dataDir, CancellationToken ct)
     {
         Directory.CreateDirectory(dataDir);
-        var port = FreePort();
+        var port = LoopbackPort.Free();
         var child = ChildProcess.Start("redis-server", binary,
             ["--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dataDir],
             dataDir);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        while (true)
+        await child.WaitUntilReadyAsync(token => AnswersPingAsync(port, token), TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(50),
+            $"redis-server did not start on port {port}", ct).ConfigureAwait(false);
+        return (child, port);
+    }
+
+    private static async Task<bool> AnswersPingAsync(int port, CancellationToken ct)
+    {
+        try
         {
-            ct.ThrowIfCancellationRequested();
-            if (child.HasExited || DateTime.UtcNow > deadline)
-            {
-                var tail = child.Tail();
-                await child.DisposeAsync().ConfigureAwait(false);
-                throw new InvalidOperationException($"redis-server did not start on port {port}:{Environment.NewLine}{tail}");
-            }
-            try
-            {
-                if (await CommandAsync(port, ["PING"], ct).ConfigureAwait(false) == "PONG")
-                    return (child, port);
-            }
-            catch (Exception ex) when (ex is SocketException or IOException)
-            {
-                // Not listening yet.
-            }
-            await Task.Delay(50, ct).ConfigureAwait(false);
+            return await CommandAsync(port, ["PING"], ct).ConfigureAwait(false) == "PONG";
+        }
+        catch (Exception ex) when (ex is SocketException or IOException)
+        {
+            return false; // Not listening yet.
         }
     }
 
@@ -133,13 +127,6 @@ internal static class RedisBench
                 continue;
             yield return (line[..colon], line[(colon + 1)..]);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>Reads RESP lines and fixed-length bulk bodies from a stream.</summary>

@@ -81,20 +81,10 @@ internal static class TunnelBench
                 connected.TrySetResult();
         });
 
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (true)
-        {
-            ct.ThrowIfCancellationRequested();
-            if (child.HasExited || DateTime.UtcNow > deadline)
-            {
-                var tail = child.Tail();
-                await child.DisposeAsync().ConfigureAwait(false);
-                throw new InvalidOperationException($"the connector did not connect tunnel '{Tunnel}':{Environment.NewLine}{tail}");
-            }
-            if (connected.Task.IsCompleted && await ConnectionsAsync(http, admin, ct).ConfigureAwait(false) >= ConnectorIdleConnections)
-                return child;
-            await Task.Delay(100, ct).ConfigureAwait(false);
-        }
+        await child.WaitUntilReadyAsync(
+            async token => connected.Task.IsCompleted && await ConnectionsAsync(http, admin, token).ConfigureAwait(false) >= ConnectorIdleConnections,
+            TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(100), $"the connector did not connect tunnel '{Tunnel}'", ct).ConfigureAwait(false);
+        return child;
     }
 
     /// <summary>The tunnel's live connections (idle and busy) as the gateway's <c>GET /admin/tunnels</c> lists them.</summary>
@@ -123,7 +113,7 @@ internal static class TunnelBench
 
         foreach (var target in targets)
         {
-            BenchmarkRunner.Log($"upload warm-up {target.Name}: {UploadWarmups} x {UploadBytes:N0} bytes");
+            BenchLog.Write($"upload warm-up {target.Name}: {UploadWarmups} x {UploadBytes:N0} bytes");
             for (int i = 0; i < UploadWarmups; i++)
                 await UploadOnceAsync(client, target, body, token, problems, ct).ConfigureAwait(false);
         }
@@ -137,8 +127,8 @@ internal static class TunnelBench
             }
         }
         foreach (var target in targets)
-            BenchmarkRunner.Log($"upload {target.Name}: median {Report.Median(target.MegabytesPerSecond):F0} MB/s "
-                + $"(min {target.MegabytesPerSecond.DefaultIfEmpty(double.NaN).Min():F0}, max {target.MegabytesPerSecond.DefaultIfEmpty(double.NaN).Max():F0}) "
+            BenchLog.Write($"upload {target.Name}: median {target.MedianMegabytesPerSecond:F0} MB/s "
+                + $"(min {target.MinMegabytesPerSecond:F0}, max {target.MaxMegabytesPerSecond:F0}) "
                 + $"over {target.MegabytesPerSecond.Count} uploads");
     }
 
@@ -184,21 +174,4 @@ internal static class TunnelBench
         target.BytesConfirmed += received;
         return seconds;
     }
-}
-
-/// <summary>A target of the 10 MB uploads: its MB/s per measured upload, and what the server confirmed.</summary>
-internal sealed class UploadTarget(string name, Uri url)
-{
-    public string Name { get; } = name;
-    public Uri Url { get; } = url;
-    public List<double> MegabytesPerSecond { get; } = [];
-
-    /// <summary>Uploads that got an answer (warm-ups included).</summary>
-    public int Answered { get; set; }
-
-    /// <summary>Uploads that failed or did not answer 200 with the full length.</summary>
-    public int Failed { get; set; }
-
-    /// <summary>Bytes the server said it received, summed over the uploads it answered with the full length.</summary>
-    public long BytesConfirmed { get; set; }
 }
