@@ -31,7 +31,7 @@ internal static class ApprovalsCommand
             {
                 var id = args.Positionals[1];
                 using var request = new HttpRequestMessage(HttpMethod.Post, $"admin/approvals/{Uri.EscapeDataString(id)}/{verb}");
-                request.Headers.Add("X-Perimeter-Operator", Environment.UserName);
+                request.Headers.Add(AgentPerimeter.Protocol.PerimeterHeaders.Operator, Environment.UserName);
                 var response = await http.SendAsync(request);
                 var body = await response.Content.ReadAsStringAsync();
                 if (!response.IsSuccessStatusCode)

@@ -147,7 +147,7 @@ internal static partial class DemoCommand
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         using var response = await agent.SendAsync(request);
         // The decision shown is the one the audit log recorded for this action id.
-        var id = response.Headers.TryGetValues("X-Perimeter-Action-Id", out var ids) ? ids.First() : "-";
+        var id = response.Headers.TryGetValues(AgentPerimeter.Protocol.PerimeterHeaders.ActionId, out var ids) ? ids.First() : "-";
         var (decision, detail) = FromAudit(id);
         Console.Out.WriteLine($"{label,-15} {method.Method + " " + path,-38} {(int)response.StatusCode,6}  {decision,-16} {detail,-28} {id}");
         return await response.Content.ReadAsStringAsync();

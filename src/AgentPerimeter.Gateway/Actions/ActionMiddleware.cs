@@ -1,3 +1,4 @@
+using AgentPerimeter.Protocol.Refusals;
 using Microsoft.AspNetCore.Http.Features;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -37,7 +38,7 @@ internal sealed partial class ActionMiddleware(
             action.TryClaimRecord();
             Log.RefusedAuditDown(logger, action.ActionId, action.Method, action.Path);
             context.Response.Headers[ActionResponses.ActionIdHeader] = action.ActionId;
-            await ActionResponses.RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, new PolicyDecision(DecisionOutcome.Unavailable, "audit_unavailable", null,
+            await ActionResponses.RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, new PolicyDecision(DecisionOutcome.Unavailable, RefusalCodes.AuditUnavailable, null,
                 "The perimeter cannot record actions right now, so it refuses them. Retry later.")).ConfigureAwait(false);
             recorder.CountUnrecorded(action);
             return;
@@ -46,7 +47,7 @@ internal sealed partial class ActionMiddleware(
         if (context.Request.ContentLength > limits.MaxRequestBodyBytes)
         {
             await ActionResponses.RefuseAsync(context, StatusCodes.Status413PayloadTooLarge,
-                new PolicyDecision(DecisionOutcome.BadRequest, "body_too_large", null,
+                new PolicyDecision(DecisionOutcome.BadRequest, RefusalCodes.BodyTooLarge, null,
                     $"The request body exceeds the perimeter's limit of {limits.MaxRequestBodyBytes} bytes.")).ConfigureAwait(false);
             return;
         }
@@ -64,7 +65,7 @@ internal sealed partial class ActionMiddleware(
             action.Exception = $"{ex.GetType().Name}: {ex.Message}";
             Log.StageFailed(logger, action.ActionId, ex);
             await ActionResponses.FailAsync(context, StatusCodes.Status500InternalServerError,
-                new ActionOutcome(OutcomeClass.GatewayError, "gateway_error", Reason: "The perimeter failed while handling this action; it was not completed.")).ConfigureAwait(false);
+                new ActionOutcome(OutcomeClass.GatewayError, RefusalCodes.GatewayError, Reason: "The perimeter failed while handling this action; it was not completed.")).ConfigureAwait(false);
         }
         finally
         {
@@ -96,7 +97,7 @@ internal sealed partial class ActionMiddleware(
             action.UpstreamStatus ??= context.Response.StatusCode;
         }
         if (!action.IsDecided && action.Status == StatusCodes.Status404NotFound)
-            action.Decide(new PolicyDecision(DecisionOutcome.NotFound, "route_not_found", null, "No route matches this request."));
+            action.Decide(new PolicyDecision(DecisionOutcome.NotFound, RefusalCodes.RouteNotFound, null, "No route matches this request."));
 
         if (!await recorder.RecordAsync(action).ConfigureAwait(false))
         {

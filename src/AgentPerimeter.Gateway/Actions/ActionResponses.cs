@@ -7,7 +7,7 @@ namespace AgentPerimeter.Gateway.Actions;
 /// </summary>
 public static class ActionResponses
 {
-    public const string ActionIdHeader = "X-Perimeter-Action-Id";
+    public const string ActionIdHeader = AgentPerimeter.Protocol.PerimeterHeaders.ActionId;
 
     /// <summary>Caller-chosen text made safe to echo in a message or a record: no control characters, capped.</summary>
     public static string Printable(string value, int max) => new(value.Where(c => !char.IsControl(c)).Take(max).ToArray());

@@ -1,3 +1,4 @@
+using AgentPerimeter.Protocol.Refusals;
 using System.Text.Json;
 
 namespace AgentPerimeter.Gateway.Actions;
@@ -11,7 +12,7 @@ namespace AgentPerimeter.Gateway.Actions;
 internal static class ExternalActions
 {
     public static void MapExternalActions(WebApplication app) =>
-        app.MapPost("/.perimeter/actions/external", async (HttpContext context) =>
+        app.MapPost("/" + AgentPerimeter.Protocol.PerimeterPaths.ExternalActions, async (HttpContext context) =>
         {
             var action = context.GetAction();
             action.RouteId = "external";
@@ -25,7 +26,7 @@ internal static class ExternalActions
             }
             if (report?.Tool is not { Length: > 0 and <= 128 } tool || tool.Any(char.IsControl))
             {
-                await ActionResponses.RefuseAsync(context, StatusCodes.Status400BadRequest, new PolicyDecision(DecisionOutcome.BadRequest, "invalid_report", null,
+                await ActionResponses.RefuseAsync(context, StatusCodes.Status400BadRequest, new PolicyDecision(DecisionOutcome.BadRequest, RefusalCodes.InvalidReport, null,
                     "Report a local action as {\"tool\": \"name\", \"arguments_hash\": \"...\", \"outcome\": \"ok\"}."));
                 return;
             }

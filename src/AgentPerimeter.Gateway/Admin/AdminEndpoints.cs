@@ -1,3 +1,4 @@
+using AgentPerimeter.Protocol.Refusals;
 using AgentPerimeter.Gateway.Actions;
 using AgentPerimeter.Gateway.Audit;
 using AgentPerimeter.Gateway.Hosting;
@@ -29,7 +30,7 @@ internal static class AdminEndpoints
         var presented = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : "";
         if (!SecretCompare.FixedTimeEquals(presented, expected))
         {
-            return Results.Json(new { error = "admin_unauthorized", message = "The admin API needs 'Authorization: Bearer <admin token>' (PERIMETER_ADMIN_TOKEN for the CLI)." }, statusCode: 401);
+            return Results.Json(new { error = RefusalCodes.AdminUnauthorized, message = "The admin API needs 'Authorization: Bearer <admin token>' (PERIMETER_ADMIN_TOKEN for the CLI)." }, statusCode: 401);
         }
         return await next(context);
     }
@@ -44,7 +45,7 @@ internal static class AdminEndpoints
         catch (Exception ex) when (ex is TimeoutException or StackExchange.Redis.RedisException or IOException)
         {
             // Not recorded anywhere shared: say so rather than pretend the kill switch worked.
-            return Results.Json(new { error = "revocation_store_unavailable", message = $"The revocation of {kind} '{id}' could not be stored ({ex.GetType().Name}); retry." }, statusCode: 503);
+            return Results.Json(new { error = RefusalCodes.RevocationStoreUnavailable, message = $"The revocation of {kind} '{id}' could not be stored ({ex.GetType().Name}); retry." }, statusCode: 503);
         }
     }
 
@@ -68,11 +69,11 @@ internal static class AdminEndpoints
 
     private static async Task<IResult> DecideApproval(string id, bool approve, HttpContext context, Approvals.IApprovalStore approvals)
     {
-        var by = context.Request.Headers["X-Perimeter-Operator"].ToString() is { Length: > 0 and <= 64 } name && !name.Any(char.IsControl) ? name : "operator";
+        var by = context.Request.Headers[AgentPerimeter.Protocol.PerimeterHeaders.Operator].ToString() is { Length: > 0 and <= 64 } name && !name.Any(char.IsControl) ? name : "operator";
         return await approvals.DecideAsync(id, approve, by) switch
         {
-            null => Results.Json(new { error = "unknown_approval", message = $"No approval '{id}'." }, statusCode: 404),
-            false => Results.Json(new { error = "approval_not_pending", message = $"Approval '{id}' is {(await approvals.GetAsync(id))!.Status.ToString().ToLowerInvariant()}; only a pending approval can be decided." }, statusCode: 409),
+            null => Results.Json(new { error = RefusalCodes.UnknownApproval, message = $"No approval '{id}'." }, statusCode: 404),
+            false => Results.Json(new { error = RefusalCodes.ApprovalNotPending, message = $"Approval '{id}' is {(await approvals.GetAsync(id))!.Status.ToString().ToLowerInvariant()}; only a pending approval can be decided." }, statusCode: 409),
             true => Results.Json(ApprovalJson((await approvals.GetAsync(id))!)),
         };
     }
@@ -115,7 +116,7 @@ internal static class AdminEndpoints
         {
             // A revoked session (or agent) gets no new token, not even to resume.
             if (request.Agent is { } agent && revocations.IsRevoked(request.SessionId ?? "", agent))
-                return Results.Json(new { error = "session_revoked", message = "This session or agent has been revoked; it cannot be given a new token." }, statusCode: 403);
+                return Results.Json(new { error = RefusalCodes.SessionRevoked, message = "This session or agent has been revoked; it cannot be given a new token." }, statusCode: 403);
             var result = issuer.Issue(request);
             if (result.Token is null)
                 return Results.Json(new { error = result.Error, message = result.Message }, statusCode: result.Status);
@@ -203,11 +204,11 @@ internal static class AdminEndpoints
         admin.MapPost("/admin/tools/{route}/{tool}/approve", (string route, string tool, ToolPins pins) =>
             pins.Approve(route, tool)
                 ? Results.Json(new { route, tool, status = "approved" })
-                : Results.Json(new { error = "unknown_tool", message = $"Tool '{tool}' has not been seen on route '{route}'." }, statusCode: 404));
+                : Results.Json(new { error = RefusalCodes.UnknownTool, message = $"Tool '{tool}' has not been seen on route '{route}'." }, statusCode: 404));
 
         admin.MapGet("/admin/approvals", async (Approvals.IApprovalStore approvals) => Results.Json((await approvals.AllAsync()).Select(ApprovalJson)));
         admin.MapGet("/admin/approvals/{id}", async (string id, Approvals.IApprovalStore approvals) =>
-            await approvals.GetAsync(id) is { } a ? Results.Json(ApprovalJson(a)) : Results.Json(new { error = "unknown_approval", message = $"No approval '{id}'." }, statusCode: 404));
+            await approvals.GetAsync(id) is { } a ? Results.Json(ApprovalJson(a)) : Results.Json(new { error = RefusalCodes.UnknownApproval, message = $"No approval '{id}'." }, statusCode: 404));
         admin.MapPost("/admin/approvals/{id}/approve", (string id, HttpContext ctx, Approvals.IApprovalStore approvals) => DecideApproval(id, true, ctx, approvals));
         admin.MapPost("/admin/approvals/{id}/deny", (string id, HttpContext ctx, Approvals.IApprovalStore approvals) => DecideApproval(id, false, ctx, approvals));
 

@@ -1,3 +1,4 @@
+using AgentPerimeter.Protocol.Refusals;
 using AgentPerimeter.Gateway.Actions;
 using AgentPerimeter.Gateway.Policy;
 
@@ -13,7 +14,7 @@ namespace AgentPerimeter.Gateway.Approvals;
 /// </summary>
 internal sealed class ApprovalStage(RequestDelegate next, IApprovalStore store, TimeProvider time, ApprovalOptions options)
 {
-    public const string Header = "X-Perimeter-Approval";
+    public const string Header = AgentPerimeter.Protocol.PerimeterHeaders.Approval;
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -30,7 +31,7 @@ internal sealed class ApprovalStage(RequestDelegate next, IApprovalStore store, 
         catch (Exception ex) when (ex is TimeoutException or StackExchange.Redis.RedisException && !context.Response.HasStarted && !action.ReachedUpstream)
         {
             // The approvals cannot be read: hold the call rather than let it through unapproved.
-            await ActionResponses.FailAsync(context, StatusCodes.Status503ServiceUnavailable, new ActionOutcome(OutcomeClass.Unavailable, "approval_unavailable",
+            await ActionResponses.FailAsync(context, StatusCodes.Status503ServiceUnavailable, new ActionOutcome(OutcomeClass.Unavailable, RefusalCodes.ApprovalUnavailable,
                 Reason: "The perimeter cannot check approvals right now, so it did not make this call. Retry later.", RetryAfter: TimeSpan.FromSeconds(1)));
         }
     }
@@ -50,7 +51,7 @@ internal sealed class ApprovalStage(RequestDelegate next, IApprovalStore store, 
         }
         if (shown is { Length: > MaxShownChars })
         {
-            await RefuseAsync(context, action, Deny("approval_too_large", ruleId,
+            await RefuseAsync(context, action, Deny(RefusalCodes.ApprovalTooLarge, ruleId,
                 $"A call that needs a human's approval must be small enough to show in full ({MaxShownChars} characters of arguments or body at most)."));
             return;
         }
@@ -65,7 +66,7 @@ internal sealed class ApprovalStage(RequestDelegate next, IApprovalStore store, 
                 What = what, Arguments = shown, Fingerprint = fingerprint, CreatedAt = now, ExpiresAt = now + expiry,
             });
             action.ApprovalId = created.Id;
-            await HoldAsync(context, action, ruleId, "approval_required",
+            await HoldAsync(context, action, ruleId, RefusalCodes.ApprovalRequired,
                 $"{what} needs a human's approval (rule '{ruleId}'). Approval {created.Id} is pending; repeat this call with it once an operator has decided.");
             return;
         }
@@ -73,13 +74,13 @@ internal sealed class ApprovalStage(RequestDelegate next, IApprovalStore store, 
         var approval = await store.GetAsync(action.ApprovalId);
         PolicyDecision? refusal = approval switch
         {
-            null => Deny("approval_unknown", ruleId, $"Approval '{action.ApprovalId}' does not exist."),
+            null => Deny(RefusalCodes.ApprovalUnknown, ruleId, $"Approval '{action.ApprovalId}' does not exist."),
             _ when approval.SessionId != action.SessionId || approval.AgentId != action.AgentId || approval.WorkType != action.WorkType
                 || approval.Route != action.RouteId || approval.Fingerprint != fingerprint =>
-                Deny("approval_mismatch", ruleId, $"Approval '{approval.Id}' was given for another call ({approval.What} with other arguments, or another session); it cannot be used for this one."),
-            { Status: ApprovalStatus.Denied } => Deny("approval_denied", ruleId, $"An operator denied {what} (approval {approval.Id}). Do not retry it."),
-            { Status: ApprovalStatus.Expired } => Deny("approval_expired", ruleId, $"Approval {approval.Id} expired before it was used; ask again."),
-            { Status: ApprovalStatus.Used } => Deny("approval_used", ruleId, $"Approval {approval.Id} was already used by action {approval.UsedByAction}; each approval allows one call."),
+                Deny(RefusalCodes.ApprovalMismatch, ruleId, $"Approval '{approval.Id}' was given for another call ({approval.What} with other arguments, or another session); it cannot be used for this one."),
+            { Status: ApprovalStatus.Denied } => Deny(RefusalCodes.ApprovalDenied, ruleId, $"An operator denied {what} (approval {approval.Id}). Do not retry it."),
+            { Status: ApprovalStatus.Expired } => Deny(RefusalCodes.ApprovalExpired, ruleId, $"Approval {approval.Id} expired before it was used; ask again."),
+            { Status: ApprovalStatus.Used } => Deny(RefusalCodes.ApprovalUsed, ruleId, $"Approval {approval.Id} was already used by action {approval.UsedByAction}; each approval allows one call."),
             _ => null,
         };
         if (refusal is not null)
@@ -89,12 +90,12 @@ internal sealed class ApprovalStage(RequestDelegate next, IApprovalStore store, 
         }
         if (approval!.Status == ApprovalStatus.Pending)
         {
-            await HoldAsync(context, action, ruleId, "approval_pending", $"Approval {approval.Id} for {what} is still pending; wait for an operator's decision.");
+            await HoldAsync(context, action, ruleId, RefusalCodes.ApprovalPending, $"Approval {approval.Id} for {what} is still pending; wait for an operator's decision.");
             return;
         }
         if (!await store.TryConsumeAsync(approval.Id, action.ActionId))
         {
-            await RefuseAsync(context, action, Deny("approval_used", ruleId, $"Approval {approval.Id} was already used; each approval allows one call."));
+            await RefuseAsync(context, action, Deny(RefusalCodes.ApprovalUsed, ruleId, $"Approval {approval.Id} was already used; each approval allows one call."));
             return;
         }
         await next(context).ConfigureAwait(false);

@@ -1,3 +1,4 @@
+using AgentPerimeter.Protocol.Refusals;
 using AgentPerimeter.Gateway.Actions;
 
 namespace AgentPerimeter.Gateway.Approvals;
@@ -10,7 +11,7 @@ internal static class ApprovalStatusEndpoint
     /// wait for a human. Another session's approval does not exist for it. Audited like any action.
     /// </summary>
     public static void MapApprovalStatus(this WebApplication app) =>
-        app.MapGet("/.perimeter/approvals/{id}", async (HttpContext context, string id, IApprovalStore store) =>
+        app.MapGet("/" + AgentPerimeter.Protocol.PerimeterPaths.AgentApprovals + "/{id}", async (HttpContext context, string id, IApprovalStore store) =>
         {
             var action = context.GetAction();
             action.RouteId = "perimeter-approvals";
@@ -18,7 +19,7 @@ internal static class ApprovalStatusEndpoint
             if (approval is null || approval.SessionId != action.SessionId || approval.AgentId != action.AgentId)
             {
                 await ActionResponses.RefuseAsync(context, StatusCodes.Status404NotFound,
-                    new PolicyDecision(DecisionOutcome.NotFound, "approval_unknown", null, $"This session has no approval '{id}'."));
+                    new PolicyDecision(DecisionOutcome.NotFound, RefusalCodes.ApprovalUnknown, null, $"This session has no approval '{id}'."));
                 return;
             }
             action.ApprovalId = approval.Id;

@@ -1,3 +1,4 @@
+using AgentPerimeter.Protocol.Refusals;
 using System.Net;
 using AgentPerimeter.Gateway.Actions;
 using AgentPerimeter.Gateway.Approvals;
@@ -131,7 +132,7 @@ public static class PerimeterHostingExtensions
         // "{**path}" rather than MapFallback's default "{*path:nonfile}": a path that looks like a file
         // (e.g. /.well-known/jwks.json) is an action too and gets the same audited answer.
         app.MapFallback("{**path}", ctx => ActionResponses.RefuseAsync(ctx, StatusCodes.Status404NotFound,
-            new PolicyDecision(DecisionOutcome.NotFound, "route_not_found", null, "No route of this perimeter matches this request.")))
+            new PolicyDecision(DecisionOutcome.NotFound, RefusalCodes.RouteNotFound, null, "No route of this perimeter matches this request.")))
             .WithMetadata(new ListenerMetadata(ListenerKind.Agent, ListenerKind.Inbound));
 
         app.MapAdminEndpoints();

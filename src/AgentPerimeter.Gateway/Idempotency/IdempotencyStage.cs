@@ -1,3 +1,4 @@
+using AgentPerimeter.Protocol.Refusals;
 using System.Text;
 using System.Text.Json;
 using AgentPerimeter.Gateway.Actions;
@@ -14,7 +15,7 @@ namespace AgentPerimeter.Gateway.Idempotency;
 /// </summary>
 internal sealed class IdempotencyStage(RequestDelegate next, IIdempotencyStore store, IdempotencyOptions options)
 {
-    public const string Header = "Idempotency-Key";
+    public const string Header = AgentPerimeter.Protocol.PerimeterHeaders.IdempotencyKey;
     public const string ReplayHeader = "Idempotent-Replayed";
 
     public async Task InvokeAsync(HttpContext context)
@@ -30,7 +31,7 @@ internal sealed class IdempotencyStage(RequestDelegate next, IIdempotencyStore s
         }
         if (key.Length > 255 || key.Any(char.IsControl))
         {
-            await RefuseAsync(context, action, StatusCodes.Status400BadRequest, new PolicyDecision(DecisionOutcome.BadRequest, "invalid_idempotency_key", null,
+            await RefuseAsync(context, action, StatusCodes.Status400BadRequest, new PolicyDecision(DecisionOutcome.BadRequest, RefusalCodes.InvalidIdempotencyKey, null,
                 "An idempotency key is 1-255 printable characters."));
             return;
         }
@@ -48,7 +49,7 @@ internal sealed class IdempotencyStage(RequestDelegate next, IIdempotencyStore s
         }
         catch (Exception ex) when (ex is TimeoutException or StackExchange.Redis.RedisException)
         {
-            await ActionResponses.FailAsync(context, StatusCodes.Status503ServiceUnavailable, new ActionOutcome(OutcomeClass.Unavailable, "idempotency_unavailable",
+            await ActionResponses.FailAsync(context, StatusCodes.Status503ServiceUnavailable, new ActionOutcome(OutcomeClass.Unavailable, RefusalCodes.IdempotencyUnavailable,
                 Reason: "The perimeter cannot check this idempotency key right now, so it did not execute the action. Retry with the same key.",
                 RetryAfter: TimeSpan.FromSeconds(1)));
             return;
@@ -57,11 +58,11 @@ internal sealed class IdempotencyStage(RequestDelegate next, IIdempotencyStore s
         switch (begin.State)
         {
             case IdempotencyState.Mismatch:
-                await RefuseAsync(context, action, StatusCodes.Status422UnprocessableEntity, new PolicyDecision(DecisionOutcome.BadRequest, "idempotency_key_reused", action.Proposal?.RuleId,
+                await RefuseAsync(context, action, StatusCodes.Status422UnprocessableEntity, new PolicyDecision(DecisionOutcome.BadRequest, RefusalCodes.IdempotencyKeyReused, action.Proposal?.RuleId,
                     "This idempotency key was already used for a different action; use a new key for a new action."));
                 return;
             case IdempotencyState.InProgress:
-                await ActionResponses.FailAsync(context, StatusCodes.Status409Conflict, new ActionOutcome(OutcomeClass.Unavailable, "idempotency_in_progress",
+                await ActionResponses.FailAsync(context, StatusCodes.Status409Conflict, new ActionOutcome(OutcomeClass.Unavailable, RefusalCodes.IdempotencyInProgress,
                     Reason: "An action with this idempotency key is still executing; retry with the same key to get its outcome.",
                     RetryAfter: TimeSpan.FromSeconds(1)));
                 return;
@@ -173,7 +174,7 @@ internal sealed class IdempotencyStage(RequestDelegate next, IIdempotencyStore s
             await response.Body.WriteAsync(bytes, context.RequestAborted).ConfigureAwait(false);
             return;
         }
-        await ActionResponses.FailAsync(context, StatusCodes.Status502BadGateway, new ActionOutcome(OutcomeClass.Replayed, "idempotency_outcome_unknown"),
+        await ActionResponses.FailAsync(context, StatusCodes.Status502BadGateway, new ActionOutcome(OutcomeClass.Replayed, RefusalCodes.IdempotencyOutcomeUnknown),
             $"The action with this idempotency key was executed once (action {outcome.ActionId}), but its answer was not seen completely; it will not be executed again.").ConfigureAwait(false);
     }
 

@@ -1,3 +1,4 @@
+using AgentPerimeter.Protocol.Refusals;
 using AgentPerimeter.Gateway.Actions;
 using AgentPerimeter.Gateway.Policy;
 
@@ -29,7 +30,7 @@ internal sealed class IdentityMiddleware(RequestDelegate next, IdentityResolver 
         if (revocations.IsRevoked(identity.SessionId, identity.AgentId))
         {
             await ActionResponses.RefuseAsync(context, StatusCodes.Status401Unauthorized,
-                new PolicyDecision(DecisionOutcome.Unauthenticated, "session_revoked", null,
+                new PolicyDecision(DecisionOutcome.Unauthenticated, RefusalCodes.SessionRevoked, null,
                     "This session has been revoked by the perimeter's operator.")).ConfigureAwait(false);
             return;
         }
@@ -37,7 +38,7 @@ internal sealed class IdentityMiddleware(RequestDelegate next, IdentityResolver 
         if (!context.GetPolicy().WorkTypes.ContainsKey(identity.WorkType))
         {
             await ActionResponses.RefuseAsync(context, StatusCodes.Status403Forbidden,
-                new PolicyDecision(DecisionOutcome.Deny, "unknown_work_type", null,
+                new PolicyDecision(DecisionOutcome.Deny, RefusalCodes.UnknownWorkType, null,
                     $"Work type '{identity.WorkType}' is not configured on this perimeter.")).ConfigureAwait(false);
             return;
         }

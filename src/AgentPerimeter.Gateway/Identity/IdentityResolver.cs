@@ -1,3 +1,4 @@
+using AgentPerimeter.Protocol.Refusals;
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -41,12 +42,12 @@ public sealed class IdentityResolver
     {
         var header = context.Request.Headers.Authorization;
         if (header.Count == 0)
-            return IdentityResult.Fail("missing_token", "Send 'Authorization: Bearer <session token>'. Ask the perimeter operator for a session token.");
+            return IdentityResult.Fail(RefusalCodes.MissingToken, "Send 'Authorization: Bearer <session token>'. Ask the perimeter operator for a session token.");
         if (header.Count > 1)
-            return IdentityResult.Fail("invalid_token", "Send exactly one Authorization header.");
+            return IdentityResult.Fail(RefusalCodes.InvalidToken, "Send exactly one Authorization header.");
         var value = header[0];
         if (value is null || !value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) || value.Length <= 7)
-            return IdentityResult.Fail("invalid_token", "The Authorization header must be 'Bearer <token>'.");
+            return IdentityResult.Fail(RefusalCodes.InvalidToken, "The Authorization header must be 'Bearer <token>'.");
         var token = value[7..].Trim();
 
         var now = _time.GetUtcNow();
@@ -55,7 +56,7 @@ public sealed class IdentityResolver
             if (now < cached.ExpiresAt + _options.ClockSkew)
                 return new IdentityResult(cached, null, null);
             _cache.TryRemove(token, out _);
-            return IdentityResult.Fail("token_expired", "The session token has expired; start a new session.");
+            return IdentityResult.Fail(RefusalCodes.TokenExpired, "The session token has expired; start a new session.");
         }
 
         string? issuer;
@@ -65,7 +66,7 @@ public sealed class IdentityResolver
         }
         catch (Exception ex) when (ex is ArgumentException or SecurityTokenMalformedException)
         {
-            return IdentityResult.Fail("invalid_token", "The bearer token is not a well-formed JWT.");
+            return IdentityResult.Fail(RefusalCodes.InvalidToken, "The bearer token is not a well-formed JWT.");
         }
 
         string scheme;
@@ -74,7 +75,7 @@ public sealed class IdentityResolver
         else if (_externalIssuer is not null && issuer == _externalIssuer)
             scheme = ExternalScheme;
         else
-            return IdentityResult.Fail("invalid_issuer", "The token's issuer is not trusted by this perimeter.");
+            return IdentityResult.Fail(RefusalCodes.InvalidIssuer, "The token's issuer is not trusted by this perimeter.");
 
         var result = await context.AuthenticateAsync(scheme).ConfigureAwait(false);
         if (!result.Succeeded)
@@ -87,7 +88,7 @@ public sealed class IdentityResolver
         var session = principal.FindFirst(own ? SessionIssuer.SessionClaim : ext!.SessionClaim)?.Value;
         var workType = principal.FindFirst(own ? SessionIssuer.WorkTypeClaim : ext!.WorkTypeClaim)?.Value;
         if (string.IsNullOrEmpty(agent) || string.IsNullOrEmpty(session) || string.IsNullOrEmpty(workType))
-            return IdentityResult.Fail("invalid_token", "The token does not name an agent, a session and a work type.");
+            return IdentityResult.Fail(RefusalCodes.InvalidToken, "The token does not name an agent, a session and a work type.");
 
         var expires = result.Properties?.ExpiresUtc ?? now;
         var identity = new AgentIdentity(agent, session, workType, issuer!, expires);
@@ -111,13 +112,13 @@ public sealed class IdentityResolver
 
     private static IdentityResult Describe(Exception? failure) => failure switch
     {
-        SecurityTokenExpiredException => IdentityResult.Fail("token_expired", "The session token has expired; start a new session."),
-        SecurityTokenNotYetValidException => IdentityResult.Fail("token_not_yet_valid", "The session token is not valid yet."),
-        SecurityTokenInvalidAudienceException => IdentityResult.Fail("invalid_audience", "The token was not issued for this perimeter."),
-        SecurityTokenInvalidIssuerException => IdentityResult.Fail("invalid_issuer", "The token's issuer is not trusted by this perimeter."),
-        SecurityTokenInvalidAlgorithmException => IdentityResult.Fail("invalid_signature", "The token's signing algorithm is not accepted."),
+        SecurityTokenExpiredException => IdentityResult.Fail(RefusalCodes.TokenExpired, "The session token has expired; start a new session."),
+        SecurityTokenNotYetValidException => IdentityResult.Fail(RefusalCodes.TokenNotYetValid, "The session token is not valid yet."),
+        SecurityTokenInvalidAudienceException => IdentityResult.Fail(RefusalCodes.InvalidAudience, "The token was not issued for this perimeter."),
+        SecurityTokenInvalidIssuerException => IdentityResult.Fail(RefusalCodes.InvalidIssuer, "The token's issuer is not trusted by this perimeter."),
+        SecurityTokenInvalidAlgorithmException => IdentityResult.Fail(RefusalCodes.InvalidSignature, "The token's signing algorithm is not accepted."),
         SecurityTokenSignatureKeyNotFoundException or SecurityTokenInvalidSignatureException
-            => IdentityResult.Fail("invalid_signature", "The token's signature does not verify."),
-        _ => IdentityResult.Fail("invalid_token", "The bearer token is not valid."),
+            => IdentityResult.Fail(RefusalCodes.InvalidSignature, "The token's signature does not verify."),
+        _ => IdentityResult.Fail(RefusalCodes.InvalidToken, "The bearer token is not valid."),
     };
 }

@@ -1,3 +1,4 @@
+using AgentPerimeter.Protocol.Refusals;
 using System.Collections.Concurrent;
 using System.Security.Claims;
 using AgentPerimeter.Gateway.Metrics;
@@ -63,14 +64,14 @@ public sealed class SessionIssuer(
         else if (request.SessionId is { } known && _sessions.TryGetValue(known, out var earlier) && (earlier.AgentId != request.Agent || earlier.WorkType != request.WorkType))
             problems.Add($"session '{known}' belongs to another agent or work type");
         if (problems.Count > 0)
-            return new SessionResult(null, null, 400, "invalid_request", string.Join("; ", problems));
+            return new SessionResult(null, null, 400, RefusalCodes.InvalidRequest, string.Join("; ", problems));
 
         var current = policy.Current;
         if (!current.WorkTypes.TryGetValue(request.WorkType!, out var workType))
-            return new SessionResult(null, null, 400, "unknown_work_type",
+            return new SessionResult(null, null, 400, RefusalCodes.UnknownWorkType,
                 $"Work type '{request.WorkType}' is not configured. Configured: {string.Join(", ", current.WorkTypes.Keys.Order())}.");
         if (!workType.AgentMayUse(request.Agent!))
-            return new SessionResult(null, null, 403, "work_type_not_permitted",
+            return new SessionResult(null, null, 403, RefusalCodes.WorkTypeNotPermitted,
                 $"Agent '{request.Agent}' may not start '{request.WorkType}' sessions.");
 
         var now = time.GetUtcNow();

@@ -1,3 +1,4 @@
+using AgentPerimeter.Protocol.Refusals;
 using System.Text;
 using System.Text.Json;
 using AgentPerimeter.Gateway.Actions;
@@ -22,7 +23,7 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
             || !contentType.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase))
         {
             await McpResponses.RefuseAsync(context, StatusCodes.Status415UnsupportedMediaType, -32600,
-                new PolicyDecision(DecisionOutcome.BadRequest, "unsupported_media_type", null, null), null,
+                new PolicyDecision(DecisionOutcome.BadRequest, RefusalCodes.UnsupportedMediaType, null, null), null,
                 "MCP messages must be sent as 'Content-Type: application/json'.").ConfigureAwait(false);
             return false;
         }
@@ -34,7 +35,7 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
         var (message, errorCode, error) = McpMessage.Parse(bytes);
         if (message is null)
         {
-            var code = errorCode == -32700 ? "invalid_json" : error!.Contains("batch", StringComparison.Ordinal) ? "batch_not_supported" : "invalid_jsonrpc";
+            var code = errorCode == -32700 ? RefusalCodes.InvalidJson : error!.Contains("batch", StringComparison.Ordinal) ? RefusalCodes.BatchNotSupported : RefusalCodes.InvalidJsonRpc;
             await McpResponses.RefuseAsync(context, StatusCodes.Status400BadRequest, errorCode,
                 new PolicyDecision(DecisionOutcome.BadRequest, code, null, error), null, error!).ConfigureAwait(false);
             return false;
@@ -63,7 +64,7 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
         catch (InvalidOperationException)
         {
             // A string in params that is not valid text (e.g. a lone surrogate).
-            await InvalidParamsAsync(context, message, "invalid_params", "Invalid params: a string is not valid text.").ConfigureAwait(false);
+            await InvalidParamsAsync(context, message, RefusalCodes.InvalidParams, "Invalid params: a string is not valid text.").ConfigureAwait(false);
             return false;
         }
 
@@ -95,7 +96,7 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
 
             if (message.Kind == McpMessageKind.Request && message.Method is "tools/call" or "resources/read" or "prompts/get" && mcp.Target is null)
             {
-                await InvalidParamsAsync(context, message, "invalid_params",
+                await InvalidParamsAsync(context, message, RefusalCodes.InvalidParams,
                     $"Invalid params: '{message.Method}' needs a '{(message.Method == "resources/read" ? "uri" : "name")}' string.").ConfigureAwait(false);
                 return false;
             }
@@ -103,7 +104,7 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
             var decision = context.GetPolicy().Decide(action.WorkType!, action.RouteId!, message.Kind == McpMessageKind.Response ? null : message.Method, mcp.Target, arguments);
             if (decision.Permits && message.Method == "tools/call" && pins.IsWithheld(action.RouteId!, mcp.Target!))
             {
-                decision = new PolicyDecision(DecisionOutcome.Deny, "tool_definition_changed", decision.RuleId,
+                decision = new PolicyDecision(DecisionOutcome.Deny, RefusalCodes.ToolDefinitionChanged, decision.RuleId,
                     $"The definition of tool '{mcp.Target}' changed since it was approved; it is withheld until an operator re-approves it.");
             }
             if (!decision.Permits)
@@ -126,7 +127,7 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
     {
         if (p.ValueKind != JsonValueKind.Object)
         {
-            await InvalidParamsAsync(context, message, "invalid_params", "Invalid params: 'params' must be an object.").ConfigureAwait(false);
+            await InvalidParamsAsync(context, message, RefusalCodes.InvalidParams, "Invalid params: 'params' must be an object.").ConfigureAwait(false);
             return (false, null);
         }
         // A key that repeats (in any letter case) could be read one way here and another way
@@ -134,7 +135,7 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
         var dup = McpMessage.DuplicateKey(p) ?? (p.TryGetProperty("arguments", out var argsForDup) ? McpMessage.DuplicateKey(argsForDup) : null);
         if (dup is not null)
         {
-            await InvalidParamsAsync(context, message, "duplicate_key", $"Invalid params: the key '{dup}' appears more than once.").ConfigureAwait(false);
+            await InvalidParamsAsync(context, message, RefusalCodes.DuplicateKey, $"Invalid params: the key '{dup}' appears more than once.").ConfigureAwait(false);
             return (false, null);
         }
         var targetKey = message.Method == "tools/call" || message.Method == "prompts/get" ? "name" : "uri";

@@ -12,7 +12,7 @@ namespace AgentPerimeter.Gateway.Mcp;
 public static class McpResponses
 {
     /// <summary>JSON-RPC error code of every refusal by the perimeter (implementation-defined range).</summary>
-    public const int PerimeterRefusal = -32001;
+    public const int PerimeterRefusal = AgentPerimeter.Protocol.Refusals.PerimeterRefusal.JsonRpcErrorCode;
 
     /// <summary>Decides the action as <paramref name="decision"/> and answers with a JSON-RPC error of <paramref name="code"/>.</summary>
     public static Task RefuseAsync(HttpContext context, int httpStatus, int code, PolicyDecision decision, string? rawId, string message)

@@ -1,3 +1,4 @@
+using AgentPerimeter.Protocol.Refusals;
 using System.Collections.Concurrent;
 using StackExchange.Redis;
 
@@ -53,13 +54,13 @@ public sealed class McpSessions(IConnectionMultiplexer? redis = null, string pre
             }
             catch (Exception ex) when (ex is TimeoutException or RedisException)
             {
-                return (503, "mcp_session_unavailable", "The perimeter cannot check this MCP session right now; retry.");
+                return (503, RefusalCodes.McpSessionUnavailable, "The perimeter cannot check this MCP session right now; retry.");
             }
         }
         if (owner is null)
-            return (404, "mcp_session_unknown", "This MCP session is not known to the perimeter; start a new one with 'initialize'.");
+            return (404, RefusalCodes.McpSessionUnknown, "This MCP session is not known to the perimeter; start a new one with 'initialize'.");
         if (owner != agentSessionId)
-            return (403, "mcp_session_not_owned", "This MCP session belongs to another agent session.");
+            return (403, RefusalCodes.McpSessionNotOwned, "This MCP session belongs to another agent session.");
         return null;
     }
 }

@@ -12,11 +12,11 @@ namespace AgentPerimeter.Gateway.Mcp;
 /// </summary>
 internal sealed class McpStage(RequestDelegate next, McpSessions sessions, McpRequestInspector inspector)
 {
-    public const string SessionHeader = "Mcp-Session-Id";
+    public const string SessionHeader = AgentPerimeter.Protocol.PerimeterHeaders.McpSessionId;
 
     /// <summary><c>params._meta</c> keys: the MCP equivalents of the <c>Idempotency-Key</c> and <c>X-Perimeter-Approval</c> headers.</summary>
-    public const string IdempotencyMetaKey = "io.agentperimeter/idempotency-key";
-    public const string ApprovalMetaKey = "io.agentperimeter/approval-id";
+    public const string IdempotencyMetaKey = AgentPerimeter.Protocol.PerimeterMeta.IdempotencyKey;
+    public const string ApprovalMetaKey = AgentPerimeter.Protocol.PerimeterMeta.ApprovalId;
 
     public async Task InvokeAsync(HttpContext context)
     {

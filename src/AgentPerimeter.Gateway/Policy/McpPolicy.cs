@@ -1,3 +1,4 @@
+using AgentPerimeter.Protocol.Refusals;
 using System.Text.Json;
 using AgentPerimeter.Gateway.Actions;
 
@@ -16,14 +17,14 @@ public static class McpPolicy
     public static PolicyDecision Decide(this PerimeterPolicy policy, string workType, string routeId, string? method, string? target, JsonElement? arguments)
     {
         if (!policy.WorkTypes.TryGetValue(workType, out var wt))
-            return new PolicyDecision(DecisionOutcome.Deny, "unknown_work_type", null, $"Work type '{workType}' is not configured on this perimeter.");
+            return new PolicyDecision(DecisionOutcome.Deny, RefusalCodes.UnknownWorkType, null, $"Work type '{workType}' is not configured on this perimeter.");
         var rules = RulesFor(wt, routeId);
 
         // Session upkeep, notifications and the client's answers to server requests need only access to the route.
         if (method is null || SessionMethods.Contains(method) || method.StartsWith("notifications/", StringComparison.Ordinal))
         {
             var any = rules.FirstOrDefault(r => r.Mode == RuleMode.Enforce) ?? rules.FirstOrDefault();
-            return any is null ? Denied(workType, routeId, "policy_denied", null, $"Work type '{workType}' may not use MCP route '{routeId}'.")
+            return any is null ? Denied(workType, routeId, RefusalCodes.PolicyDenied, null, $"Work type '{workType}' may not use MCP route '{routeId}'.")
                 : Decided(any, null);
         }
 
@@ -37,7 +38,7 @@ public static class McpPolicy
                 break;
             case "resources/read" or "resources/subscribe" or "resources/unsubscribe":
                 if (target is not null && !PathGuardMiddleware.IsCanonicalValue(target))
-                    return Denied(workType, routeId, "resource_not_canonical", null, $"The resource URI '{target}' is not in plain form (no '..', '.', '//' or percent-encoding).");
+                    return Denied(workType, routeId, RefusalCodes.ResourceNotCanonical, null, $"The resource URI '{target}' is not in plain form (no '..', '.', '//' or percent-encoding).");
                 covers = r => AnyMatch(r.Resources, target);
                 what = $"resource '{target}'";
                 break;
@@ -46,7 +47,7 @@ public static class McpPolicy
                 what = $"prompt '{target}'";
                 break;
             default:
-                return Denied(workType, routeId, "method_not_allowed", null, $"The MCP method '{method}' is not allowed through this perimeter.");
+                return Denied(workType, routeId, RefusalCodes.MethodNotAllowed, null, $"The MCP method '{method}' is not allowed through this perimeter.");
         }
 
         PolicyDecision? argumentFailure = null;
@@ -57,7 +58,7 @@ public static class McpPolicy
                 continue;
             if (method == "tools/call" && CheckArguments(rule, arguments) is { } problem)
             {
-                argumentFailure ??= Denied(workType, routeId, "argument_not_allowed", rule.Id,
+                argumentFailure ??= Denied(workType, routeId, RefusalCodes.ArgumentNotAllowed, rule.Id,
                     $"Work type '{workType}' may call {what} only with allowed arguments: {problem}.");
                 continue;
             }
@@ -67,7 +68,7 @@ public static class McpPolicy
         }
         if (report is not null)
             return Decided(report, null);
-        return argumentFailure ?? Denied(workType, routeId, "policy_denied", null, $"Work type '{workType}' may not use {what} on route '{routeId}'.");
+        return argumentFailure ?? Denied(workType, routeId, RefusalCodes.PolicyDenied, null, $"Work type '{workType}' may not use {what} on route '{routeId}'.");
     }
 
     /// <summary>Whether a listed tool is shown to the work type (any rule, enforcing or report-only, covers it).</summary>

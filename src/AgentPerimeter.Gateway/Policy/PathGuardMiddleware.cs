@@ -1,3 +1,4 @@
+using AgentPerimeter.Protocol.Refusals;
 using AgentPerimeter.Gateway.Actions;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -20,7 +21,7 @@ internal sealed class PathGuardMiddleware(RequestDelegate next)
             || context.Features.Get<IHttpExtendedConnectFeature>()?.IsExtendedConnect == true)
         {
             return ActionResponses.RefuseAsync(context, StatusCodes.Status400BadRequest,
-                new PolicyDecision(DecisionOutcome.BadRequest, "upgrade_not_allowed", null,
+                new PolicyDecision(DecisionOutcome.BadRequest, RefusalCodes.UpgradeNotAllowed, null,
                     "The perimeter does not carry WebSocket or other upgraded connections: their traffic could not be governed."));
         }
         var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "/";
@@ -31,7 +32,7 @@ internal sealed class PathGuardMiddleware(RequestDelegate next)
         var action = context.GetAction();
         action.Path = raw.Length > 512 ? raw[..512] : raw;
         return ActionResponses.RefuseAsync(context, StatusCodes.Status400BadRequest,
-            new PolicyDecision(DecisionOutcome.BadRequest, "path_not_canonical", null,
+            new PolicyDecision(DecisionOutcome.BadRequest, RefusalCodes.PathNotCanonical, null,
                 $"The request path is not in canonical form ({problem}); send the plain path."));
     }
 

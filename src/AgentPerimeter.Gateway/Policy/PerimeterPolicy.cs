@@ -1,3 +1,4 @@
+using AgentPerimeter.Protocol.Refusals;
 using System.Collections.Frozen;
 using AgentPerimeter.Gateway.Actions;
 
@@ -123,7 +124,7 @@ public sealed class PerimeterPolicy
     public PolicyDecision Decide(string workType, string routeId, string method, string path)
     {
         if (!WorkTypes.TryGetValue(workType, out var wt))
-            return new PolicyDecision(DecisionOutcome.Deny, "unknown_work_type", null, $"Work type '{workType}' is not configured on this perimeter.");
+            return new PolicyDecision(DecisionOutcome.Deny, RefusalCodes.UnknownWorkType, null, $"Work type '{workType}' is not configured on this perimeter.");
 
         PolicyRule? report = null;
         if (Find(wt, routeId, method, path, ref report) is { } rule)
@@ -132,7 +133,7 @@ public sealed class PerimeterPolicy
             return new PolicyDecision(DecisionOutcome.WouldDeny, "would_deny", report.Id,
                 $"Allowed by report-only rule '{report.Id}'; enforcing policy would deny it.");
 
-        return new PolicyDecision(DecisionOutcome.Deny, "policy_denied", null,
+        return new PolicyDecision(DecisionOutcome.Deny, RefusalCodes.PolicyDenied, null,
             $"Work type '{workType}' has no rule allowing {method} {path} on route '{routeId}'.");
     }
 

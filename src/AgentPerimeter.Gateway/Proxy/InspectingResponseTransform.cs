@@ -1,3 +1,4 @@
+using AgentPerimeter.Protocol.Refusals;
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Text;
@@ -46,7 +47,7 @@ internal sealed class InspectingResponseTransform(SecretScrubber scrubber, McpRe
             action.Exception = "upstream sent a compressed body the perimeter must inspect";
             action.UpstreamStatus = (int)upstream.StatusCode;
             await ActionResponses.FailAsync(http, StatusCodes.Status502BadGateway,
-                new ActionOutcome(OutcomeClass.NotInspectable, "upstream_response_not_inspectable"),
+                new ActionOutcome(OutcomeClass.NotInspectable, RefusalCodes.UpstreamResponseNotInspectable),
                 $"Route '{action.RouteId}' answered in a form the perimeter cannot inspect.").ConfigureAwait(false);
             return;
         }

@@ -1,3 +1,4 @@
+using AgentPerimeter.Protocol.Refusals;
 using AgentPerimeter.Gateway.Actions;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -31,10 +32,10 @@ internal sealed class UpstreamErrorStage(RequestDelegate next)
         }
         var (code, message) = error.Error switch
         {
-            ForwarderError.RequestTimedOut => ("upstream_timeout", $"Route '{action.RouteId}' did not answer in time."),
+            ForwarderError.RequestTimedOut => (RefusalCodes.UpstreamTimeout, $"Route '{action.RouteId}' did not answer in time."),
             ForwarderError.RequestBodyClient or ForwarderError.RequestBodyCanceled or ForwarderError.RequestCanceled
-                => ("request_body_error", "The request body could not be read completely."),
-            _ => ("upstream_unavailable", $"Route '{action.RouteId}' could not be reached."),
+                => (RefusalCodes.RequestBodyError, "The request body could not be read completely."),
+            _ => (RefusalCodes.UpstreamUnavailable, $"Route '{action.RouteId}' could not be reached."),
         };
         // A client that went away needs no answer; the audit record keeps the error.
         if (!answer)

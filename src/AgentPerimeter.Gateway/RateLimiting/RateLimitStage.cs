@@ -1,3 +1,4 @@
+using AgentPerimeter.Protocol.Refusals;
 using System.Globalization;
 using AgentPerimeter.Gateway.Actions;
 using AgentPerimeter.Gateway.Metrics;
@@ -43,7 +44,7 @@ internal sealed class RateLimitStage(RequestDelegate next, IRateLimitStore store
             if (limits.FailClosed)
             {
                 metrics.RateLimit(workType, "unavailable");
-                await ActionResponses.FailAsync(context, StatusCodes.Status503ServiceUnavailable, new ActionOutcome(OutcomeClass.Unavailable, "ratelimit_unavailable",
+                await ActionResponses.FailAsync(context, StatusCodes.Status503ServiceUnavailable, new ActionOutcome(OutcomeClass.Unavailable, RefusalCodes.RateLimitUnavailable,
                     Reason: "The perimeter cannot check this work type's rate limits right now, so it refuses the action. Retry shortly.",
                     RetryAfter: TimeSpan.FromSeconds(1))).ConfigureAwait(false);
                 return;
@@ -69,7 +70,7 @@ internal sealed class RateLimitStage(RequestDelegate next, IRateLimitStore store
                 return Task.CompletedTask;
             });
             // An MCP request gets this as a JSON-RPC refusal (HTTP 200, retry delay in data): its refusal writer decides.
-            await ActionResponses.FailAsync(context, StatusCodes.Status429TooManyRequests, new ActionOutcome(OutcomeClass.Limited, "rate_limited", limit.Id,
+            await ActionResponses.FailAsync(context, StatusCodes.Status429TooManyRequests, new ActionOutcome(OutcomeClass.Limited, RefusalCodes.RateLimited, limit.Id,
                 $"Work type '{workType}' may take {limit.Limit} actions per {Describe(limit.Period)} under limit '{limit.Id}'; retry in {seconds} s.",
                 result.RetryAfter)).ConfigureAwait(false);
             return;

@@ -1,3 +1,4 @@
+using AgentPerimeter.Protocol.Refusals;
 using AgentPerimeter.Gateway.Actions;
 using AgentPerimeter.Gateway.Policy;
 
@@ -27,7 +28,7 @@ internal sealed class SecretsStage(RequestDelegate next, SecretScrubber scrubber
                     {
                         // Entitlement is the work type's policy: a refusal here is the decision.
                         await ActionResponses.RefuseAsync(context, StatusCodes.Status403Forbidden,
-                            new PolicyDecision(DecisionOutcome.Deny, "secret_not_entitled", action.Proposal?.RuleId,
+                            new PolicyDecision(DecisionOutcome.Deny, RefusalCodes.SecretNotEntitled, action.Proposal?.RuleId,
                                 $"Work type '{action.WorkType}' is not entitled to the credential route '{action.RouteId}' requires.")).ConfigureAwait(false);
                         return;
                     }
@@ -37,7 +38,7 @@ internal sealed class SecretsStage(RequestDelegate next, SecretScrubber scrubber
                 if (read.Value is null)
                 {
                     await ActionResponses.FailAsync(context, StatusCodes.Status503ServiceUnavailable,
-                        new ActionOutcome(OutcomeClass.Unavailable, "secret_unavailable",
+                        new ActionOutcome(OutcomeClass.Unavailable, RefusalCodes.SecretUnavailable,
                             Reason: $"A credential route '{action.RouteId}' needs is unavailable right now.")).ConfigureAwait(false);
                     return;
                 }

@@ -1,3 +1,4 @@
+using AgentPerimeter.Protocol.Refusals;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using AgentPerimeter.Gateway.Actions;
@@ -88,7 +89,7 @@ internal sealed class InboundHostMiddleware(RequestDelegate next, InboundOptions
         if (host.EndsWith(_suffix, StringComparison.Ordinal) && _servers.Contains(host[..^_suffix.Length]))
             return next(context);
         return ActionResponses.RefuseAsync(context, StatusCodes.Status421MisdirectedRequest,
-            new PolicyDecision(DecisionOutcome.NotFound, "unknown_host", null,
+            new PolicyDecision(DecisionOutcome.NotFound, RefusalCodes.UnknownHost, null,
                 $"This inbound listener serves <server>{_suffix} for its configured servers only; '{ActionResponses.Printable(host, 128)}' is not one of them."));
     }
 

@@ -1,3 +1,4 @@
+using AgentPerimeter.Protocol.Refusals;
 using System.Net.WebSockets;
 using AgentPerimeter.Gateway.Actions;
 
@@ -10,12 +11,12 @@ namespace AgentPerimeter.Gateway.Tunnels;
 /// </summary>
 internal static partial class TunnelEndpoints
 {
-    public const string ConnectorHeader = "X-Perimeter-Connector";
-    public const string ErrorHeader = "X-Perimeter-Error";
+    public const string ConnectorHeader = AgentPerimeter.Protocol.Tunnels.TunnelHandshake.ConnectorHeader;
+    public const string ErrorHeader = AgentPerimeter.Protocol.PerimeterHeaders.Error;
 
     public static void MapTunnelEndpoints(this WebApplication app)
     {
-        app.MapGet("/tunnels/{name}", AcceptAsync).WithMetadata(new ListenerMetadata(ListenerKind.Tunnel));
+        app.MapGet(AgentPerimeter.Protocol.Tunnels.TunnelHandshake.RoutePattern, AcceptAsync).WithMetadata(new ListenerMetadata(ListenerKind.Tunnel));
     }
 
     private static async Task AcceptAsync(HttpContext context, string name, TunnelRegistry registry)
@@ -25,7 +26,7 @@ internal static partial class TunnelEndpoints
         var pool = registry.Pool(name);
         if (pool is null)
         {
-            await RefuseAsync(context, registry, StatusCodes.Status404NotFound, name, connector, remote, "unknown_tunnel",
+            await RefuseAsync(context, registry, StatusCodes.Status404NotFound, name, connector, remote, RefusalCodes.UnknownTunnel,
                 $"This gateway serves no tunnel named '{ActionResponses.Printable(name, 64)}'.");
             return;
         }
@@ -37,15 +38,15 @@ internal static partial class TunnelEndpoints
         {
             case CredentialCheck.Invalid:
                 await RefuseAsync(context, registry, StatusCodes.Status401Unauthorized, name, connector, remote,
-                    presented.Length == 0 ? "missing_credential" : "bad_credential",
+                    presented.Length == 0 ? RefusalCodes.MissingCredential : RefusalCodes.BadCredential,
                     $"The connector credential for tunnel '{name}' is missing or wrong.");
                 return;
             case CredentialCheck.OtherTunnel:
-                await RefuseAsync(context, registry, StatusCodes.Status403Forbidden, name, connector, remote, "not_entitled",
+                await RefuseAsync(context, registry, StatusCodes.Status403Forbidden, name, connector, remote, RefusalCodes.NotEntitled,
                     $"This connector credential belongs to another tunnel; it may not serve '{name}'.");
                 return;
             case CredentialCheck.Unreadable:
-                await RefuseAsync(context, registry, StatusCodes.Status503ServiceUnavailable, name, connector, remote, "credential_unavailable",
+                await RefuseAsync(context, registry, StatusCodes.Status503ServiceUnavailable, name, connector, remote, RefusalCodes.CredentialUnavailable,
                     $"The gateway cannot read the credential of tunnel '{name}' from its secret source right now.");
                 return;
         }
@@ -53,14 +54,14 @@ internal static partial class TunnelEndpoints
         if (pool.LiveConnections >= registry.MaxConnectionsPerTunnel)
         {
             context.Response.Headers.RetryAfter = "5";
-            await RefuseAsync(context, registry, StatusCodes.Status429TooManyRequests, name, connector, remote, "too_many_connections",
+            await RefuseAsync(context, registry, StatusCodes.Status429TooManyRequests, name, connector, remote, RefusalCodes.TooManyConnections,
                 $"Tunnel '{name}' already holds {pool.LiveConnections} connections, its limit.");
             return;
         }
 
         if (!context.WebSockets.IsWebSocketRequest)
         {
-            await RefuseAsync(context, registry, StatusCodes.Status400BadRequest, name, connector, remote, "websocket_required",
+            await RefuseAsync(context, registry, StatusCodes.Status400BadRequest, name, connector, remote, RefusalCodes.WebSocketRequired,
                 "A connector opens each tunnel connection as a WebSocket upgrade.");
             return;
         }

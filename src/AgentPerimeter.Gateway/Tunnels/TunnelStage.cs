@@ -1,3 +1,4 @@
+using AgentPerimeter.Protocol.Refusals;
 using AgentPerimeter.Gateway.Actions;
 using AgentPerimeter.Gateway.Metrics;
 using Yarp.ReverseProxy.Model;
@@ -23,7 +24,7 @@ internal sealed class TunnelStage(RequestDelegate next, TunnelRegistry registry,
             return next(context);
         metrics.TunnelRequest(pool is null ? "unknown" : tunnel, "unavailable");
         return ActionResponses.FailAsync(context, StatusCodes.Status503ServiceUnavailable,
-            new ActionOutcome(OutcomeClass.UpstreamFailed, "tunnel_unavailable", RetryAfter: TimeSpan.FromSeconds(1)) { NothingSent = true },
+            new ActionOutcome(OutcomeClass.UpstreamFailed, RefusalCodes.TunnelUnavailable, RetryAfter: TimeSpan.FromSeconds(1)) { NothingSent = true },
             pool is null
                 ? $"Route '{action.RouteId}' names tunnel '{tunnel}', which this gateway does not declare."
                 : $"Route '{action.RouteId}' is served through tunnel '{tunnel}', and no connector is connected to it right now.");

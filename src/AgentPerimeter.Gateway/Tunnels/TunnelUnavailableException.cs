@@ -1,3 +1,4 @@
+using AgentPerimeter.Protocol.Refusals;
 using AgentPerimeter.Gateway.Actions;
 
 namespace AgentPerimeter.Gateway.Tunnels;
@@ -7,5 +8,5 @@ public sealed class TunnelUnavailableException(string tunnel, string message) : 
 {
     public string Tunnel { get; } = tunnel;
 
-    public string Code => "tunnel_unavailable";
+    public string Code => RefusalCodes.TunnelUnavailable;
 }
