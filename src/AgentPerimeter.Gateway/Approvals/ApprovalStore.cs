@@ -42,13 +42,6 @@ public sealed record Approval
         Status is ApprovalStatus.Pending or ApprovalStatus.Approved && ExpiresAt <= now ? this with { Status = ApprovalStatus.Expired } : this;
 }
 
-/// <summary><c>Gateway:Approvals</c>.</summary>
-public sealed class ApprovalOptions
-{
-    /// <summary>How long a held call may wait for a decision, and an approval for its use.</summary>
-    public TimeSpan Expiry { get; set; } = TimeSpan.FromHours(1);
-}
-
 /// <summary>
 /// Pending and decided approvals. An approval is single use: the first matching action consumes it.
 /// Redis when configured (every replica sees the same approvals), else the gateway's memory.

@@ -50,7 +50,7 @@ public static class PerimeterHostingExtensions
 
         var services = builder.Services;
         // Each gateway keeps its own logger (several run in one test process); the static Log.Logger is left alone.
-        services.AddSerilog(ConfigureLogging(options), preserveStaticLogger: true);
+        services.AddSerilog(PerimeterLogging.Configure(options), preserveStaticLogger: true);
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(options);
         services.AddSingleton(new GatewayLimits { MaxRequestBodyBytes = options.MaxRequestBodyBytes });
@@ -68,8 +68,8 @@ public static class PerimeterHostingExtensions
         services.AddPerimeterSecrets(options.ConfigDirectory);
         services.AddPerimeterIdentity(options.Identity, options.ResolveDataPath(options.Identity.SigningKeyPath), options.ResolveDataPath("revocations.json"), redis);
         services.AddPerimeterMcp(options.ResolveDataPath("tool-pins.json"), redis, redisTimeout);
-        services.AddPerimeterIdempotency(options.Idempotency, redis, redisTimeout);
-        services.AddPerimeterApprovals(options.Approvals, redis, redisTimeout);
+        services.AddPerimeterIdempotency(redis, redisTimeout);
+        services.AddPerimeterApprovals(redis, redisTimeout);
         services.AddPerimeterRateLimiting(redis, TimeSpan.FromMilliseconds(options.Redis.TimeoutMilliseconds));
         services.AddPerimeterTunnels(new DeclaredTunnels(options.TunnelDefinitions), options.Inbound);
         services.AddPerimeterProxy(config.GetSection("ReverseProxy"));
@@ -79,12 +79,12 @@ public static class PerimeterHostingExtensions
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
             var listeners = kestrel.ApplicationServices.GetRequiredService<PerimeterListeners>();
-            listeners.AgentListen = Listen(kestrel, options, options.Listeners.Agent, ListenerKind.Agent);
-            listeners.AdminListen = Listen(kestrel, options, options.Listeners.Admin, ListenerKind.Admin);
+            listeners.AgentListen = PerimeterListenerSetup.Listen(kestrel, options, options.Listeners.Agent, ListenerKind.Agent);
+            listeners.AdminListen = PerimeterListenerSetup.Listen(kestrel, options, options.Listeners.Admin, ListenerKind.Admin);
             if (options.Listeners.Tunnel is { } tunnel)
-                listeners.TunnelListen = Listen(kestrel, options, tunnel, ListenerKind.Tunnel);
+                listeners.TunnelListen = PerimeterListenerSetup.Listen(kestrel, options, tunnel, ListenerKind.Tunnel);
             if (options.Listeners.Inbound is { } inbound)
-                listeners.InboundListen = Listen(kestrel, options, inbound, ListenerKind.Inbound);
+                listeners.InboundListen = PerimeterListenerSetup.Listen(kestrel, options, inbound, ListenerKind.Inbound);
         });
         return builder;
     }
@@ -171,64 +171,4 @@ public static class PerimeterHostingExtensions
         return Path.Combine(AppContext.BaseDirectory, "config");
     }
 
-    private static Action<IServiceProvider, LoggerConfiguration> ConfigureLogging(GatewayOptions options) => (services, log) =>
-    {
-        log.MinimumLevel.Is(Enum.Parse<LogEventLevel>(options.Logging.MinimumLevel, ignoreCase: true))
-            .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
-            .MinimumLevel.Override("Microsoft.AspNetCore.DataProtection", LogEventLevel.Error)
-            .MinimumLevel.Override("Yarp", LogEventLevel.Warning)
-            .Enrich.FromLogContext();
-        // Every sink sits behind the scrubber: no secret value reaches a log line.
-        var sinks = new LoggerConfiguration().MinimumLevel.Verbose();
-        if (options.Logging.Console)
-            sinks.WriteTo.Console(new CompactJsonFormatter());
-        if (options.Logging.File is { } file)
-            sinks.WriteTo.File(new CompactJsonFormatter(), options.ResolveDataPath(file));
-        log.WriteTo.Sink(new ScrubbingLogSink(sinks.CreateLogger(), services.GetRequiredService<SecretScrubber>()));
-    };
-
-    private static KestrelListenOptions Listen(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions kestrel, GatewayOptions options, string url, ListenerKind kind)
-    {
-        var uri = new Uri(url);
-        var address = uri.Host switch
-        {
-            "localhost" => IPAddress.Loopback,
-            "*" or "+" or "0.0.0.0" => IPAddress.Any,
-            _ => IPAddress.Parse(uri.Host.Trim('[', ']')),
-        };
-        KestrelListenOptions? captured = null;
-        var feature = new ListenerFeature(kind);
-        kestrel.Listen(address, uri.Port, listen =>
-        {
-            captured = listen;
-            listen.Use(next => connection =>
-            {
-                connection.Features.Set(feature);
-                return next(connection);
-            });
-            if (uri.Scheme == Uri.UriSchemeHttps)
-            {
-                var https = new Microsoft.AspNetCore.Server.Kestrel.Https.HttpsConnectionAdapterOptions
-                {
-                    ServerCertificate = ListenerCertificates.LoadServerCertificate(options),
-                    // The rest of the PEM file (intermediates) is sent with the leaf.
-                    ServerCertificateChain = ListenerCertificates.LoadServerCertificateChain(options),
-                    SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13,
-                };
-                if (kind == ListenerKind.Inbound)
-                {
-                    var services = kestrel.ApplicationServices;
-                    var clients = new Tunnels.InboundClientCertificates(options.ResolveConfigPath(options.Inbound.ClientCertificateAuthority!),
-                        services.GetRequiredService<PerimeterMetrics>(), services.GetRequiredService<TimeProvider>(),
-                        services.GetRequiredService<ILoggerFactory>().CreateLogger("AgentPerimeter.Gateway.Tunnels.Inbound"));
-                    https.ClientCertificateMode = Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.RequireCertificate;
-                    https.CheckCertificateRevocation = false; // no online lookups during a handshake; the CA is pinned instead
-                    https.ClientCertificateValidation = clients.Validate;
-                }
-                listen.UseHttps(https);
-                kestrel.ApplicationServices.GetRequiredService<PerimeterListeners>().TlsListeners.Add(listen);
-            }
-        });
-        return captured!;
-    }
 }

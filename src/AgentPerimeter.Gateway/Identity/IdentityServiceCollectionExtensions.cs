@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 
 namespace AgentPerimeter.Gateway.Identity;
@@ -12,7 +13,9 @@ public static class IdentityServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddPerimeterIdentity(this IServiceCollection services, IdentityOptions identity, string signingKeyPath, string revocationsPath, string? redisKeyPrefix)
     {
-        services.AddSingleton(identity);
+        services.AddSingleton<IValidateOptions<IdentityOptions>, IdentityOptionsValidator>();
+        services.AddOptions<IdentityOptions>().BindConfiguration("Gateway:Identity").ValidateOnStart();
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<IdentityOptions>>().Value);
         services.AddSingleton(sp => new SigningKeys(signingKeyPath, sp.GetRequiredService<ILogger<SigningKeys>>()));
         services.AddSingleton<SessionIssuer>();
         services.AddSingleton<IdentityResolver>();

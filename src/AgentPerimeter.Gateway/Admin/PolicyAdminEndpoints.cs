@@ -1,0 +1,85 @@
+using AgentPerimeter.Protocol.Refusals;
+using AgentPerimeter.Gateway.Actions;
+using AgentPerimeter.Gateway.Audit;
+using AgentPerimeter.Gateway.Hosting;
+using AgentPerimeter.Gateway.Identity;
+using AgentPerimeter.Gateway.Mcp;
+using AgentPerimeter.Gateway.Secrets;
+using AgentPerimeter.Gateway.Metrics;
+using AgentPerimeter.Gateway.Policy;
+using Prometheus;
+
+namespace AgentPerimeter.Gateway.Admin;
+
+/// <summary>The running policy, the secret inventory (never values) and the pinned tool definitions.</summary>
+internal static class PolicyAdminEndpoints
+{
+    public static void Map(RouteGroupBuilder admin)
+    {
+        admin.MapGet("/admin/policy", (PolicyStore store) =>
+        {
+            var p = store.Current;
+            return Results.Json(new
+            {
+                version = p.Version,
+                work_types = p.WorkTypes.Values.OrderBy(w => w.Name).Select(w => new
+                {
+                    name = w.Name,
+                    description = w.Description,
+                    agents = w.Agents.Select(a => a.Pattern),
+                    rules = w.Rules.Select(r => new
+                    {
+                        id = r.Id,
+                        route = r.Route,
+                        methods = r.AnyMethod ? ["*"] : r.Methods.Order().ToArray(),
+                        paths = r.Paths.Select(g => g.Pattern),
+                        mode = r.Mode == RuleMode.Enforce ? "enforce" : "report",
+                    }),
+                }),
+            });
+        });
+
+        admin.MapGet("/admin/secrets", (PolicyStore store, SecretStats stats) =>
+        {
+            var policy = store.Current;
+            var catalog = policy.Section<SecretCatalog>();
+            return Results.Json(catalog.Secrets.Values.OrderBy(s => s.Name).Select(s =>
+            {
+                var (count, last) = stats.For(s.Name);
+                return new
+                {
+                    name = s.Name,
+                    description = s.Description,
+                    source = new { kind = s.Provider.Kind, location = s.Location },
+                    available = s.Read().Value is not null,
+                    bindings = s.Bindings.Select(b => new
+                    {
+                        route = b.Route,
+                        inject = b.Describe(),
+                        when_not_entitled = b.RefuseWhenNotEntitled ? "refuse" : "forward",
+                    }),
+                    work_types = policy.WorkTypes.Values.Where(w => catalog.EntitledFor(w.Name).Contains(s.Name)).Select(w => w.Name).Order(),
+                    injections = count,
+                    last_injected = last,
+                };
+            }));
+        });
+
+        admin.MapGet("/admin/tools", (ToolPins pins) => Results.Json(pins.All().Select(p => new
+        {
+            route = p.Route,
+            tool = p.Tool,
+            status = p.Withheld ? "withheld" : "approved",
+            approved_hash = p.ApprovedHash,
+            latest_hash = p.LatestHash,
+            latest_description = p.LatestDescription,
+            first_seen = p.FirstSeen,
+            changed_at = p.ChangedAt,
+        })));
+
+        admin.MapPost("/admin/tools/{route}/{tool}/approve", (string route, string tool, ToolPins pins) =>
+            pins.Approve(route, tool)
+                ? Results.Json(new { route, tool, status = "approved" })
+                : Results.Json(new { error = RefusalCodes.UnknownTool, message = $"Tool '{tool}' has not been seen on route '{route}'." }, statusCode: 404));
+    }
+}
