@@ -43,6 +43,13 @@ public sealed class TestMcpServer : IAsyncDisposable
     /// <summary>The server session of the last tool call, to push unsolicited messages on its GET stream.</summary>
     public McpServer? LastSession { get; private set; }
 
+    /// <summary>
+    /// How long each step of the <c>slow_job</c> tool takes before it reports progress. Real time on
+    /// purpose: the streaming tests assert that the notifications reach the client this far apart
+    /// (buffered anywhere, they would arrive together with the result).
+    /// </summary>
+    public static readonly TimeSpan SlowJobStep = TimeSpan.FromMilliseconds(400);
+
     public IEnumerable<string> ToolCalls => Received.Where(r => r.StartsWith("tools/call", StringComparison.Ordinal));
 
     public static async Task<TestMcpServer> StartAsync()
@@ -93,8 +100,8 @@ public sealed class TestMcpServer : IAsyncDisposable
                     int steps = args.TryGetValue("steps", out var s) ? s.GetInt32() : 4;
                     for (int i = 1; i <= steps; i++)
                     {
-                        // The server simulates slow work: real time is the point of this tool.
-                        await Task.Delay(400, ct);
+                        // Simulated slow work, not a wait for anything: see SlowJobStep.
+                        await Task.Delay(SlowJobStep, ct);
                         if (ctx.Params.ProgressToken is { } token)
                             await ctx.Server.NotifyProgressAsync(token, new ProgressNotificationValue { Progress = i, Total = steps, Message = $"step {i}" }, cancellationToken: ct);
                     }
