@@ -1,4 +1,4 @@
-using AgentPerimeter.Gateway.Audit;
+using AgentPerimeter.Protocol.Audit;
 
 namespace AgentPerimeter.Cli;
 

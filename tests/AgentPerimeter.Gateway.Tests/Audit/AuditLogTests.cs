@@ -1,7 +1,7 @@
 using System.Net;
 using AgentPerimeter.Cli;
-using AgentPerimeter.Gateway.Audit;
 using AgentPerimeter.Gateway.Tests.Infrastructure;
+using AgentPerimeter.Protocol.Audit;
 
 namespace AgentPerimeter.Gateway.Tests.Audit;
 

@@ -1,8 +1,8 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.RegularExpressions;
-using AgentPerimeter.Gateway.Audit;
 using AgentPerimeter.Gateway.Tests.Infrastructure;
+using AgentPerimeter.Protocol.Audit;
 
 namespace AgentPerimeter.Gateway.Tests.EndToEnd;
 

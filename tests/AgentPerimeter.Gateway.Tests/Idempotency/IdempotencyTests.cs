@@ -110,6 +110,6 @@ public class IdempotencyTests
 /// <summary>The <c>_meta</c> keys, as the harness sends them.</summary>
 internal static class HarnessSetupKeys
 {
-    public const string Idempotency = AgentPerimeter.Harness.HarnessSession.IdempotencyMetaKey;
-    public const string Approval = AgentPerimeter.Harness.HarnessSession.ApprovalMetaKey;
+    public const string Idempotency = AgentPerimeter.Protocol.PerimeterMeta.IdempotencyKey;
+    public const string Approval = AgentPerimeter.Protocol.PerimeterMeta.ApprovalId;
 }
