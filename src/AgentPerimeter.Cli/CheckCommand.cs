@@ -18,6 +18,11 @@ internal static class CheckCommand
         List<string> check = [GatewayCommandLine.Check, GatewayCommandLine.ConfigDir, Path.GetDirectoryName(policyFile)!, GatewayCommandLine.Policy, policyFile];
         if (args.Get("routes") is { } routes)
             check.AddRange([GatewayCommandLine.Routes, Path.GetFullPath(routes)]);
-        return await GatewayProcess.RunToCompletionAsync(gateway, check, Console.Out, Console.Error);
+        var (exitCode, output, errors) = await GatewayProcess.RunToCompletionAsync(gateway, check);
+        foreach (var line in output)
+            Console.Out.WriteLine(line);
+        foreach (var line in errors)
+            Console.Error.WriteLine(line);
+        return exitCode;
     }
 }

@@ -43,17 +43,21 @@ internal sealed partial class GatewayProcess : IAsyncDisposable
         return null;
     }
 
-    /// <summary>Runs the gateway to completion (<c>--check</c>), relaying its output; its exit code.</summary>
-    public static async Task<int> RunToCompletionAsync(string dll, IEnumerable<string> args, TextWriter output, TextWriter error)
+    /// <summary>
+    /// Runs the gateway to completion (<c>--check</c>): its exit code and what it printed, collected to
+    /// be written out at once when it is done (as a command's output is), not line by line as it runs.
+    /// </summary>
+    public static async Task<(int ExitCode, IReadOnlyList<string> Output, IReadOnlyList<string> Errors)> RunToCompletionAsync(string dll, IEnumerable<string> args)
     {
+        List<string> output = [], errors = [];
         using var process = new Process { StartInfo = StartInfo(dll, args) };
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.WriteLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (error) error.WriteLine(e.Data); };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.Add(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (errors) errors.Add(e.Data); };
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        await process.WaitForExitAsync().ConfigureAwait(false); // also waits for the output to be relayed
-        return process.ExitCode;
+        await process.WaitForExitAsync().ConfigureAwait(false); // also waits for the output to be read to its end
+        return (process.ExitCode, output, errors);
     }
 
     /// <summary>
