@@ -17,6 +17,9 @@
 # /healthz, /readyz, /admin/sessions). Publish 9090 to loopback or a private network only, and set
 # Gateway__Admin__TokenFile so /admin/* (which mints session tokens) needs the operators' token.
 #
+# Checking a configuration change before it is deployed (the same validation as startup, nothing started):
+#   docker run --rm -v "$PWD/config:/app/config:ro" agentperimeter --check --config-dir /app/config
+#
 # Configuration: the shipped config/*.json (gateway.json, routes.json, perimeter.json) is baked into
 # /app/config as a working default. In production mount your own directory over it (read-only is
 # fine): routes.json and perimeter.json are reloaded when they change. On mounts whose change events
@@ -35,11 +38,13 @@ WORKDIR /src
 # Restore from the project file and the central build/package settings alone, so this layer is reused
 # until a dependency changes.
 COPY global.json Directory.Build.props Directory.Packages.props ./
+COPY src/AgentPerimeter.Protocol/AgentPerimeter.Protocol.csproj src/AgentPerimeter.Protocol/
 COPY src/AgentPerimeter.Gateway/AgentPerimeter.Gateway.csproj src/AgentPerimeter.Gateway/
 RUN dotnet restore src/AgentPerimeter.Gateway/AgentPerimeter.Gateway.csproj
 
 # The project links ../../config/*.json into its output, so config/ is part of the build.
 COPY config/ config/
+COPY src/AgentPerimeter.Protocol/ src/AgentPerimeter.Protocol/
 COPY src/AgentPerimeter.Gateway/ src/AgentPerimeter.Gateway/
 RUN dotnet publish src/AgentPerimeter.Gateway/AgentPerimeter.Gateway.csproj \
         --configuration Release --no-restore --output /app/publish -p:UseAppHost=false
@@ -53,10 +58,12 @@ RUN dotnet publish src/AgentPerimeter.Gateway/AgentPerimeter.Gateway.csproj \
 FROM mcr.microsoft.com/dotnet/sdk:${DOTNET_VERSION} AS build-tools
 WORKDIR /src
 COPY global.json Directory.Build.props Directory.Packages.props ./
+COPY src/AgentPerimeter.Protocol/AgentPerimeter.Protocol.csproj src/AgentPerimeter.Protocol/
 COPY src/AgentPerimeter.Connector/AgentPerimeter.Connector.csproj src/AgentPerimeter.Connector/
 COPY src/AgentPerimeter.Harness/AgentPerimeter.Harness.csproj src/AgentPerimeter.Harness/
 RUN dotnet restore src/AgentPerimeter.Connector/AgentPerimeter.Connector.csproj \
  && dotnet restore src/AgentPerimeter.Harness/AgentPerimeter.Harness.csproj
+COPY src/AgentPerimeter.Protocol/ src/AgentPerimeter.Protocol/
 COPY src/AgentPerimeter.Connector/ src/AgentPerimeter.Connector/
 COPY src/AgentPerimeter.Harness/ src/AgentPerimeter.Harness/
 RUN dotnet publish src/AgentPerimeter.Connector/AgentPerimeter.Connector.csproj \

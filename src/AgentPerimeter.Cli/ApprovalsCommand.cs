@@ -1,4 +1,7 @@
+using System.Net.Http.Json;
 using System.Text.Json;
+using AgentPerimeter.Protocol;
+using AgentPerimeter.Protocol.Messages;
 
 namespace AgentPerimeter.Cli;
 
@@ -12,32 +15,31 @@ internal static class ApprovalsCommand
         {
             case "list":
             {
-                var response = await http.GetAsync("admin/approvals");
+                var response = await http.GetAsync(PerimeterPaths.AdminApprovals);
                 if (!response.IsSuccessStatusCode)
                     return Cli.Fail($"the gateway refused ({(int)response.StatusCode}): {await response.Content.ReadAsStringAsync()}");
-                using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+                var approvals = await response.Content.ReadFromJsonAsync(ProtocolJsonContext.Default.ListApprovalRecord) ?? [];
                 var all = args.Flag("all");
                 Console.Out.WriteLine($"{"approval",-38} {"status",-9} {"agent",-16} {"work type",-14} {"action",-28} arguments");
-                foreach (var a in doc.RootElement.EnumerateArray())
+                foreach (var a in approvals)
                 {
-                    var status = a.GetProperty("status").GetString();
-                    if (!all && status != "pending")
+                    if (!all && a.Status != ApprovalStates.Pending)
                         continue;
-                    Console.Out.WriteLine($"{Safe(a.GetProperty("id").GetString()),-38} {status,-9} {Safe(a.GetProperty("agent").GetString()),-16} {Safe(a.GetProperty("work_type").GetString()),-14} {Safe(a.GetProperty("what").GetString()),-28} {Safe(a.GetProperty("arguments").ToString())}");
+                    Console.Out.WriteLine($"{Safe(a.Id),-38} {a.Status,-9} {Safe(a.Agent),-16} {Safe(a.WorkType),-14} {Safe(a.What),-28} {Safe(a.Arguments)}");
                 }
                 return 0;
             }
             case "approve" or "deny" when args.Positionals.Count == 2:
             {
                 var id = args.Positionals[1];
-                using var request = new HttpRequestMessage(HttpMethod.Post, $"admin/approvals/{Uri.EscapeDataString(id)}/{verb}");
-                request.Headers.Add(AgentPerimeter.Protocol.PerimeterHeaders.Operator, Environment.UserName);
+                using var request = new HttpRequestMessage(HttpMethod.Post, PerimeterPaths.Decide(id, approve: verb == "approve"));
+                request.Headers.Add(PerimeterHeaders.Operator, Environment.UserName);
                 var response = await http.SendAsync(request);
                 var body = await response.Content.ReadAsStringAsync();
                 if (!response.IsSuccessStatusCode)
                     return Cli.Fail($"the gateway refused ({(int)response.StatusCode}): {body}");
-                using var doc = JsonDocument.Parse(body);
-                Console.Out.WriteLine($"{(verb == "approve" ? "approved" : "denied")}: {Safe(id)} ({Safe(doc.RootElement.GetProperty("what").GetString())} {Safe(doc.RootElement.GetProperty("arguments").ToString())})");
+                var decided = JsonSerializer.Deserialize(body, ProtocolJsonContext.Default.ApprovalRecord)!;
+                Console.Out.WriteLine($"{(verb == "approve" ? "approved" : "denied")}: {Safe(id)} ({Safe(decided.What)} {Safe(decided.Arguments)})");
                 return 0;
             }
             default:

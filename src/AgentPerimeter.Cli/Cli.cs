@@ -45,7 +45,7 @@ internal static class Cli
             {
                 "demo" => await DemoCommand.RunAsync(new Args(rest)),
                 "token" => await TokenCommand.RunAsync(new Args(rest)),
-                "check" => CheckCommand.Run(new Args(rest)),
+                "check" => await CheckCommand.RunAsync(new Args(rest)),
                 "tools" => await ToolsCommand.RunAsync(new Args(rest)),
                 "secrets" => await SecretsCommand.RunAsync(new Args(rest)),
                 "sessions" => await SessionsCommand.RunAsync(new Args(rest)),
@@ -61,53 +61,13 @@ internal static class Cli
         }
     }
 
+    /// <summary>The gateway program is not installed beside the CLI (its build or publish puts it in gateway/).</summary>
+    public const string GatewayMissing =
+        "cannot find the gateway program (AgentPerimeter.Gateway.dll) in the gateway/ folder beside the CLI. Build or publish the CLI project, which puts it there.";
+
     public static int Fail(string message)
     {
         Console.Error.WriteLine($"perimeter: {message}");
         return 64;
     }
-}
-
-internal sealed class ArgsException(string message) : Exception(message);
-
-/// <summary>Tiny argument reader: <c>--name value</c>, <c>--flag</c>, and positionals.</summary>
-internal sealed class Args
-{
-    private readonly Dictionary<string, string?> _options = new(StringComparer.Ordinal);
-    private readonly List<string> _positionals = [];
-
-    public Args(string[] args)
-    {
-        for (int i = 0; i < args.Length; i++)
-        {
-            var a = args[i];
-            if (a.StartsWith("--", StringComparison.Ordinal))
-            {
-                var eq = a.IndexOf('=');
-                if (eq > 0)
-                    _options[a[2..eq]] = a[(eq + 1)..];
-                else if (i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal))
-                    _options[a[2..]] = args[++i];
-                else
-                    _options[a[2..]] = null;
-            }
-            else
-            {
-                _positionals.Add(a);
-            }
-        }
-    }
-
-    public IReadOnlyList<string> Positionals => _positionals;
-
-    public bool Flag(string name) => _options.ContainsKey(name);
-
-    public string? Get(string name) => _options.TryGetValue(name, out var v) ? v : null;
-
-    public string Required(string name, string example) =>
-        Get(name) is { Length: > 0 } v ? v : throw new ArgsException($"--{name} is required (e.g. --{name} {example}).");
-
-    public int? Int(string name) => Get(name) is { } v
-        ? int.TryParse(v, out var n) ? n : throw new ArgsException($"--{name} must be a whole number, not '{v}'.")
-        : null;
 }

@@ -3,18 +3,18 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using AgentPerimeter.DemoUpstream;
+using AgentPerimeter.Protocol;
 using AgentPerimeter.Protocol.Audit;
-using AgentPerimeter.Gateway.Hosting;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
+using AgentPerimeter.Protocol.Messages;
 using ModelContextProtocol.Client;
 
 namespace AgentPerimeter.Cli;
 
 /// <summary>
-/// <c>perimeter demo</c>: the quick start. Runs the bundled demo upstream and the gateway on embedded
-/// defaults (local signing key, shipped config, audit under ./data), walks through allowed and denied
-/// actions over HTTP and MCP, shows the governed-action percentage and the audit chain, then serves.
+/// <c>perimeter demo</c>: the quick start. Runs the bundled demo upstream (in process) and the gateway
+/// (a child process, stopped with the demo) on embedded defaults (local signing key, shipped config,
+/// audit under ./data), walks through allowed and denied actions over HTTP and MCP, shows the
+/// governed-action percentage and the audit chain, then serves.
 /// </summary>
 internal static partial class DemoCommand
 {
@@ -24,9 +24,12 @@ internal static partial class DemoCommand
         int adminPort = args.Int("admin-port") ?? 9090;
         int upstreamPort = args.Int("upstream-port") ?? 5081;
         var dataDir = Path.GetFullPath(args.Get("data-dir") ?? "data");
+        if (GatewayProcess.Locate() is not { } gatewayDll)
+            return Cli.Fail(Cli.GatewayMissing);
 
-        // The demo customer service expects the key the gateway injects from config/secrets/.
-        var keyFile = new[] { Path.GetFullPath(Path.Combine("config", "secrets", "customers-api-key")), Path.Combine(AppContext.BaseDirectory, "config", "secrets", "customers-api-key") }
+        // The demo customer service expects the key the gateway injects from config/secrets/ (the
+        // gateway reads ./config when there is one, else the config shipped beside it).
+        var keyFile = new[] { Path.GetFullPath(Path.Combine("config", "secrets", "customers-api-key")), Path.Combine(Path.GetDirectoryName(gatewayDll)!, "config", "secrets", "customers-api-key") }
             .FirstOrDefault(File.Exists);
         if (keyFile is not null)
             Environment.SetEnvironmentVariable("DEMO_CUSTOMERS_API_KEY", File.ReadAllText(keyFile).TrimEnd('\r', '\n'));
@@ -41,28 +44,34 @@ internal static partial class DemoCommand
         }
         var upstreamUrl = upstream.Urls.First();
 
+        var auditPath = _auditPath = Path.Combine(dataDir, "audit.jsonl");
         string[] gatewayArgs =
         [
             $"--Gateway:Listeners:Agent=http://127.0.0.1:{agentPort}",
             $"--Gateway:Listeners:Admin=http://127.0.0.1:{adminPort}",
             $"--Gateway:DataDirectory={dataDir}",
-            "--Gateway:Logging:Console=false",
+            $"--Gateway:Audit:Path={auditPath}",
+            // Its log goes to the file; the demo reads where it listens from standard output.
+            "--Gateway:Logging:Console=true",
             "--Gateway:Logging:File=gateway.log",
             $"--ReverseProxy:Clusters:demo:Destinations:demo-1:Address={upstreamUrl}/",
         ];
-        await using var gateway = PerimeterApp.Build(gatewayArgs);
+        GatewayProcess gateway;
         try
         {
-            await gateway.StartAsync();
+            gateway = await GatewayProcess.StartAsync(gatewayDll, gatewayArgs, TimeSpan.FromSeconds(60));
         }
-        catch (IOException ex)
+        catch (GatewayStartException ex) when (ex.ExitCode == Protocol.Hosting.GatewayCommandLine.InvalidConfiguration)
+        {
+            return Cli.Fail($"the gateway did not start: {ex.Message}");
+        }
+        catch (GatewayStartException ex)
         {
             return Cli.Fail($"cannot start the gateway on ports {agentPort}/{adminPort} ({ex.Message}). Pass --agent-port N --admin-port N.");
         }
-        var listeners = gateway.Services.GetRequiredService<PerimeterListeners>();
-        var agentUri = listeners.AgentUri;
-        var adminUri = listeners.AdminUri;
-        var auditPath = _auditPath = gateway.Services.GetRequiredService<AgentPerimeter.Gateway.Audit.AuditLog>().FilePath;
+        await using var stopGateway = gateway;
+        var agentUri = gateway.AgentUri;
+        var adminUri = gateway.AdminUri;
 
         Console.Out.WriteLine($"""
             AgentPerimeter demo
@@ -81,23 +90,22 @@ internal static partial class DemoCommand
         var analyst = await MintAsync(admin, "data-analyst", "sensitive-data");
 
         Console.Out.WriteLine($"{"work type",-15} {"action",-38} {"status",6}  {"decision",-16} {"rule / reason",-28} action id");
-        await ShowAsync(agent, explorer, "exploration", HttpMethod.Get, "/api/repos");
-        await ShowAsync(agent, explorer, "exploration", HttpMethod.Post, "/api/builds");
-        await ShowAsync(agent, builder, "build", HttpMethod.Post, "/api/builds");
-        await ShowAsync(agent, builder, "build", HttpMethod.Post, "/api/deployments");
-        var customer = await ShowAsync(agent, analyst, "sensitive-data", HttpMethod.Get, "/api/customers/42");
-        await ShowAsync(agent, analyst, "sensitive-data", HttpMethod.Get, "/api/exports/q3-2026");
-        await ShowAsync(agent, explorer, "exploration", HttpMethod.Get, "/api/repos/..%2Fadmin%2Fwipe");
-        await ShowAsync(agent, explorer, "exploration", HttpMethod.Get, "/internal/metrics");
+        await ShowAsync(agent, explorer.Token, "exploration", HttpMethod.Get, "/api/repos");
+        await ShowAsync(agent, explorer.Token, "exploration", HttpMethod.Post, "/api/builds");
+        await ShowAsync(agent, builder.Token, "build", HttpMethod.Post, "/api/builds");
+        await ShowAsync(agent, builder.Token, "build", HttpMethod.Post, "/api/deployments");
+        var customer = await ShowAsync(agent, analyst.Token, "sensitive-data", HttpMethod.Get, "/api/customers/42");
+        await ShowAsync(agent, analyst.Token, "sensitive-data", HttpMethod.Get, "/api/exports/q3-2026");
+        await ShowAsync(agent, explorer.Token, "exploration", HttpMethod.Get, "/api/repos/..%2Fadmin%2Fwipe");
+        await ShowAsync(agent, explorer.Token, "exploration", HttpMethod.Get, "/internal/metrics");
         await ShowAsync(agent, null, "(no token)", HttpMethod.Get, "/api/repos");
         await ShowAsync(agent, "eyJhbGciOiJub25lIn0.eyJzdWIiOiJtYWxsb3J5In0.", "(forged)", HttpMethod.Get, "/api/repos");
-        await McpTourAsync(agentUri, explorer, builder);
+        await McpTourAsync(agentUri, explorer.Token, builder.Token);
         await HarnessTourAsync(agentUri, adminUri, dataDir);
 
         // The kill switch: revoke the analyst's session; its still-valid token stops working at once.
-        var analystSession = new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(analyst).GetClaim("sid").Value;
-        (await admin.PostAsync($"admin/sessions/{analystSession}/revoke", null)).EnsureSuccessStatusCode();
-        await ShowAsync(agent, analyst, "sensitive-data", HttpMethod.Get, "/api/customers/42");
+        (await admin.PostAsync($"admin/sessions/{analyst.SessionId}/revoke", null)).EnsureSuccessStatusCode();
+        await ShowAsync(agent, analyst.Token, "sensitive-data", HttpMethod.Get, "/api/customers/42");
 
         Console.Out.WriteLine($"""
 
@@ -106,7 +114,7 @@ internal static partial class DemoCommand
               {customer}
             """);
 
-        var metrics = await admin.GetStringAsync("metrics");
+        var metrics = await admin.GetStringAsync(PerimeterPaths.Metrics);
         var (governed, total) = GovernedCounts(metrics);
         var verification = AuditVerifier.Verify(auditPath);
         Console.Out.WriteLine($"""
@@ -115,7 +123,7 @@ internal static partial class DemoCommand
             audit chain: {(verification.IsIntact ? "intact" : "BROKEN")}, {verification.Records} records (perimeter audit verify {auditPath})
 
             Try it yourself:
-              export PERIMETER_TOKEN={explorer}
+              export PERIMETER_TOKEN={explorer.Token}
               curl -i -H "Authorization: Bearer $PERIMETER_TOKEN" {agentUri}api/repos
               curl -s {adminUri}metrics | grep agentperimeter_
             """);
@@ -126,18 +134,20 @@ internal static partial class DemoCommand
         Console.Out.WriteLine("Serving. Press Ctrl+C to stop.");
         var stop = new TaskCompletionSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.TrySetResult(); };
-        await stop.Task;
-        await gateway.StopAsync();
+        // The upstream's host hears SIGTERM (and Ctrl+C) and stops: so does the demo. So it does when the
+        // gateway ends on its own. Either way the gateway is stopped before the demo returns.
+        using var stopping = upstream.Lifetime.ApplicationStopping.Register(() => stop.TrySetResult());
+        await Task.WhenAny(stop.Task, gateway.Exited);
+        await gateway.DisposeAsync();
         await upstream.StopAsync();
         return 0;
     }
 
-    private static async Task<string> MintAsync(HttpClient admin, string agent, string workType)
+    private static async Task<SessionTokenResponse> MintAsync(HttpClient admin, string agent, string workType)
     {
-        var response = await admin.PostAsJsonAsync("admin/sessions", new { agent, workType });
+        var response = await admin.PostAsJsonAsync(PerimeterPaths.AdminSessions, new SessionTokenRequest(agent, workType), ProtocolJsonContext.Default.SessionTokenRequest);
         response.EnsureSuccessStatusCode();
-        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return doc.RootElement.GetProperty("token").GetString()!;
+        return (await response.Content.ReadFromJsonAsync(ProtocolJsonContext.Default.SessionTokenResponse))!;
     }
 
     private static async Task<string> ShowAsync(HttpClient agent, string? token, string label, HttpMethod method, string path)
@@ -147,7 +157,7 @@ internal static partial class DemoCommand
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         using var response = await agent.SendAsync(request);
         // The decision shown is the one the audit log recorded for this action id.
-        var id = response.Headers.TryGetValues(AgentPerimeter.Protocol.PerimeterHeaders.ActionId, out var ids) ? ids.First() : "-";
+        var id = response.Headers.TryGetValues(PerimeterHeaders.ActionId, out var ids) ? ids.First() : "-";
         var (decision, detail) = FromAudit(id);
         Console.Out.WriteLine($"{label,-15} {method.Method + " " + path,-38} {(int)response.StatusCode,6}  {decision,-16} {detail,-28} {id}");
         return await response.Content.ReadAsStringAsync();
@@ -233,12 +243,11 @@ internal static partial class DemoCommand
         {
             while (!operatorDone.IsCancellationRequested)
             {
-                using var pending = JsonDocument.Parse(await admin.GetStringAsync("admin/approvals", operatorDone.Token));
-                foreach (var a in pending.RootElement.EnumerateArray().Where(a => a.GetProperty("status").GetString() == "pending"))
+                var approvals = await admin.GetFromJsonAsync(PerimeterPaths.AdminApprovals, ProtocolJsonContext.Default.ListApprovalRecord, operatorDone.Token) ?? [];
+                foreach (var a in approvals.Where(a => a.Status == ApprovalStates.Pending))
                 {
-                    var id = a.GetProperty("id").GetString()!;
-                    Console.Out.WriteLine($"  operator: perimeter approvals approve {id}   ({a.GetProperty("what").GetString()} {a.GetProperty("arguments").GetString()})");
-                    (await admin.PostAsync($"admin/approvals/{id}/approve", null, operatorDone.Token)).EnsureSuccessStatusCode();
+                    Console.Out.WriteLine($"  operator: perimeter approvals approve {a.Id}   ({a.What} {a.Arguments})");
+                    (await admin.PostAsync(PerimeterPaths.Decide(a.Id, approve: true), null, operatorDone.Token)).EnsureSuccessStatusCode();
                 }
                 await Task.Delay(100, operatorDone.Token);
             }

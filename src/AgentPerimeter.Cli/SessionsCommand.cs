@@ -1,4 +1,5 @@
 using System.Text.Json;
+using AgentPerimeter.Protocol;
 
 namespace AgentPerimeter.Cli;
 
@@ -14,7 +15,7 @@ internal static class SessionsCommand
         {
             case "list":
             {
-                using var sessions = JsonDocument.Parse(await http.GetStringAsync("admin/sessions"));
+                using var sessions = JsonDocument.Parse(await http.GetStringAsync(PerimeterPaths.AdminSessions));
                 using var revoked = JsonDocument.Parse(await http.GetStringAsync("admin/revocations"));
                 var revokedSet = revoked.RootElement.EnumerateArray().Select(e => e.GetString()).ToHashSet();
                 Console.Out.WriteLine($"{"session",-38} {"agent",-20} {"work type",-16} {"expires",-26} state");

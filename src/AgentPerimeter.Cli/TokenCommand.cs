@@ -1,5 +1,8 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using AgentPerimeter.Protocol;
+using AgentPerimeter.Protocol.Messages;
+using AgentPerimeter.Protocol.Refusals;
 
 namespace AgentPerimeter.Cli;
 
@@ -16,14 +19,14 @@ internal static class TokenCommand
 
     private static async Task<int> MintAsync(HttpClient http, string agent, string workType, int? ttl)
     {
-        var response = await http.PostAsJsonAsync("admin/sessions", new { agent, workType, ttlSeconds = ttl });
-        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var response = await http.PostAsJsonAsync(PerimeterPaths.AdminSessions, new SessionTokenRequest(agent, workType, ttl), ProtocolJsonContext.Default.SessionTokenRequest);
+        var body = await response.Content.ReadAsStringAsync();
         if (!response.IsSuccessStatusCode)
         {
-            var message = doc.RootElement.TryGetProperty("message", out var m) ? m.GetString() : response.ReasonPhrase;
+            var message = JsonSerializer.Deserialize(body, ProtocolJsonContext.Default.PerimeterRefusal)?.Message ?? response.ReasonPhrase;
             return Cli.Fail($"the gateway refused the session ({(int)response.StatusCode}): {message}");
         }
-        Console.Out.WriteLine(doc.RootElement.GetProperty("token").GetString());
+        Console.Out.WriteLine(JsonSerializer.Deserialize(body, ProtocolJsonContext.Default.SessionTokenResponse)!.Token);
         return 0;
     }
 

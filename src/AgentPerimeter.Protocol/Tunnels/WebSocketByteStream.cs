@@ -87,6 +87,8 @@ public class WebSocketByteStream : Stream
             {
                 var first = await ahead.WaitAsync(cancellationToken).ConfigureAwait(false);
                 _readAhead = null;
+                if (first.Count == 0)
+                    _aheadBuffer = null;
                 if (first.MessageType == WebSocketMessageType.Close)
                     return EndOfStream();
                 _aheadOffset = 0;
@@ -98,6 +100,8 @@ public class WebSocketByteStream : Stream
                 _aheadBuffer.AsMemory(_aheadOffset, n).CopyTo(buffer);
                 _aheadOffset += n;
                 _aheadCount -= n;
+                if (_aheadCount == 0)
+                    _aheadBuffer = null; // a long-lived connection does not keep the read-ahead buffer
                 return Received(n);
             }
             while (true)

@@ -1,8 +1,8 @@
-using AgentPerimeter.Protocol.Audit;
 using System.Net;
 using AgentPerimeter.Cli;
 using AgentPerimeter.Gateway.Audit;
 using AgentPerimeter.Testing;
+using AgentPerimeter.Protocol.Audit;
 
 namespace AgentPerimeter.Gateway.FunctionalTests.Audit;
 

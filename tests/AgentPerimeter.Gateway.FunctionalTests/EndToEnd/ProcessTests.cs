@@ -1,9 +1,9 @@
-using AgentPerimeter.Protocol.Audit;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.RegularExpressions;
 using AgentPerimeter.Gateway.Audit;
 using AgentPerimeter.Testing;
+using AgentPerimeter.Protocol.Audit;
 
 namespace AgentPerimeter.Gateway.FunctionalTests.EndToEnd;
 

@@ -1,4 +1,3 @@
-using AgentPerimeter.Protocol.Audit;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
@@ -7,6 +6,7 @@ using System.Text.Json;
 using AgentPerimeter.Gateway.Audit;
 using AgentPerimeter.Testing;
 using AgentPerimeter.Gateway.FunctionalTests.Mcp;
+using AgentPerimeter.Protocol.Audit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using ModelContextProtocol;

@@ -1,4 +1,3 @@
-using AgentPerimeter.Protocol.Audit;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -6,6 +5,7 @@ using System.Text.RegularExpressions;
 using AgentPerimeter.Gateway.Audit;
 using AgentPerimeter.Testing;
 using AgentPerimeter.Gateway.FunctionalTests.Mcp;
+using AgentPerimeter.Protocol.Audit;
 using Microsoft.Extensions.DependencyInjection;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
