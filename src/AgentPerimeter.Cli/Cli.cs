@@ -24,8 +24,12 @@ internal static class Cli
               The kill switch: every replica refuses a revoked session (or all of an agent's) within a second.
           perimeter secrets [--json] [--admin URL]
               The secret inventory: source, bindings, work types, use. Never a value.
-          perimeter audit verify FILE
-              Verify an audit log's hash chain; exit 1 if any record was edited, removed or reordered.
+          perimeter actions [--admin URL]
+              Actions in flight: intent recorded, outcome not yet (id, age, agent, work type, route, target).
+          perimeter audit verify FILE|DIR [--checkpoints FILE]
+              Verify an audit log (or a rotated series in DIR) and, with --checkpoints, that its tail is whole.
+              Exit 0 intact, 1 tampered (edited, removed, reordered, a file missing, tail truncated),
+              3 a torn last line left by a crash (records before it intact).
 
         Admin URL: --admin, else $PERIMETER_ADMIN_URL, else http://127.0.0.1:9090.
         Admin token (when the gateway sets Gateway:Admin:TokenFile): --admin-token-file FILE, else $PERIMETER_ADMIN_TOKEN.
@@ -51,6 +55,7 @@ internal static class Cli
                 "sessions" => await SessionsCommand.RunAsync(new Args(rest)),
                 "tunnels" => await TunnelsCommand.RunAsync(new Args(rest)),
                 "approvals" => await ApprovalsCommand.RunAsync(new Args(rest)),
+                "actions" => await ActionsCommand.RunAsync(new Args(rest)),
                 "audit" when rest.Length > 0 && rest[0] == "verify" => AuditCommand.Verify(new Args(rest[1..])),
                 _ => Fail($"unknown command '{string.Join(' ', args)}'. Run 'perimeter --help'."),
             };

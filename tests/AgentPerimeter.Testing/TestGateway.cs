@@ -105,8 +105,21 @@ public sealed class TestGateway : IAsyncDisposable
 
     public Task<HttpResponseMessage> GetAsync(string path, string? token) => SendAsync(HttpMethod.Get, path, token);
 
-    /// <summary>All audit records, parsed (the file is durable before each answer, so no waiting).</summary>
-    public List<JsonElement> AuditRecords()
+    /// <summary>
+    /// Each action's final record (its outcome, or its single record) and the perimeter's own records
+    /// (tunnel, system), parsed; intents and operator records are left out (see <see cref="AllAuditRecords"/>
+    /// and <see cref="OperatorRecords"/>). Durable before each answer, so no waiting.
+    /// </summary>
+    public List<JsonElement> AuditRecords() =>
+        AllAuditRecords().Where(r => !(r.TryGetProperty("phase", out var p) && p.GetString() == "intent")
+            && !(r.TryGetProperty("kind", out var k) && k.GetString() == "operator")).ToList();
+
+    /// <summary>The operators' records (tokens minted, revocations, approvals decided, reloads).</summary>
+    public List<JsonElement> OperatorRecords() =>
+        AllAuditRecords().Where(r => r.TryGetProperty("kind", out var k) && k.GetString() == "operator").ToList();
+
+    /// <summary>Every audit record, intents included, in order.</summary>
+    public List<JsonElement> AllAuditRecords()
     {
         if (!File.Exists(AuditPath))
             return [];
@@ -118,7 +131,7 @@ public sealed class TestGateway : IAsyncDisposable
         return records;
     }
 
-    /// <summary>The one audit record of the action that produced <paramref name="response"/>.</summary>
+    /// <summary>The final audit record of the action that produced <paramref name="response"/>.</summary>
     public JsonElement AuditFor(HttpResponseMessage response)
     {
         Assert.True(response.Headers.TryGetValues("X-Perimeter-Action-Id", out var ids), "response has no X-Perimeter-Action-Id");

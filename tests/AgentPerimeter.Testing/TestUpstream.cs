@@ -79,6 +79,19 @@ public sealed class TestUpstream : IAsyncDisposable
         var last = segments.LastOrDefault() ?? "";
         var isGet = HttpMethods.IsGet(ctx.Request.Method);
 
+        // A slow action (a build, a deploy): received and recorded above, then works for this long.
+        if (int.TryParse(ctx.Request.Headers["X-Test-Delay-Ms"], out var delayMs) && delayMs > 0)
+        {
+            using var either = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, _stopping.Token);
+            await Task.Delay(delayMs, either.Token);
+        }
+        // An answer with no body (202 Accepted, 204 No Content, an empty 200).
+        if (int.TryParse(ctx.Request.Headers["X-Test-Empty-Status"], out var emptyStatus))
+        {
+            ctx.Response.StatusCode = emptyStatus;
+            return;
+        }
+
         if (isGet && segments.Length >= 2 && segments[^2] == "blob" && int.TryParse(last, out var length))
             await BlobAsync(ctx, length);
         else if (isGet && last == "slow")

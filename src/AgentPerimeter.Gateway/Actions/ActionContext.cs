@@ -120,6 +120,25 @@ public sealed class ActionContext
     public int Status { get; set; }
     public string? Exception { get; set; }
 
+    /// <summary>The idempotency key's scoped storage key and the action's fingerprint, when a key is in use (the intent record carries them).</summary>
+    public string? IdempotencyScope { get; set; }
+
+    public string? IdempotencyFingerprint { get; set; }
+
+    /// <summary>W3C trace context the caller sent (<c>traceparent</c>), carried into the records.</summary>
+    public string? TraceParent { get; set; }
+
+    /// <summary>Bytes of the request body as forwarded (when known) and of the answer (when known by the record).</summary>
+    public long? RequestBytes { get; set; }
+
+    public long? ResponseBytes { get; set; }
+
+    /// <summary>True once the intent record is durable: the action may reach the upstream, and its final record is its outcome.</summary>
+    public bool IntentRecorded { get; set; }
+
+    /// <summary>Names of the secrets the secrets stage chose for injection (in the intent record, before forwarding).</summary>
+    public List<string> SecretsPlanned { get; } = [];
+
     /// <summary>Names of the secrets injected into the forwarded request (for the audit record).</summary>
     public List<string> SecretsInjected { get; } = [];
 

@@ -55,6 +55,16 @@ internal sealed partial class ActionMiddleware(
         try
         {
             await next(context).ConfigureAwait(false);
+            // A proxied route that YARP answered before any perimeter stage ran (its cluster is missing or
+            // has no usable configuration): the agent still gets the perimeter's answer and an action id.
+            if (!action.IsDecided && !context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested
+                && context.Response.StatusCode == StatusCodes.Status503ServiceUnavailable
+                && context.GetEndpoint()?.Metadata.GetMetadata<Yarp.ReverseProxy.Model.RouteModel>() is { } route)
+            {
+                action.RouteId ??= route.Config.RouteId;
+                await ActionResponses.RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, new PolicyDecision(DecisionOutcome.Unavailable, RefusalCodes.RouteUnavailable, null,
+                    $"Route '{route.Config.RouteId}' cannot forward right now (its cluster is missing or has no destination).")).ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
@@ -69,9 +79,11 @@ internal sealed partial class ActionMiddleware(
         }
         finally
         {
-            // Aborted before any response started (client gone): still exactly one record.
+            // No response started yet: either the client is gone (recorded as 499), or the answer has no
+            // body (a 202 or empty 200/204 is only sent when the pipeline returns) — recorded with its real
+            // status, and the header still reaches the client.
             if (!action.IsRecorded)
-                await RecordAsync(context, responseStarting: false).ConfigureAwait(false);
+                await RecordAsync(context, responseStarting: !context.RequestAborted.IsCancellationRequested && !context.Response.HasStarted).ConfigureAwait(false);
         }
     }
 
@@ -81,7 +93,7 @@ internal sealed partial class ActionMiddleware(
         if (!action.TryClaimRecord())
             return;
 
-        if (responseStarting)
+        if (responseStarting && !context.Response.HasStarted)
             context.Response.Headers[ActionResponses.ActionIdHeader] = action.ActionId;
         action.Status = responseStarting ? context.Response.StatusCode : 499;
 

@@ -10,7 +10,13 @@ public interface IActionRecorder
     /// <summary>True when records can be written now (or the sink recovered); false means refuse actions.</summary>
     bool CanRecord();
 
-    /// <summary>Writes the action's one record and counts it; true once the record is durable.</summary>
+    /// <summary>
+    /// Writes the action's intent record — everything known before forwarding — and returns true once it
+    /// is durable; nothing may be forwarded otherwise. The action's final record then is its outcome.
+    /// </summary>
+    Task<bool> RecordIntentAsync(ActionContext action);
+
+    /// <summary>Writes the action's final record (its outcome after an intent, or its single record) and counts it; true once durable.</summary>
     Task<bool> RecordAsync(ActionContext action);
 
     /// <summary>Counts an action that was refused because nothing could record it (metrics only, never governed).</summary>

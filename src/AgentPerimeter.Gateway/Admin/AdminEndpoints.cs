@@ -1,13 +1,5 @@
-using AgentPerimeter.Protocol.Refusals;
 using AgentPerimeter.Gateway.Actions;
-using AgentPerimeter.Gateway.Audit;
 using AgentPerimeter.Gateway.Hosting;
-using AgentPerimeter.Gateway.Identity;
-using AgentPerimeter.Gateway.Mcp;
-using AgentPerimeter.Gateway.Secrets;
-using AgentPerimeter.Gateway.Metrics;
-using AgentPerimeter.Gateway.Policy;
-using Prometheus;
 
 namespace AgentPerimeter.Gateway.Admin;
 
@@ -28,6 +20,7 @@ internal static class AdminEndpoints
         PolicyAdminEndpoints.Map(admin);
         ApprovalAdminEndpoints.Map(admin);
         TunnelAdminEndpoints.Map(admin);
+        ActionAdminEndpoints.Map(admin);
 
         // Anything else on the admin listener is simply not there.
         app.MapFallback("{**path}", () => Results.NotFound()).WithMetadata(new ListenerMetadata(ListenerKind.Admin));

@@ -1,13 +1,6 @@
-using AgentPerimeter.Protocol.Refusals;
-using AgentPerimeter.Gateway.Actions;
-using AgentPerimeter.Gateway.Audit;
 using AgentPerimeter.Gateway.Hosting;
-using AgentPerimeter.Gateway.Identity;
-using AgentPerimeter.Gateway.Mcp;
 using AgentPerimeter.Gateway.Secrets;
-using AgentPerimeter.Gateway.Metrics;
-using AgentPerimeter.Gateway.Policy;
-using Prometheus;
+using AgentPerimeter.Protocol.Refusals;
 
 namespace AgentPerimeter.Gateway.Admin;
 

@@ -1,13 +1,4 @@
 using AgentPerimeter.Protocol.Refusals;
-using AgentPerimeter.Gateway.Actions;
-using AgentPerimeter.Gateway.Audit;
-using AgentPerimeter.Gateway.Hosting;
-using AgentPerimeter.Gateway.Identity;
-using AgentPerimeter.Gateway.Mcp;
-using AgentPerimeter.Gateway.Secrets;
-using AgentPerimeter.Gateway.Metrics;
-using AgentPerimeter.Gateway.Policy;
-using Prometheus;
 
 namespace AgentPerimeter.Gateway.Admin;
 
@@ -32,15 +23,23 @@ internal static class ApprovalAdminEndpoints
         used_by_action = a.UsedByAction,
     };
 
-    private static async Task<IResult> DecideApproval(string id, bool approve, HttpContext context, Approvals.IApprovalStore approvals)
+    private static async Task<IResult> DecideApproval(string id, bool approve, HttpContext context, Approvals.IApprovalStore approvals, OperatorRecords records)
     {
         var by = context.Request.Headers[AgentPerimeter.Protocol.PerimeterHeaders.Operator].ToString() is { Length: > 0 and <= 64 } name && !name.Any(char.IsControl) ? name : "operator";
-        return await approvals.DecideAsync(id, approve, by) switch
+        // Recorded before it takes effect: a decision the log cannot hold is not made.
+        if (await approvals.GetAsync(id) is { Status: Approvals.ApprovalStatus.Pending } pending
+            && !await records.RecordAsync(context, approve ? "approval_approved" : "approval_denied", new("approval_id", pending.Id),
+                new("agent", pending.AgentId), new("work_type", pending.WorkType), new("route", pending.Route), new("what", pending.What)))
+            return OperatorRecords.Unrecorded("it did not decide the approval");
+        switch (await approvals.DecideAsync(id, approve, by))
         {
-            null => Results.Json(new { error = RefusalCodes.UnknownApproval, message = $"No approval '{id}'." }, statusCode: 404),
-            false => Results.Json(new { error = RefusalCodes.ApprovalNotPending, message = $"Approval '{id}' is {(await approvals.GetAsync(id))!.Status.ToString().ToLowerInvariant()}; only a pending approval can be decided." }, statusCode: 409),
-            true => Results.Json(ApprovalJson((await approvals.GetAsync(id))!)),
-        };
+            case null:
+                return Results.Json(new { error = RefusalCodes.UnknownApproval, message = $"No approval '{id}'." }, statusCode: 404);
+            case false:
+                return Results.Json(new { error = RefusalCodes.ApprovalNotPending, message = $"Approval '{id}' is {(await approvals.GetAsync(id))!.Status.ToString().ToLowerInvariant()}; only a pending approval can be decided." }, statusCode: 409);
+            default:
+                return Results.Json(ApprovalJson((await approvals.GetAsync(id))!));
+        }
     }
 
     public static void Map(RouteGroupBuilder admin)
@@ -48,7 +47,7 @@ internal static class ApprovalAdminEndpoints
         admin.MapGet("/admin/approvals", async (Approvals.IApprovalStore approvals) => Results.Json((await approvals.AllAsync()).Select(ApprovalJson)));
         admin.MapGet("/admin/approvals/{id}", async (string id, Approvals.IApprovalStore approvals) =>
             await approvals.GetAsync(id) is { } a ? Results.Json(ApprovalJson(a)) : Results.Json(new { error = RefusalCodes.UnknownApproval, message = $"No approval '{id}'." }, statusCode: 404));
-        admin.MapPost("/admin/approvals/{id}/approve", (string id, HttpContext ctx, Approvals.IApprovalStore approvals) => DecideApproval(id, true, ctx, approvals));
-        admin.MapPost("/admin/approvals/{id}/deny", (string id, HttpContext ctx, Approvals.IApprovalStore approvals) => DecideApproval(id, false, ctx, approvals));
+        admin.MapPost("/admin/approvals/{id}/approve", (string id, HttpContext ctx, Approvals.IApprovalStore approvals, OperatorRecords records) => DecideApproval(id, true, ctx, approvals, records));
+        admin.MapPost("/admin/approvals/{id}/deny", (string id, HttpContext ctx, Approvals.IApprovalStore approvals, OperatorRecords records) => DecideApproval(id, false, ctx, approvals, records));
     }
 }

@@ -1,13 +1,7 @@
-using AgentPerimeter.Protocol.Refusals;
-using AgentPerimeter.Gateway.Actions;
-using AgentPerimeter.Gateway.Audit;
-using AgentPerimeter.Gateway.Hosting;
-using AgentPerimeter.Gateway.Identity;
 using AgentPerimeter.Gateway.Mcp;
-using AgentPerimeter.Gateway.Secrets;
-using AgentPerimeter.Gateway.Metrics;
 using AgentPerimeter.Gateway.Policy;
-using Prometheus;
+using AgentPerimeter.Gateway.Secrets;
+using AgentPerimeter.Protocol.Refusals;
 
 namespace AgentPerimeter.Gateway.Admin;
 
@@ -77,9 +71,15 @@ internal static class PolicyAdminEndpoints
             changed_at = p.ChangedAt,
         })));
 
-        admin.MapPost("/admin/tools/{route}/{tool}/approve", (string route, string tool, ToolPins pins) =>
-            pins.Approve(route, tool)
-                ? Results.Json(new { route, tool, status = "approved" })
-                : Results.Json(new { error = RefusalCodes.UnknownTool, message = $"Tool '{tool}' has not been seen on route '{route}'." }, statusCode: 404));
+        admin.MapPost("/admin/tools/{route}/{tool}/approve", async (HttpContext context, string route, string tool, ToolPins pins, OperatorRecords records) =>
+        {
+            if (!pins.All().Any(p => p.Route == route && p.Tool == tool))
+                return Results.Json(new { error = RefusalCodes.UnknownTool, message = $"Tool '{tool}' has not been seen on route '{route}'." }, statusCode: 404);
+            // Recorded before it takes effect: a re-approval the log cannot hold is not made.
+            if (!await records.RecordAsync(context, "tool_approved", new("route", route), new("tool", tool)))
+                return OperatorRecords.Unrecorded("it did not re-approve the tool");
+            pins.Approve(route, tool);
+            return Results.Json(new { route, tool, status = "approved" });
+        });
     }
 }

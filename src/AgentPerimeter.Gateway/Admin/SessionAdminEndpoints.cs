@@ -1,24 +1,20 @@
-using AgentPerimeter.Protocol.Refusals;
-using AgentPerimeter.Gateway.Actions;
-using AgentPerimeter.Gateway.Audit;
-using AgentPerimeter.Gateway.Hosting;
 using AgentPerimeter.Gateway.Identity;
-using AgentPerimeter.Gateway.Mcp;
-using AgentPerimeter.Gateway.Secrets;
-using AgentPerimeter.Gateway.Metrics;
-using AgentPerimeter.Gateway.Policy;
-using Prometheus;
+using AgentPerimeter.Protocol.Refusals;
 
 namespace AgentPerimeter.Gateway.Admin;
 
 /// <summary>Session tokens and the kill switch: mint, list, revoke a session or an agent.</summary>
 internal static class SessionAdminEndpoints
 {
-    private static async Task<IResult> RevokeAsync(Identity.IRevocationStore revocations, string kind, string id)
+    private static async Task<IResult> RevokeAsync(HttpContext context, OperatorRecords records, Identity.IRevocationStore revocations, string kind, string id)
     {
         try
         {
             await revocations.RevokeAsync(kind, id).WaitAsync(TimeSpan.FromSeconds(5));
+            // The kill switch never waits on the log: the revocation is in force either way, and the answer says whether it is recorded.
+            if (!await records.RecordAsync(context, "revoked", new("target_kind", kind), new("target", Actions.ActionResponses.Printable(id, 128))))
+                return Results.Json(new { revoked = $"{kind}:{id}", recorded = false, error = Protocol.Refusals.RefusalCodes.AuditUnavailable,
+                    message = "The revocation is in force on every replica, but the audit log could not record it." }, statusCode: 503);
             return Results.Json(new { revoked = $"{kind}:{id}" });
         }
         catch (Exception ex) when (ex is TimeoutException or StackExchange.Redis.RedisException or IOException)
@@ -30,7 +26,7 @@ internal static class SessionAdminEndpoints
 
     public static void Map(RouteGroupBuilder admin)
     {
-        admin.MapPost("/admin/sessions", (SessionRequest request, SessionIssuer issuer, Identity.IRevocationStore revocations) =>
+        admin.MapPost("/admin/sessions", async (HttpContext context, SessionRequest request, SessionIssuer issuer, Identity.IRevocationStore revocations, OperatorRecords records) =>
         {
             // A revoked session (or agent) gets no new token, not even to resume.
             if (request.Agent is { } agent && revocations.IsRevoked(request.SessionId ?? "", agent))
@@ -39,6 +35,10 @@ internal static class SessionAdminEndpoints
             if (result.Token is null)
                 return Results.Json(new { error = result.Error, message = result.Message }, statusCode: result.Status);
             var s = result.Session!;
+            // The token is the effect: it is handed out only once its record is durable.
+            if (!await records.RecordAsync(context, "token_minted", new("session", s.SessionId), new("agent", s.AgentId), new("work_type", s.WorkType),
+                new("expires_at", s.ExpiresAt.UtcDateTime.ToString("O"))))
+                return OperatorRecords.Unrecorded("it did not hand out a session token");
             return Results.Json(new
             {
                 token = result.Token,
@@ -58,8 +58,8 @@ internal static class SessionAdminEndpoints
             expires_at = s.ExpiresAt,
         })));
 
-        admin.MapPost("/admin/sessions/{id}/revoke", (string id, Identity.IRevocationStore revocations) => RevokeAsync(revocations, "session", id));
-        admin.MapPost("/admin/agents/{id}/revoke", (string id, Identity.IRevocationStore revocations) => RevokeAsync(revocations, "agent", id));
+        admin.MapPost("/admin/sessions/{id}/revoke", (HttpContext context, string id, Identity.IRevocationStore revocations, OperatorRecords records) => RevokeAsync(context, records, revocations, "session", id));
+        admin.MapPost("/admin/agents/{id}/revoke", (HttpContext context, string id, Identity.IRevocationStore revocations, OperatorRecords records) => RevokeAsync(context, records, revocations, "agent", id));
 
         admin.MapGet("/admin/revocations", (Identity.IRevocationStore revocations) => Results.Json(revocations.All.Order()));
     }

@@ -1,14 +1,3 @@
-using AgentPerimeter.Protocol.Refusals;
-using AgentPerimeter.Gateway.Actions;
-using AgentPerimeter.Gateway.Audit;
-using AgentPerimeter.Gateway.Hosting;
-using AgentPerimeter.Gateway.Identity;
-using AgentPerimeter.Gateway.Mcp;
-using AgentPerimeter.Gateway.Secrets;
-using AgentPerimeter.Gateway.Metrics;
-using AgentPerimeter.Gateway.Policy;
-using Prometheus;
-
 namespace AgentPerimeter.Gateway.Admin;
 
 /// <summary>Declared tunnels and their live connector connections.</summary>

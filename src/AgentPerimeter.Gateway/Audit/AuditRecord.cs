@@ -15,7 +15,14 @@ public static class AuditRecord
     public const int MaxTextChars = 1024;
 
     /// <summary>Writes the record's fields (without braces) for the chain writer to wrap.</summary>
-    public static byte[] SerializeFields(ActionContext action, Secrets.SecretScrubber? scrubber = null)
+    public static byte[] SerializeFields(ActionContext action, Secrets.SecretScrubber? scrubber = null) =>
+        Serialize(action, scrubber, action.IntentRecorded ? AuditPhases.Outcome : AuditPhases.Single);
+
+    /// <summary>The intent record: everything known before the first byte goes upstream.</summary>
+    public static byte[] SerializeIntent(ActionContext action, Secrets.SecretScrubber? scrubber = null) =>
+        Serialize(action, scrubber, AuditPhases.Intent);
+
+    private static byte[] Serialize(ActionContext action, Secrets.SecretScrubber? scrubber, string phase)
     {
         // Every free text that could carry a secret an upstream echoed goes through the scrubber.
         string? Clean(string? text) => scrubber is null ? text : scrubber.Scrub(text);
@@ -26,6 +33,7 @@ public static class AuditRecord
             w.WriteStartObject();
             w.WriteString("time", action.StartedAt.UtcDateTime.ToString("O"));
             w.WriteString("action_id", action.ActionId);
+            w.WriteString("phase", phase);
             w.WriteString("kind", action.Kind switch { ActionKind.Mcp => "mcp", ActionKind.External => "external", _ => "http" });
             w.WriteString("agent", action.AgentId);
             w.WriteString("session", action.SessionId);
@@ -60,6 +68,14 @@ public static class AuditRecord
             }
             if (action.IdempotencyKey is { } idem)
                 w.WriteString("idempotency_key", Cap(idem, 128));
+            if (action.IdempotencyScope is { } scope)
+            {
+                // What a restart needs to mark the key "outcome unknown" if this action never ends.
+                w.WriteString("idempotency_scope", scope);
+                w.WriteString("idempotency_fingerprint", action.IdempotencyFingerprint);
+            }
+            if (action.TraceParent is { } trace)
+                w.WriteString("traceparent", trace);
             if (action.Replayed)
                 w.WriteBoolean("replay", true);
             if (action.ApprovalId is { } approval)
@@ -68,6 +84,19 @@ public static class AuditRecord
             w.WriteString("code", action.Code);
             w.WriteString("rule", action.RuleId);
             w.WriteString("reason", Cap(Clean(action.Reason), MaxTextChars));
+            if (phase == AuditPhases.Intent)
+            {
+                w.WritePropertyName("secrets");
+                w.WriteStartArray();
+                foreach (var name in action.SecretsPlanned)
+                    w.WriteStringValue(name);
+                w.WriteEndArray();
+                if (action.RequestBytes is { } requestBytes)
+                    w.WriteNumber("request_bytes", requestBytes);
+                w.WriteString("policy_version", action.PolicyVersion);
+                w.WriteEndObject();
+                goto done;
+            }
             w.WriteString("outcome", action.OutcomeLabel);
             w.WriteBoolean("reached_upstream", action.ReachedUpstream);
             w.WriteNumber("status", action.Status);
@@ -90,8 +119,13 @@ public static class AuditRecord
                 w.WriteStringValue(name);
             w.WriteEndArray();
             w.WriteString("exception", Cap(Clean(action.Exception), MaxTextChars));
+            if (action.RequestBytes is { } bytesIn)
+                w.WriteNumber("request_bytes", bytesIn);
+            if (action.ResponseBytes is { } bytesOut)
+                w.WriteNumber("response_bytes", bytesOut);
             w.WriteString("policy_version", action.PolicyVersion);
             w.WriteEndObject();
+        done:;
         }
         // Strip the enclosing braces: the chain writer puts seq/prev first and hash last.
         return buffer.WrittenSpan[1..^1].ToArray();
@@ -131,6 +165,37 @@ public static class AuditRecord
                         break;
                 }
             }
+            w.WriteEndObject();
+        }
+        return buffer.WrittenSpan[1..^1].ToArray();
+    }
+
+    /// <summary>
+    /// The outcome record a restart writes for an intent that has none: the action may or may not have
+    /// taken effect upstream. It repeats who and what from the intent, and says when it was found.
+    /// </summary>
+    internal static byte[] SerializeUnknownOutcome(OpenIntent intent, DateTimeOffset foundAt)
+    {
+        var r = intent.Record;
+        string? Text(string name) => r.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+        var buffer = new ArrayBufferWriter<byte>(512);
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            w.WriteStartObject();
+            w.WriteString("time", Text("time"));
+            w.WriteString("action_id", intent.ActionId);
+            w.WriteString("phase", AuditPhases.Outcome);
+            foreach (var name in (string[])["kind", "agent", "session", "work_type", "route", "method", "path", "tunnel", "idempotency_key", "decision", "rule", "policy_version"])
+            {
+                if (Text(name) is { } value)
+                    w.WriteString(name, value);
+            }
+            w.WriteString("code", Protocol.Refusals.RefusalCodes.OutcomeUnknown);
+            w.WriteString("reason", "The gateway stopped while this action was in flight; whether the upstream acted on it is unknown.");
+            w.WriteString("outcome", "outcome_unknown");
+            w.WriteNull("status");
+            w.WriteNull("upstream_status");
+            w.WriteString("found_at", foundAt.UtcDateTime.ToString("O"));
             w.WriteEndObject();
         }
         return buffer.WrittenSpan[1..^1].ToArray();

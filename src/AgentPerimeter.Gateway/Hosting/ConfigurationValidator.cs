@@ -85,10 +85,3 @@ public static class ConfigurationValidator
     public static IPolicySectionLoader[] PolicySections(Secrets.SecretLoadContext secretContext) =>
         [Secrets.SecretsServiceCollectionExtensions.PolicySection(secretContext), RateLimiting.RateLimitingServiceCollectionExtensions.PolicySection()];
 }
-
-/// <summary>The configuration is invalid; <see cref="Errors"/> lists every problem found.</summary>
-public sealed class ConfigurationValidationException(IReadOnlyList<string> errors)
-    : Exception($"The gateway configuration is invalid ({errors.Count} errors):{Environment.NewLine}  - " + string.Join(Environment.NewLine + "  - ", errors))
-{
-    public IReadOnlyList<string> Errors { get; } = errors;
-}

@@ -1,5 +1,4 @@
 using AgentPerimeter.Protocol.Refusals;
-using System.Net;
 using AgentPerimeter.Gateway.Actions;
 using AgentPerimeter.Gateway.Approvals;
 using AgentPerimeter.Gateway.Idempotency;
@@ -13,13 +12,9 @@ using AgentPerimeter.Gateway.Metrics;
 using AgentPerimeter.Gateway.Policy;
 using AgentPerimeter.Gateway.Proxy;
 using AgentPerimeter.Gateway.Tunnels;
-using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Routing.Matching;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Serilog;
-using Serilog.Events;
-using Serilog.Formatting.Compact;
-using KestrelListenOptions = Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions;
 
 namespace AgentPerimeter.Gateway.Hosting;
 
@@ -58,12 +53,18 @@ public static class PerimeterHostingExtensions
         services.AddSingleton<PerimeterListeners>();
         services.AddSingleton<MatcherPolicy, ListenerMatcherPolicy>();
         services.AddHostedService<PerimeterStartup>();
+        services.AddSingleton<Admin.OperatorRecords>();
 
         // Shared state (rate limits, revocations, MCP sessions, approvals, idempotency) lives in Redis when
         // configured, so replicas share it; each feature falls back to memory (or a file) otherwise.
         var redis = AddRedis(services, options.Redis);
         var redisTimeout = TimeSpan.FromMilliseconds(Math.Max(options.Redis.TimeoutMilliseconds, 1000));
-        services.AddPerimeterAudit(options.ResolveDataPath(options.Audit.Path));
+        services.AddPerimeterAudit(new AuditOptions
+        {
+            Path = options.ResolveDataPath(options.Audit.Path), Durability = options.Audit.Durability, FlushInterval = options.Audit.FlushInterval,
+            MaxFileBytes = options.Audit.MaxFileBytes, MaxFiles = options.Audit.MaxFiles, CheckpointEveryRecords = options.Audit.CheckpointEveryRecords,
+            CheckpointInterval = options.Audit.CheckpointInterval, CheckpointPath = options.ResolveDataPath(options.Audit.CheckpointPath),
+        }, redis);
         services.AddPerimeterPolicy();
         services.AddPerimeterSecrets(options.ConfigDirectory);
         services.AddPerimeterIdentity(options.Identity, options.ResolveDataPath(options.Identity.SigningKeyPath), options.ResolveDataPath("revocations.json"), redis);
@@ -122,11 +123,7 @@ public static class PerimeterHostingExtensions
             proxy.UseLoadBalancing();
             proxy.UseMiddleware<TunnelStage>();         // tunnel destination: recorded; no connector → 503
             proxy.UsePassiveHealthChecks();
-            proxy.Use((context, next) =>                // last: from here on the upstream may act on it
-            {
-                context.GetAction().MarkForwarding();
-                return next();
-            });
+            proxy.UseMiddleware<ForwardingBoundaryStage>(); // last: intent record durable, then the upstream may act on it
         });                                             // forward (credentials stripped by transform)
 
         // "{**path}" rather than MapFallback's default "{*path:nonfile}": a path that looks like a file

@@ -1,24 +1,6 @@
-using AgentPerimeter.Protocol.Refusals;
 using System.Net;
 using AgentPerimeter.Gateway.Actions;
-using AgentPerimeter.Gateway.Approvals;
-using AgentPerimeter.Gateway.Idempotency;
-using AgentPerimeter.Gateway.Admin;
-using AgentPerimeter.Gateway.Audit;
-using AgentPerimeter.Gateway.Identity;
-using AgentPerimeter.Gateway.Mcp;
-using AgentPerimeter.Gateway.RateLimiting;
-using AgentPerimeter.Gateway.Secrets;
 using AgentPerimeter.Gateway.Metrics;
-using AgentPerimeter.Gateway.Policy;
-using AgentPerimeter.Gateway.Proxy;
-using AgentPerimeter.Gateway.Tunnels;
-using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Routing.Matching;
-using Microsoft.Extensions.DependencyInjection.Extensions;
-using Serilog;
-using Serilog.Events;
-using Serilog.Formatting.Compact;
 using KestrelListenOptions = Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions;
 
 namespace AgentPerimeter.Gateway.Hosting;

@@ -15,7 +15,7 @@ internal sealed partial class PerimeterStartup(
     PerimeterListeners listeners,
     ILogger<PerimeterStartup> logger) : IHostedService
 {
-    public Task StartAsync(CancellationToken cancellationToken)
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
         _ = services.GetRequiredService<PolicyStore>();
         _ = services.GetRequiredService<SigningKeys>();
@@ -23,6 +23,7 @@ internal sealed partial class PerimeterStartup(
         _ = services.GetRequiredService<RateLimiting.IRateLimitStore>();
         _ = services.GetRequiredService<IRevocationStore>();
         _ = services.GetRequiredService<Tunnels.TunnelRegistry>();
+        await RecoverInFlightAsync().ConfigureAwait(false);
         lifetime.ApplicationStarted.Register(() =>
         {
             Log.Listening(logger, listeners.AgentUri, listeners.AdminUri);
@@ -31,13 +32,55 @@ internal sealed partial class PerimeterStartup(
             if (listeners.InboundUri is { } inbound)
                 Log.InboundListening(logger, inbound);
         });
-        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Actions the previous run left in flight get an <c>outcome_unknown</c> record; their idempotency keys
+    /// become "outcome unknown" too, so a retry with the same key is never executed a second time.
+    /// </summary>
+    private async Task RecoverInFlightAsync()
+    {
+        IReadOnlyList<UnknownOutcome> unknown;
+        try
+        {
+            unknown = await services.GetRequiredService<ActionRecorder>().RecoverAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Text.Json.JsonException)
+        {
+            // The log cannot be read or written: actions are refused until it can (readiness says so).
+            Log.RecoveryFailed(logger, ex.GetType().Name, ex.Message);
+            return;
+        }
+        if (unknown.Count == 0)
+            return;
+        Log.Recovered(logger, unknown.Count);
+        var store = services.GetRequiredService<Idempotency.IIdempotencyStore>();
+        var window = services.GetRequiredService<Idempotency.IdempotencyOptions>().Window;
+        foreach (var action in unknown)
+        {
+            if (action.IdempotencyScope is not { } scope || action.IdempotencyFingerprint is not { } fingerprint)
+                continue;
+            try
+            {
+                await store.CompleteAsync(scope, fingerprint, new Idempotency.StoredOutcome { Kind = "unknown", ActionId = action.ActionId }, window).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is TimeoutException or StackExchange.Redis.RedisException)
+            {
+                Log.RecoveryFailed(logger, ex.GetType().Name, ex.Message);
+            }
+        }
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     private static partial class Log
     {
+        [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "{Count} action(s) were in flight when the gateway last stopped; recorded as outcome_unknown")]
+        public static partial void Recovered(ILogger logger, int count);
+
+        [LoggerMessage(EventId = 14, Level = LogLevel.Error, Message = "Actions left in flight by the last run could not be recovered ({ErrorType}: {Error})")]
+        public static partial void RecoveryFailed(ILogger logger, string errorType, string error);
+
         [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "AgentPerimeter gateway listening: agents {AgentUri}, admin {AdminUri}")]
         public static partial void Listening(ILogger logger, Uri agentUri, Uri adminUri);
 

@@ -13,8 +13,11 @@ namespace AgentPerimeter.Gateway.Idempotency;
 /// replay). The key is bound to the action: the same key for other arguments is refused.
 /// Runs after policy (a replay must still be allowed) and before approvals and limits.
 /// </summary>
-internal sealed class IdempotencyStage(RequestDelegate next, IIdempotencyStore store, IdempotencyOptions options)
+internal sealed class IdempotencyStage(RequestDelegate next, IIdempotencyStore store, IdempotencyOptions options, TimeProvider time)
 {
+    private const int InProgressPolls = 20;
+    private static readonly TimeSpan InProgressPollInterval = TimeSpan.FromMilliseconds(50);
+
     public const string Header = AgentPerimeter.Protocol.PerimeterHeaders.IdempotencyKey;
     public const string ReplayHeader = "Idempotent-Replayed";
 
@@ -41,11 +44,20 @@ internal sealed class IdempotencyStage(RequestDelegate next, IIdempotencyStore s
         var scoped = RequestFingerprint.Hash($"{action.Issuer}|{action.AgentId}|{action.WorkType}|{action.SessionId}|{action.RouteId}|{key}");
         var claim = Guid.NewGuid().ToString("N");
         var fingerprint = RequestFingerprint.Hash(await RequestFingerprint.ComputeAsync(context, action).ConfigureAwait(false));
+        action.IdempotencyScope = scoped;
+        action.IdempotencyFingerprint = fingerprint;
 
         IdempotencyBegin begin;
         try
         {
             begin = await store.BeginAsync(scoped, fingerprint, claim, options.PendingTimeout, options.Window).ConfigureAwait(false);
+            // The first execution may have answered its caller a moment before its outcome is stored (the
+            // answer's last byte goes out as the pipeline unwinds): a prompt repeat waits for it briefly.
+            for (int wait = 0; begin.State == IdempotencyState.InProgress && wait < InProgressPolls; wait++)
+            {
+                await Task.Delay(InProgressPollInterval, time, context.RequestAborted).ConfigureAwait(false);
+                begin = await store.BeginAsync(scoped, fingerprint, claim, options.PendingTimeout, options.Window).ConfigureAwait(false);
+            }
         }
         catch (Exception ex) when (ex is TimeoutException or StackExchange.Redis.RedisException)
         {
@@ -180,52 +192,4 @@ internal sealed class IdempotencyStage(RequestDelegate next, IIdempotencyStore s
 
     private static Task RefuseAsync(HttpContext context, ActionContext action, int status, PolicyDecision decision, string? message = null) =>
         ActionResponses.RefuseAsync(context, status, decision, message);
-
-    /// <summary>Passes the answer through unchanged, keeping a copy up to a limit.</summary>
-    private sealed class RecordingStream(Stream inner, int limit) : Stream
-    {
-        private readonly MemoryStream _copy = new();
-
-        public bool Overflowed { get; private set; }
-        public byte[] Recorded => _copy.ToArray();
-
-        private void Keep(ReadOnlySpan<byte> data)
-        {
-            if (Overflowed)
-                return;
-            if (_copy.Length + data.Length > limit)
-            {
-                Overflowed = true;
-                _copy.SetLength(0);
-                return;
-            }
-            _copy.Write(data);
-        }
-
-        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            Keep(buffer.Span);
-            await inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
-        }
-
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override void Write(byte[] buffer, int offset, int count)
-        {
-            Keep(buffer.AsSpan(offset, count));
-            inner.Write(buffer, offset, count);
-        }
-
-        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
-        public override void Flush() => inner.Flush();
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-    }
 }

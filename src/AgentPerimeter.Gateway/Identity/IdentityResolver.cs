@@ -6,15 +6,6 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace AgentPerimeter.Gateway.Identity;
 
-/// <summary>Who an action is for, taken from a validated token.</summary>
-public sealed record AgentIdentity(string AgentId, string SessionId, string WorkType, string Issuer, DateTimeOffset ExpiresAt);
-
-/// <summary>A resolved identity or the reason there is none (a value, not an exception).</summary>
-public readonly record struct IdentityResult(AgentIdentity? Identity, string? Error, string? Message)
-{
-    public static IdentityResult Fail(string error, string message) => new(null, error, message);
-}
-
 /// <summary>
 /// Turns a bearer token into an <see cref="AgentIdentity"/>. Validation is JwtBearer's (one scheme per
 /// issuer, so a key only vouches for its own issuer); the result is cached by the whole token until

@@ -8,15 +8,6 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace AgentPerimeter.Gateway.Identity;
 
-/// <summary>A session the gateway issued a token for (never the token itself).</summary>
-public sealed record SessionInfo(string SessionId, string AgentId, string WorkType, DateTimeOffset IssuedAt, DateTimeOffset ExpiresAt);
-
-/// <summary>A request for a session token, as the admin API and <c>perimeter token</c> send it.</summary>
-public sealed record SessionRequest(string? Agent, string? WorkType, int? TtlSeconds, string? SessionId = null);
-
-/// <summary>The outcome of a session request: a token, or why not (as a value).</summary>
-public sealed record SessionResult(SessionInfo? Session, string? Token, int Status, string? Error, string? Message);
-
 /// <summary>Mints short-lived session tokens for a work type after checking the agent may use it.</summary>
 public sealed class SessionIssuer(
     SigningKeys keys,

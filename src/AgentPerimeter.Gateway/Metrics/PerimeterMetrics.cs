@@ -15,6 +15,8 @@ public sealed class PerimeterMetrics
     private readonly Counter _outcomes;
     private readonly Histogram _duration;
     private readonly Counter _auditErrors;
+    private readonly Gauge _auditDurability;
+    private readonly Counter _outcomeUnknown;
     private readonly Histogram _auditBatch;
     private readonly Counter _policyReloads;
     private readonly Counter _sessions;
@@ -56,9 +58,16 @@ public sealed class PerimeterMetrics
         _auditErrors = factory.CreateCounter(
             "agentperimeter_audit_write_errors_total",
             "Audit batches that could not be written durably; each refused its actions.");
+        _auditDurability = factory.CreateGauge(
+            "agentperimeter_audit_durability",
+            "Info metric (always 1): the audit log's durability mode — fsync (power-loss safe) or write (process-crash safe).",
+            ["mode"]);
+        _outcomeUnknown = factory.CreateCounter(
+            "agentperimeter_audit_outcome_unknown_total",
+            "Intents found at startup with no outcome (the gateway stopped mid-action); each got an outcome_unknown record.");
         _auditBatch = factory.CreateHistogram(
             "agentperimeter_audit_batch_records",
-            "Records made durable by one fsync (group commit).",
+            "Records written by one batch (group commit: one write, and in fsync mode one fsync).",
             new HistogramConfiguration { Buckets = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512] });
         _policyReloads = factory.CreateCounter(
             "agentperimeter_policy_reloads_total",
@@ -149,6 +158,10 @@ public sealed class PerimeterMetrics
     public void AuditBatch(int records) => _auditBatch.Observe(records);
 
     public void AuditWriteError() => _auditErrors.Inc();
+
+    public void AuditDurability(string mode) => _auditDurability.WithLabels(mode).Set(1);
+
+    public void OutcomeUnknown() => _outcomeUnknown.Inc();
 
     public void PolicyReload(bool applied) => _policyReloads.WithLabels(applied ? "applied" : "rejected").Inc();
 

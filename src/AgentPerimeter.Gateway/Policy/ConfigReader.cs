@@ -7,7 +7,7 @@ namespace AgentPerimeter.Gateway.Policy;
 /// </summary>
 public static class ConfigReader
 {
-    public static Glob[] ReadGlobs(IConfigurationSection parent, string key, List<string> errors)
+    public static Glob[] ReadGlobs(IConfigurationSection parent, string key, List<string> errors, string noun = "pattern")
     {
         var items = ReadList(parent, key, errors);
         if (items is null)
@@ -16,7 +16,7 @@ public static class ConfigReader
         foreach (var item in items)
         {
             if (Glob.Validate(item, mustBePath: false) is { } err)
-                errors.Add($"{parent.Path}:{key}: pattern {err}.");
+                errors.Add($"{parent.Path}:{key}: {noun} {err}.");
             else
                 globs.Add(Glob.Parse(item));
         }

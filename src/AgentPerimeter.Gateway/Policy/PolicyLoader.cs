@@ -4,12 +4,6 @@ using System.Text;
 
 namespace AgentPerimeter.Gateway.Policy;
 
-/// <summary>The result of loading a policy: a compiled policy, or every error found, never half of each.</summary>
-public sealed record PolicyLoadResult(PerimeterPolicy? Policy, IReadOnlyList<string> Errors)
-{
-    public bool IsValid => Policy is not null && Errors.Count == 0;
-}
-
 /// <summary>
 /// Validates and compiles the <c>Perimeter</c> configuration section. Like YARP's ConfigValidator it
 /// collects every error (unknown keys included) and says how to fix each one; it never stops at the first.
@@ -60,15 +54,10 @@ public static class PolicyLoader
                 errors.Add($"{wtSection.Path}: work type name '{name}' is invalid. Use lower-case letters, digits and '-' (e.g. 'sensitive-data').");
             ConfigReader.CheckKeys(wtSection, workTypeKeys, errors);
 
-            var agents = ConfigReader.ReadList(wtSection, "Agents", errors) ?? ["*"];
-            var agentGlobs = new List<Glob>();
-            foreach (var agent in agents)
-            {
-                if (Glob.Validate(agent, mustBePath: false) is { } err)
-                    errors.Add($"{wtSection.Path}:Agents: agent pattern {err}.");
-                else
-                    agentGlobs.Add(Glob.Parse(agent));
-            }
+            // No Agents list: any agent may start a session of this work type.
+            Glob[] agentGlobs = wtSection.GetSection("Agents").Exists()
+                ? ConfigReader.ReadGlobs(wtSection, "Agents", errors, "agent pattern")
+                : [Glob.Parse("*")];
 
             var rules = new List<PolicyRule>();
             var rulesSection = wtSection.GetSection("Rules");
@@ -84,7 +73,7 @@ public static class PolicyLoader
             {
                 Name = name,
                 Description = wtSection["Description"],
-                Agents = [.. agentGlobs],
+                Agents = agentGlobs,
                 Rules = rules,
                 RulesByRoute = rules
                     .GroupBy(r => r.Route, StringComparer.Ordinal)

@@ -1,3 +1,4 @@
+using AgentPerimeter.Gateway.Actions;
 using AgentPerimeter.Gateway.Metrics;
 using Microsoft.Extensions.Primitives;
 
@@ -14,10 +15,13 @@ public sealed partial class PolicyStore : IDisposable
     private readonly PerimeterMetrics _metrics;
     private readonly IDisposable _subscription;
     private readonly IPolicySectionLoader[] _sections;
+    private readonly IActionRecorder? _recorder;
     private volatile PerimeterPolicy _current;
 
-    public PolicyStore(IConfiguration configuration, ILogger<PolicyStore> logger, PerimeterMetrics metrics, IEnumerable<IPolicySectionLoader> sections)
+    public PolicyStore(IConfiguration configuration, ILogger<PolicyStore> logger, PerimeterMetrics metrics, IEnumerable<IPolicySectionLoader> sections,
+        IActionRecorder? recorder = null)
     {
+        _recorder = recorder;
         _configuration = configuration;
         _logger = logger;
         _metrics = metrics;
@@ -65,15 +69,23 @@ public sealed partial class PolicyStore : IDisposable
                 Log.ReloadError(_logger, error);
             Log.ReloadRefused(_logger, result.Errors.Count, _current.Version);
             _metrics.PolicyReload(applied: false);
+            Record("policy_reload_refused", new("running_version", _current.Version), new("errors", result.Errors.Count),
+                new("first_error", result.Errors.Count > 0 ? result.Errors[0] : null));
             return;
         }
 
         if (result.Policy!.Version == _current.Version)
             return;
+        var previous = _current.Version;
         _current = result.Policy;
+        Record("policy_reload_applied", new("version", _current.Version), new("previous_version", previous));
         _metrics.PolicyReload(applied: true);
         Log.PolicyLoaded(_logger, _current.Version, _current.WorkTypes.Count);
     }
+
+    /// <summary>A reload is an operator action (someone changed the files): a record of the chain, not awaited (reloads run on a file-watcher thread).</summary>
+    private void Record(string eventName, params KeyValuePair<string, object?>[] fields) =>
+        _ = _recorder?.RecordEventAsync(new PerimeterEvent("operator", eventName, [new("operator", "config-files"), .. fields]));
 
     public void Dispose() => _subscription.Dispose();
 
@@ -88,11 +100,4 @@ public sealed partial class PolicyStore : IDisposable
         [LoggerMessage(EventId = 102, Level = LogLevel.Error, Message = "Policy reload refused ({ErrorCount} errors); still running policy {Version}")]
         public static partial void ReloadRefused(ILogger logger, int errorCount, string version);
     }
-}
-
-/// <summary>Thrown at startup only: the gateway must not start on an invalid policy.</summary>
-public sealed class PolicyValidationException(IReadOnlyList<string> errors)
-    : Exception($"The perimeter policy is invalid ({errors.Count} errors):{Environment.NewLine}  - " + string.Join(Environment.NewLine + "  - ", errors))
-{
-    public IReadOnlyList<string> Errors { get; } = errors;
 }

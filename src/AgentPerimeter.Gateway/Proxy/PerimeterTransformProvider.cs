@@ -10,6 +10,8 @@ namespace AgentPerimeter.Gateway.Proxy;
 /// </summary>
 internal sealed class PerimeterTransformProvider(SecretInjectionTransform inject, InspectingResponseTransform inspect) : ITransformProvider
 {
+    private static readonly ActionIdRequestTransform ActionId = new();
+
     public void ValidateRoute(TransformRouteValidationContext context)
     {
     }
@@ -21,6 +23,7 @@ internal sealed class PerimeterTransformProvider(SecretInjectionTransform inject
     public void Apply(TransformBuilderContext context)
     {
         context.RequestTransforms.Add(inject);
+        context.RequestTransforms.Add(ActionId);
         context.ResponseTransforms.Add(inspect);
     }
 }

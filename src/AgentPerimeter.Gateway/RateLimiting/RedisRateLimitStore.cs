@@ -59,6 +59,7 @@ public sealed partial class RedisRateLimitStore : IRateLimitStore
     }
 
     private volatile bool _ready;
+    private int _warming;
 
     /// <summary>
     /// Ready once a command has gone through on the connection actions use (the script load proves it);
@@ -93,10 +94,18 @@ public sealed partial class RedisRateLimitStore : IRateLimitStore
             args[2 * i] = limits[i].EmissionMicros;
             args[2 * i + 1] = limits[i].PeriodMicros;
         }
+        // Until the connection is back and the script loaded, do not send: a call that timed out on a cold
+        // connection could still run later and spend budget nobody was answered for.
+        if (!_ready || !_redis.IsConnected)
+        {
+            if (_redis.IsConnected && Interlocked.Exchange(ref _warming, 1) == 0)
+                _ = WarmAsync().ContinueWith(_ => Volatile.Write(ref _warming, 0), TaskScheduler.Default);
+            return Fail("redis is not connected (or reconnecting)");
+        }
         try
         {
-            // During a reconnect the library queues the call; the timeout bounds the wait. (A queued call
-            // that runs after its action was refused still spends budget: limits err on the strict side.)
+            // The timeout bounds the wait. (A call that runs after its action was refused still spends
+            // budget: limits err on the strict side.)
             var result = (RedisResult[]?)await _redis.GetDatabase().ScriptEvaluateAsync(Script, keys, args)
                 .WaitAsync(_timeout, cancellationToken).ConfigureAwait(false);
             _problem = null;

@@ -3,12 +3,6 @@ using AgentPerimeter.Gateway.Policy;
 
 namespace AgentPerimeter.Gateway.Secrets;
 
-/// <summary>Where relative secret paths start, which source kinds exist, and whether to read values now.</summary>
-public sealed record SecretLoadContext(string BaseDirectory, IReadOnlyList<ISecretProvider> Providers, bool ResolveValues = true)
-{
-    public static SecretLoadContext Default => new(Directory.GetCurrentDirectory(), [new EnvironmentSecretProvider(), new FileSecretProvider()]);
-}
-
 /// <summary>
 /// Validates <c>Perimeter:Secrets</c> and <c>Perimeter:StripHeaders</c>. Every declared secret must be
 /// readable at load time: a missing one is an error naming the secret and its source, never a value.

@@ -44,6 +44,7 @@ internal sealed class SecretsStage(RequestDelegate next, SecretScrubber scrubber
                 }
                 scrubber.Remember(binding.Secret, read.Value);
                 injections.Add(new PendingInjection(binding, read.Value));
+                action.SecretsPlanned.Add(binding.Secret);
             }
             context.Features.Set(new SecretInjections(injections));
         }

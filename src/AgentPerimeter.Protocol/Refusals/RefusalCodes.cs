@@ -132,6 +132,10 @@ public static class RefusalCodes
     public const string AuditUnavailable = "audit_unavailable";
     /// <summary>An unexpected error inside the gateway.</summary>
     public const string GatewayError = "gateway_error";
+    /// <summary>The route's cluster is missing or has no destination: the route cannot forward.</summary>
+    public const string RouteUnavailable = "route_unavailable";
+    /// <summary>A restart found the action in flight with no outcome: whether the upstream acted is unknown.</summary>
+    public const string OutcomeUnknown = "outcome_unknown";
 
     // Tunnel handshake (also in the X-Perimeter-Error header).
 

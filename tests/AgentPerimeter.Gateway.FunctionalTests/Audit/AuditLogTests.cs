@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Net;
 using AgentPerimeter.Cli;
 using AgentPerimeter.Gateway.Audit;
@@ -21,10 +22,12 @@ public class AuditLogTests
         var records = gw.AuditRecords();
         Assert.Equal(200, records.Count);
         Assert.Equal(ids.Order(), records.Select(r => r.GetProperty("action_id").GetString()!).Order());
-        Assert.Equal(Enumerable.Range(1, 200).Select(i => (long)i), records.Select(r => r.GetProperty("seq").GetInt64()));
+        // One chain: every record — the intents of the forwarded actions and the token's operator record too — in one sequence.
+        var all = gw.AllAuditRecords();
+        Assert.Equal(Enumerable.Range(1, all.Count).Select(i => (long)i), all.Select(r => r.GetProperty("seq").GetInt64()));
         var verification = AuditVerifier.Verify(gw.AuditPath);
         Assert.True(verification.IsIntact, string.Join("\n", verification.Errors));
-        Assert.Equal(200, verification.Records);
+        Assert.Equal(all.Count, verification.Records);
     }
 
     [Fact]
@@ -57,7 +60,8 @@ public class AuditLogTests
         try
         {
             await using var gw = await TestGateway.StartAsync(upstream.Url, extraArgs: [$"--Gateway:Audit:Path={blocker}/audit.jsonl"]);
-            var token = await gw.TokenAsync("ci-bot", "build");
+            // The admin API hands out no token it cannot record, so this one is signed with the gateway's key.
+            var token = Tokens.Create(Tokens.GatewayKey(gw), Microsoft.IdentityModel.Tokens.SecurityAlgorithms.RsaSha256);
 
             var response = await gw.GetAsync("/api/repos", token);
 
@@ -79,7 +83,8 @@ public class AuditLogTests
         await using var upstream = await TestUpstream.StartAsync();
         // /dev/full opens fine and fails every write (ENOSPC): a disk that fills up under the gateway.
         await using var gw = await TestGateway.StartAsync(upstream.Url, extraArgs: ["--Gateway:Audit:Path=/dev/full"]);
-        var token = await gw.TokenAsync("ci-bot", "build");
+        // The admin API hands out no token it cannot record, so this one is signed with the gateway's key.
+        var token = Tokens.Create(Tokens.GatewayKey(gw), Microsoft.IdentityModel.Tokens.SecurityAlgorithms.RsaSha256);
 
         await Assert.ThrowsAsync<HttpRequestException>(() => gw.GetAsync("/api/forbidden", token));
         var refused = await gw.GetAsync("/api/repos", token);
@@ -88,5 +93,17 @@ public class AuditLogTests
         Assert.Empty(upstream.Received);
         Assert.Matches(@"(?m)^agentperimeter_audit_write_errors_total [1-9]", await gw.MetricsAsync());
         Assert.Contains("audit_unavailable", await refused.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task AuditDown_TheAdminApiHandsOutNoTokenItCannotRecord()
+    {
+        await using var upstream = await TestUpstream.StartAsync();
+        await using var gw = await TestGateway.StartAsync(upstream.Url, extraArgs: ["--Gateway:Audit:Path=/dev/full"]);
+        using var response = await gw.Admin.PostAsJsonAsync("admin/sessions", new { agent = "ci-bot", workType = "build" });
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.Contains("audit_unavailable", body);
+        Assert.DoesNotContain("token", body.Replace("session token", "", StringComparison.Ordinal));
     }
 }

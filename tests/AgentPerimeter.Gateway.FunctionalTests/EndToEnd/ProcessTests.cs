@@ -53,7 +53,7 @@ public class ProcessTests
 
         var audit = AuditVerifier.Verify(Path.Combine(dir, "data", "audit.jsonl"));
         Assert.True(audit.IsIntact);
-        Assert.Equal(2, audit.Records);
+        Assert.Equal(4, audit.Records); // the token minted (operator), the GET's intent and outcome, the refused DELETE
         Assert.DoesNotContain(token, gateway.Output);
         TestSecrets.AssertNoneIn(Path.Combine(dir, "data"));
     }

@@ -59,7 +59,9 @@ public class TunnelProcessTests
         }
 
         var auditPath = Path.Combine(dir, "data", "audit.jsonl");
-        var records = File.ReadAllLines(auditPath).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        // Each action's final record (intents are the first half of a forwarded action's pair).
+        var records = File.ReadAllLines(auditPath).Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(r => !(r.TryGetProperty("phase", out var p) && p.GetString() == "intent")).ToList();
         var calls = records.Where(r => r.TryGetProperty("mcp", out var m) && m.GetProperty("method").GetString() == "tools/call").ToList();
         Assert.Equal(2, calls.Count);
         var allowed = Assert.Single(calls, r => r.GetProperty("decision").GetString() == "allow");

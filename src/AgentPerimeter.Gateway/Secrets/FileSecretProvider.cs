@@ -1,45 +1,5 @@
 namespace AgentPerimeter.Gateway.Secrets;
 
-/// <summary>A secret's value as a source holds it now.</summary>
-public readonly record struct SecretRead(string? Value, string? Error);
-
-/// <summary>
-/// Where secret values live. Built in: <c>env</c> (an environment variable) and <c>file</c> (one file per
-/// secret, as Kubernetes and Docker mount them; re-read when it changes). Register more kinds (a
-/// vault, a cloud secret manager) as <see cref="ISecretProvider"/> services.
-/// </summary>
-public interface ISecretProvider
-{
-    /// <summary>The <c>Source:Kind</c> this provider serves.</summary>
-    string Kind { get; }
-
-    /// <summary>Checks a source's settings; returns its human-readable location (never the value) or an error.</summary>
-    (string? Location, string? Error) Describe(IConfigurationSection source, string baseDirectory);
-
-    /// <summary>Reads the current value. Called when the value is needed; cache as the source allows.</summary>
-    SecretRead Read(string location);
-}
-
-/// <summary><c>{ "Kind": "env", "Name": "VARIABLE" }</c></summary>
-public sealed class EnvironmentSecretProvider : ISecretProvider
-{
-    public string Kind => "env";
-
-    public (string? Location, string? Error) Describe(IConfigurationSection source, string baseDirectory)
-    {
-        var name = source["Name"];
-        return string.IsNullOrWhiteSpace(name)
-            ? (null, "set Source:Name to the environment variable that holds the secret")
-            : (name, null);
-    }
-
-    public SecretRead Read(string location)
-    {
-        var value = Environment.GetEnvironmentVariable(location);
-        return string.IsNullOrEmpty(value) ? new SecretRead(null, $"environment variable '{location}' is not set or empty") : new SecretRead(value, null);
-    }
-}
-
 /// <summary>
 /// <c>{ "Kind": "file", "Path": "/run/secrets/github-token" }</c>: the whole file (trailing newline
 /// trimmed) is the value. The file is re-read when its modification time or size changes, so a

@@ -1,0 +1,17 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using StackExchange.Redis;
+
+namespace AgentPerimeter.Gateway.Approvals;
+
+[JsonConverter(typeof(JsonStringEnumConverter<ApprovalStatus>))]
+public enum ApprovalStatus
+{
+    Pending,
+    Approved,
+    Denied,
+    /// <summary>Approved and spent by the one action it was for.</summary>
+    Used,
+    Expired,
+}

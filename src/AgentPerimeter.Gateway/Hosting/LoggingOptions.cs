@@ -1,0 +1,16 @@
+using AgentPerimeter.Gateway.Audit;
+using AgentPerimeter.Gateway.Identity;
+
+namespace AgentPerimeter.Gateway.Hosting;
+
+public sealed class LoggingOptions
+{
+    /// <summary>Compact JSON logs on standard output.</summary>
+    public bool Console { get; set; } = true;
+
+    /// <summary>Also write compact JSON logs to this file (relative to the data directory).</summary>
+    public string? File { get; set; }
+
+    /// <summary>Minimum level: Verbose, Debug, Information, Warning, Error, Fatal.</summary>
+    public string MinimumLevel { get; set; } = "Information";
+}

@@ -1,0 +1,12 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using StackExchange.Redis;
+
+namespace AgentPerimeter.Gateway.Idempotency;
+
+internal sealed record IdempotencyEntry(
+    [property: JsonPropertyName("fp")] string Fingerprint,
+    [property: JsonPropertyName("outcome")] StoredOutcome? Outcome,
+    [property: JsonPropertyName("claim")] string? Claim = null,
+    [property: JsonPropertyName("since")] DateTimeOffset Since = default);

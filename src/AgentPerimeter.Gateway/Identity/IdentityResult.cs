@@ -1,0 +1,13 @@
+using AgentPerimeter.Protocol.Refusals;
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace AgentPerimeter.Gateway.Identity;
+
+/// <summary>A resolved identity or the reason there is none (a value, not an exception).</summary>
+public readonly record struct IdentityResult(AgentIdentity? Identity, string? Error, string? Message)
+{
+    public static IdentityResult Fail(string error, string message) => new(null, error, message);
+}
