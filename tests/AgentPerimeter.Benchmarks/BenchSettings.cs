@@ -16,6 +16,9 @@ internal sealed record BenchSettings
     public required string OutputPath { get; init; }
     public required string GatewayDll { get; init; }
 
+    /// <summary>The gateway build came from BENCH_GATEWAY_DLL, not this checkout's Release build, so this checkout's commit may not be what was measured.</summary>
+    public bool GatewayDllFromEnvironment { get; init; }
+
     /// <summary>The connector's Release build (BENCH_CONNECTOR_DLL), for the tunnel targets.</summary>
     public required string ConnectorDll { get; init; }
 
@@ -92,7 +95,8 @@ internal sealed record BenchSettings
             throw new ArgumentException($"'{repo}' has no config/perimeter.json; pass the repository root with --repo.");
 
         output ??= Environment.GetEnvironmentVariable("BENCH_OUTPUT") ?? Path.Combine("docs", "benchmarks.md");
-        var gatewayDll = Environment.GetEnvironmentVariable("BENCH_GATEWAY_DLL")
+        var gatewayDllVariable = Environment.GetEnvironmentVariable("BENCH_GATEWAY_DLL");
+        var gatewayDll = gatewayDllVariable
             ?? Path.Combine(repo, "src", "AgentPerimeter.Gateway", "bin", "Release", "net10.0", "AgentPerimeter.Gateway.dll");
 
         var connectorDll = Environment.GetEnvironmentVariable("BENCH_CONNECTOR_DLL")
@@ -108,6 +112,7 @@ internal sealed record BenchSettings
             RepoRoot = repo,
             OutputPath = Path.GetFullPath(Path.Combine(repo, output)),
             GatewayDll = Path.GetFullPath(Path.Combine(repo, gatewayDll)),
+            GatewayDllFromEnvironment = gatewayDllVariable is not null,
             ConnectorDll = Path.GetFullPath(Path.Combine(repo, connectorDll)),
             WarmupSeconds = warmup,
             McpWarmupSeconds = Int("BENCH_MCP_WARMUP", Math.Min(warmup, DefaultMcpWarmupSeconds), min: 0),

@@ -9,13 +9,16 @@ internal sealed record MetricSample(string Name, IReadOnlyDictionary<string, str
     public string Label(string name) => Labels.TryGetValue(name, out var v) ? v : "";
 }
 
-/// <summary>The gateway's own view of the run, from its admin <c>/metrics</c>: a check that the load was governed and audited.</summary>
+/// <summary>
+/// The gateway's own view of the run, from its admin <c>/metrics</c>: a check that the load was governed and audited.
+/// <see cref="AuditDurability"/>: the modes the info metric <c>agentperimeter_audit_durability</c> sets to 1 (one, normally).
+/// </summary>
 internal sealed partial record GatewayMetrics(
     double Actions, double GovernedActions, IReadOnlyDictionary<string, double> ActionsByDecision,
     double AuditBatches, double AuditRecords, double AuditWriteErrors,
     IReadOnlyList<MetricSample> ActionSamples, IReadOnlyList<MetricSample> McpActionSamples,
     IReadOnlyDictionary<string, double> RateLimitDecisions, double RateLimitStoreErrors,
-    IReadOnlyList<MetricSample> TunnelRequestSamples)
+    IReadOnlyList<MetricSample> TunnelRequestSamples, IReadOnlyList<string> AuditDurability)
 {
     /// <summary><c>agentperimeter_ratelimit_decisions_total</c> with <c>result="allowed"</c>, all work types.</summary>
     public double RateLimitAllowed => RateLimitDecisions.GetValueOrDefault("allowed");
@@ -26,7 +29,17 @@ internal sealed partial record GatewayMetrics(
     /// <summary>Rate-limit decisions other than allowed (limited, unavailable, degraded), by result.</summary>
     public IEnumerable<KeyValuePair<string, double>> RateLimitNotAllowed => RateLimitDecisions.Where(kv => kv.Key != "allowed" && kv.Value > 0);
 
-    public double MeanRecordsPerFsync => AuditBatches > 0 ? AuditRecords / AuditBatches : 0;
+    /// <summary>Audit records per batch (one write, and in Fsync mode one fsync: group commit).</summary>
+    public double MeanRecordsPerBatch => AuditBatches > 0 ? AuditRecords / AuditBatches : 0;
+
+    /// <summary>Audit records per action counted (intent and outcome: 2 for allowed actions, plus the few records that are no action's).</summary>
+    public double AuditRecordsPerAction => Actions > 0 ? AuditRecords / Actions : double.NaN;
+
+    /// <summary>Whether the gateway's <c>agentperimeter_audit_durability</c> names exactly <paramref name="mode"/> (Fsync, Write).</summary>
+    public bool AuditDurabilityIs(string mode) => AuditDurability is [var only] && only == DurabilityBench.MetricLabel(mode);
+
+    /// <summary>The modes <c>agentperimeter_audit_durability</c> reports, for messages: "write", or "not reported".</summary>
+    public string AuditDurabilityText => AuditDurability.Count == 0 ? "not reported" : string.Join(", ", AuditDurability);
 
     /// <summary><c>agentperimeter_actions_total</c> of one route, by <c>kind/decision</c>.</summary>
     public IReadOnlyDictionary<string, double> RouteActions(string route) => ActionSamples
@@ -65,6 +78,7 @@ internal sealed partial record GatewayMetrics(
         var tunnelSamples = new List<MetricSample>();
         var rateLimits = new SortedDictionary<string, double>(StringComparer.Ordinal);
         double storeErrors = 0;
+        var durability = new List<string>();
         foreach (Match m in Sample().Matches(text))
         {
             var name = m.Groups["name"].Value;
@@ -102,9 +116,12 @@ internal sealed partial record GatewayMetrics(
                 case "agentperimeter_tunnel_requests_total":
                     tunnelSamples.Add(new MetricSample(name, Labels(labels), value));
                     break;
+                case "agentperimeter_audit_durability" when value == 1:
+                    durability.Add(Labels(labels).GetValueOrDefault("mode", "?"));
+                    break;
             }
         }
-        return new GatewayMetrics(actions, governed, byDecision, batches, records, errors, actionSamples, mcpSamples, rateLimits, storeErrors, tunnelSamples);
+        return new GatewayMetrics(actions, governed, byDecision, batches, records, errors, actionSamples, mcpSamples, rateLimits, storeErrors, tunnelSamples, durability);
     }
 
     private static Dictionary<string, string> Labels(string labels) =>

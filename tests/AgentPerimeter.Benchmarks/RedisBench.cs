@@ -17,7 +17,7 @@ internal static class RedisBench
     /// Applies to the benchmark's HTTP route only (<c>GET /api/repos</c> is route <c>demo-api</c>), so the MCP
     /// targets (on the main gateway, which has no limits anyway) are untouched.
     /// </summary>
-    public const string LimitedRoute = "demo-api";
+    public const string LimitedRoute = Servers.HttpRoute;
 
     /// <summary>
     /// Two limits, so each action spends two budgets (two keys) in its one store call. Both are far above

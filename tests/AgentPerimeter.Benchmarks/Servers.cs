@@ -11,6 +11,9 @@ internal static class Servers
     public const string ServeYarpCommand = "serve-yarp";
     public const string ListeningPrefix = "LISTENING ";
 
+    /// <summary>The route of the HTTP targets' <c>GET /api/repos</c>, in bare YARP and in the gateway's shipped config.</summary>
+    public const string HttpRoute = "demo-api";
+
     private static readonly byte[] Body =
         """{"repos":[{"name":"agentperimeter","default_branch":"main","private":false},{"name":"demo","default_branch":"main","private":true}]}"""u8.ToArray();
 
@@ -45,7 +48,7 @@ internal static class Servers
         var builder = NewBuilder();
         builder.Services.AddReverseProxy().LoadFromMemory(
             [
-                new RouteConfig { RouteId = "demo-api", ClusterId = "demo", Match = new RouteMatch { Path = "/api/{**rest}" } },
+                new RouteConfig { RouteId = HttpRoute, ClusterId = "demo", Match = new RouteMatch { Path = "/api/{**rest}" } },
                 new RouteConfig { RouteId = "demo-mcp", ClusterId = "demo", Match = new RouteMatch { Path = "/mcp" } },
             ],
             [

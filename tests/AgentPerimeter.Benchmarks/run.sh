@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Gateway benchmark: upstream vs bare YARP vs the full gateway; the gateway with in-memory vs Redis rate
+# Gateway benchmark: upstream vs bare YARP vs the full gateway (audit durability Fsync, the default) vs the same
+# gateway with audit durability Write, and the disk's idle fsync latency; the gateway with in-memory vs Redis rate
 # limits (a redis-server the benchmark starts on a free loopback port); MCP tools/call direct vs through
 # the gateway (uninspected and inspected); and reverse tunnels: the same inspected MCP call, and a 10 MB
 # upload, through the gateway directly vs through a tunnel served by a connector process (the gateway's
 # tunnel listener on a free loopback port), with wrk and hey (uploads: one HttpClient, median MB/s).
 # Builds the gateway, the connector and the benchmark in Release, runs it, and writes docs/benchmarks.md.
 #
-#   tests/AgentPerimeter.Benchmarks/run.sh                                              # full run (~8.5 min)
+#   tests/AgentPerimeter.Benchmarks/run.sh                                              # full run (~9.5 min)
 #   BENCH_WARMUP=3 BENCH_ROUNDS=1 BENCH_SECONDS=3 tests/AgentPerimeter.Benchmarks/run.sh  # smoke run
 #
 # Variables (all optional): BENCH_WARMUP (s per target, 20), BENCH_MCP_WARMUP (s per MCP target, 10 or

@@ -17,13 +17,25 @@ internal static class GatewayDuringRunSection
                 + (d.YarpRss is { } y ? $" (bare YARP: {Mb(y.IdleKb)} after start-up, {Mb(y.MaxUnderLoadKb)} max under load)." : "."));
         sb.AppendLine($"- actions recorded: {m.Actions:N0}, governed: {m.GovernedActions:N0} ("
             + string.Join(", ", m.ActionsByDecision.Select(kv => $"{kv.Key}: {kv.Value:N0}")) + ").");
-        sb.AppendLine($"- audit: {m.AuditRecords:N0} records in {m.AuditBatches:N0} fsync'd batches ({m.MeanRecordsPerFsync:F1} records per fsync on average), "
-            + $"{m.AuditWriteErrors:N0} write errors, log {d.AuditLogBytes / 1e6:N0} MB.");
+        sb.AppendLine($"- audit: {m.AuditRecords:N0} records in {m.AuditBatches:N0} fsync'd batches ({m.MeanRecordsPerBatch:F1} records per fsync on average, "
+            + $"{m.AuditRecordsPerAction:F2} per action), {m.AuditWriteErrors:N0} write errors, log {d.AuditLogBytes / 1e6:N0} MB.");
+        WriteDurability(sb, v);
         Mcp(sb, v);
         Tunnel(sb, v);
         Uploads(sb, v);
         RateLimits(sb, v);
         sb.AppendLine();
+    }
+
+    private static void WriteDurability(StringBuilder sb, ReportView v)
+    {
+        var dc = v.Data.Durability;
+        var m = dc.WriteMetrics;
+        sb.AppendLine($"- audit durability: **{TargetNames.Gateway}** reports mode {v.Data.Metrics.AuditDurabilityText}, **{TargetNames.WriteDurability}** mode "
+            + $"{m.AuditDurabilityText}; the latter counted {Counts(m.RouteActions(Servers.HttpRoute))} (kind/decision) on route `{Servers.HttpRoute}` for "
+            + $"{v.WriteDurability.Answered + 1:N0} responses (the preflight included), {m.AuditRecords:N0} audit records in {m.AuditBatches:N0} written batches "
+            + $"({m.MeanRecordsPerBatch:F1} records per batch, {m.AuditRecordsPerAction:F2} per action), {m.AuditWriteErrors:N0} write errors"
+            + (dc.WriteRss is { } rss ? $", RSS {Mb(rss.IdleKb)} after start-up and {Mb(rss.MaxUnderLoadKb)} max under load." : "."));
     }
 
     private static void Mcp(StringBuilder sb, ReportView v)

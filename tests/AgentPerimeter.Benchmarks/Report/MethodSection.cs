@@ -2,12 +2,13 @@ using System.Text;
 
 namespace AgentPerimeter.Benchmarks;
 
-/// <summary>How each group of targets is measured and checked: HTTP, rate limits, MCP and the tunnel.</summary>
+/// <summary>How each group of targets is measured and checked: HTTP, audit durability, rate limits, MCP and the tunnel.</summary>
 internal static class MethodSection
 {
     public static void Write(StringBuilder sb, ReportView v)
     {
         Http(sb, v);
+        Durability(sb, v);
         RateLimits(sb, v);
         Mcp(sb, v);
         Tunnel(sb);
@@ -28,8 +29,9 @@ internal static class MethodSection
             + "(`/api/{**rest}` → upstream) and default proxy pipeline, with no identity, policy, audit or metrics.");
         sb.AppendLine("- **gateway**: the Release build of `src/AgentPerimeter.Gateway` as a child process with a temporary copy of the shipped `config/` "
             + "(console logging off), agent `bench` with a session token of work type `build`, so `GET /api/repos` is allowed and governed. "
-            + "Every request is a real action: JWT validation, policy, a hash-chained audit record made durable by fsync (group commit) "
-            + "in a temporary data directory, and metrics.");
+            + "Every request is a real action: JWT validation, policy, two hash-chained audit records (the intent before forwarding, the outcome "
+            + $"before the answer), each made durable by fsync (group commit; `Gateway:Audit:Durability` `{DurabilityBench.Fsync}`, the default) before "
+            + "the action goes on, in a temporary data directory, and metrics.");
         sb.AppendLine($"- **throughput**: `wrk -t1 -c{s.Connections} -d{s.RoundSeconds}s --latency` against `/api/repos` with the bearer token "
             + $"(sent to every target); {s.WarmupSeconds} s warm-up per target, then {s.Rounds} interleaved round(s) — the order rotates each round — "
             + "and the median of the rounds for req/s, p50 and p99.");
@@ -40,11 +42,35 @@ internal static class MethodSection
         sb.AppendLine();
     }
 
+    private static void Durability(StringBuilder sb, ReportView v)
+    {
+        var s = v.Settings;
+        var disk = v.Data.Durability.Disk;
+        sb.AppendLine("Audit durability, measured in the same run as one more HTTP target, interleaved with those above:");
+        sb.AppendLine();
+        sb.AppendLine($"- **{TargetNames.WriteDurability}**: one more gateway process, the same Release build and the same temporary config as **gateway** "
+            + "(no limits; without the tunnel, which only the MCP and upload targets use), started with "
+            + $"`{DurabilityBench.GatewayArgument(DurabilityBench.Write)}`: each audit batch is handed to the kernel with `write()` before its actions go on, "
+            + "and flushed to the device at most every `Gateway:Audit:FlushInterval` (the default, 00:00:00.010), so a record survives a crash of the process "
+            + "but a power loss can take the last interval. Everything else — two records per action, the hash chain, group commit — is as in **gateway**, "
+            + "which keeps the default, `Fsync`. Its own data directory, signing key and bearer token.");
+        sb.AppendLine($"- **load**: the same wrk rounds and fixed-rate hey run as the other HTTP targets, with the main gateway's {s.WarmupSeconds} s warm-up "
+            + "(not the rate-limit gateways' shorter one): its targets compare it with bare YARP, and its numbers with **gateway**, which both get that warm-up.");
+        sb.AppendLine($"- **the disk**: after the preflight and before any load, with every server started and idle, {disk.Iterations:N0} times: append "
+            + $"{DiskFsync.WriteBytes} bytes to a file in the run's temporary directory (the filesystem every gateway's data directory is on; here {disk.FileSystem}) "
+            + "with one `write()`, then `FileStream.Flush(flushToDisk: true)` (fsync, as the gateway makes a batch durable), each write and fsync timed together; "
+            + "p50 and p99 by nearest rank. The fsync-mode target allows that p99 on top of bare YARP's fixed-rate p99 and the 1 ms the write mode gets.");
+        sb.AppendLine("- **checks**: before the load, each gateway's `agentperimeter_audit_durability` must name its mode (`fsync`, `write`), and again at the end; "
+            + $"the write-durability gateway must have no audit write error and count an allowed HTTP action on route `{Servers.HttpRoute}` for every response "
+            + "the load generators got from it, and no other kind or decision there.");
+        sb.AppendLine();
+    }
+
     private static void RateLimits(StringBuilder sb, ReportView v)
     {
         var s = v.Settings;
         var rl = v.Data.RateLimits;
-        sb.AppendLine("Rate limits, measured in the same run as two more HTTP targets, interleaved with the three above:");
+        sb.AppendLine("Rate limits, measured in the same run as two more HTTP targets, interleaved with those above:");
         sb.AppendLine();
         sb.AppendLine("- **gateway, in-memory limits** and **gateway, Redis limits**: two more gateway processes, the same Release build and the same "
             + "temporary config as **gateway**, plus `RateLimits` on work type `build`: "
@@ -57,8 +83,8 @@ internal static class MethodSection
             + "(50 ms timeout). Each gateway has its own data directory, signing key and bearer token.");
         sb.AppendLine("- **why two more processes**: **gateway** stays exactly the shipped config with no limits, so its numbers compare with earlier runs; "
             + "Redis or memory is chosen at start-up, so the two limits gateways must be separate processes anyway, and they differ only in that option.");
-        sb.AppendLine($"- **load**: the same wrk rounds (the five HTTP targets rotate together) and the same fixed-rate hey run; {s.LimitsWarmupSeconds} s warm-up each "
-            + $"(shorter than the main gateway's {s.WarmupSeconds} s to keep the run under ~8 minutes; both limits gateways get the same, so their ratio is fair).");
+        sb.AppendLine($"- **load**: the same wrk rounds (all {v.Data.Targets.Count} HTTP targets rotate together) and the same fixed-rate hey run; {s.LimitsWarmupSeconds} s warm-up each "
+            + $"(shorter than the main gateway's {s.WarmupSeconds} s to keep the run shorter; both limits gateways get the same, so their ratio is fair).");
         sb.AppendLine("- **round trips**: Redis's `INFO commandstats` is read just before the Redis gateway's preflight request and at the end of the run, "
             + "and its script calls (`EVALSHA`/`EVAL`) are divided by the rate-limit decisions (any result) the gateway made in the same window "
             + "(`agentperimeter_ratelimit_decisions_total`); the Redis gateway takes no other load in between. "

@@ -14,6 +14,7 @@ internal static class Report
         MethodSection.Write(sb, v);
         ThroughputSection.Write(sb, v);
         FixedRateSection.Write(sb, v);
+        DurabilitySection.Write(sb, v);
         RateLimitSection.Write(sb, v);
         McpSection.Write(sb, v);
         TunnelSection.Write(sb, v);

@@ -8,6 +8,7 @@ internal sealed record ReportData(
     McpCheck Mcp,
     RateLimitCheck RateLimits,
     TunnelCheck Tunnel,
+    DurabilityCheck Durability,
     RssSampler? GatewayRss,
     RssSampler? YarpRss,
     GatewayMetrics Metrics,

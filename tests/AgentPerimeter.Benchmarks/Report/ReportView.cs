@@ -9,6 +9,7 @@ internal sealed class ReportView(ReportData data)
     public Target Upstream { get; } = Http(data, TargetNames.Upstream);
     public Target Yarp { get; } = Http(data, TargetNames.Yarp);
     public Target Gateway { get; } = Http(data, TargetNames.Gateway);
+    public Target WriteDurability { get; } = Http(data, TargetNames.WriteDurability);
     public Target LimitsMemory { get; } = Http(data, TargetNames.LimitsMemory);
     public Target LimitsRedis { get; } = Http(data, TargetNames.LimitsRedis);
 

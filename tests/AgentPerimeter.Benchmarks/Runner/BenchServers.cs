@@ -2,8 +2,8 @@ namespace AgentPerimeter.Benchmarks;
 
 /// <summary>
 /// Everything the run starts, in its temporary directory: the upstream, bare YARP, the MCP server, redis-server, the
-/// main gateway (with its tunnel listener) and its connector, and the two rate-limit gateways. Disposing stops them
-/// all, in an order that keeps each one's peers up while it goes, and deletes the directory.
+/// main gateway (with its tunnel listener) and its connector, the write-durability gateway, and the two rate-limit
+/// gateways. Disposing stops them all, in an order that keeps each one's peers up while it goes, and deletes the directory.
 /// </summary>
 internal sealed class BenchServers : IAsyncDisposable
 {
@@ -12,7 +12,7 @@ internal sealed class BenchServers : IAsyncDisposable
     private readonly string _dotnet;
     private WebApplication? _upstream, _yarpInProcess;
     private ChildProcess? _yarpChild, _mcpServer, _redis, _connector;
-    private GatewayProcess? _gateway, _memoryGateway, _redisGateway;
+    private GatewayProcess? _gateway, _writeGateway, _memoryGateway, _redisGateway;
     private RssSampler? _connectorRss;
 
     private BenchServers(BenchSettings settings, HttpClient http)
@@ -41,6 +41,9 @@ internal sealed class BenchServers : IAsyncDisposable
     /// <summary>The shipped config, no limits; also serves the MCP, tunnel and upload routes.</summary>
     public GatewayProcess Gateway => _gateway!;
 
+    /// <summary>The same build and config as <see cref="Gateway"/> (without the tunnel), audit durability <c>Write</c>.</summary>
+    public GatewayProcess WriteGateway => _writeGateway!;
+
     public ChildProcess Connector => _connector!;
     public RssSampler ConnectorRss => _connectorRss!;
     public GatewayProcess MemoryGateway => _memoryGateway!;
@@ -52,7 +55,7 @@ internal sealed class BenchServers : IAsyncDisposable
     /// <summary>The children whose CPU time counts as the benchmark's own, not as other processes'.</summary>
     public int[] ChildPids =>
     [
-        Gateway.Process.Pid, McpServer.Pid, MemoryGateway.Process.Pid, RedisGateway.Process.Pid, Redis.Pid, Connector.Pid,
+        Gateway.Process.Pid, WriteGateway.Process.Pid, McpServer.Pid, MemoryGateway.Process.Pid, RedisGateway.Process.Pid, Redis.Pid, Connector.Pid,
         .. _yarpChild is { } yarp ? [yarp.Pid] : Array.Empty<int>(),
     ];
 
@@ -75,7 +78,7 @@ internal sealed class BenchServers : IAsyncDisposable
     /// <summary>A problem for each child that is no longer running.</summary>
     public void ReportExited(Findings findings)
     {
-        foreach (var child in new[] { Gateway.Process, MemoryGateway.Process, RedisGateway.Process, McpServer, Redis, Connector })
+        foreach (var child in new[] { Gateway.Process, WriteGateway.Process, MemoryGateway.Process, RedisGateway.Process, McpServer, Redis, Connector })
         {
             if (child.HasExited)
                 findings.Problems.Add($"{child.Name} exited during the run:" + Environment.NewLine + child.Tail());
@@ -102,6 +105,7 @@ internal sealed class BenchServers : IAsyncDisposable
 
         var launcher = new GatewayLauncher(_settings, _dotnet, UpstreamUri, McpUri, _http);
         await StartGatewayAndConnectorAsync(launcher, ct).ConfigureAwait(false);
+        await StartWriteGatewayAsync(launcher, ct).ConfigureAwait(false);
         await StartLimitsGatewaysAsync(launcher, ct).ConfigureAwait(false);
     }
 
@@ -134,6 +138,17 @@ internal sealed class BenchServers : IAsyncDisposable
             + $"{await TunnelBench.ConnectionsAsync(_http, _gateway.Admin, ct).ConfigureAwait(false)} connection(s) open");
     }
 
+    /// <summary>
+    /// The same build and config as the main gateway (no limits; no tunnel, which only the MCP and upload targets use),
+    /// with <c>--Gateway:Audit:Durability=Write</c>, its own data directory and signing key.
+    /// </summary>
+    private async Task StartWriteGatewayAsync(GatewayLauncher launcher, CancellationToken ct)
+    {
+        _writeGateway = await launcher.StartAsync(TargetNames.WriteDurability, Path.Combine(Temp.FullName, DurabilityBench.WriteGatewayDirectory), ct,
+            auditDurability: DurabilityBench.Write).ConfigureAwait(false);
+        await PrepareAsync(_writeGateway, $", audit durability {DurabilityBench.Write}", ct).ConfigureAwait(false);
+    }
+
     /// <summary>The same build and config plus limits on the HTTP route; they differ only in where limit state lives.</summary>
     private async Task StartLimitsGatewaysAsync(GatewayLauncher launcher, CancellationToken ct)
     {
@@ -154,13 +169,13 @@ internal sealed class BenchServers : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var rss in new[] { _gateway?.Rss, YarpRss, _memoryGateway?.Rss, _redisGateway?.Rss, _connectorRss })
+        foreach (var rss in new[] { _gateway?.Rss, _writeGateway?.Rss, YarpRss, _memoryGateway?.Rss, _redisGateway?.Rss, _connectorRss })
         {
             if (rss is not null)
                 await rss.DisposeAsync().ConfigureAwait(false);
         }
         // The connector before its gateway; the gateways before Redis, so the Redis gateway never sees its store go away.
-        foreach (var child in new[] { _connector, _gateway?.Process, _memoryGateway?.Process, _redisGateway?.Process, _redis, _mcpServer, _yarpChild })
+        foreach (var child in new[] { _connector, _gateway?.Process, _writeGateway?.Process, _memoryGateway?.Process, _redisGateway?.Process, _redis, _mcpServer, _yarpChild })
         {
             if (child is not null)
                 await child.DisposeAsync().ConfigureAwait(false);

@@ -13,7 +13,12 @@ internal sealed record BenchTargets(IReadOnlyList<Target> Http, IReadOnlyList<Ta
     [
         new(TargetNames.Upstream, new Uri(s.UpstreamUri, "api/repos"), null),
         new(TargetNames.Yarp, new Uri(s.YarpUri, "api/repos"), s.YarpRss),
-        new(TargetNames.Gateway, new Uri(s.Gateway.Agent, "api/repos"), s.Gateway.Rss),
+        new(TargetNames.Gateway, new Uri(s.Gateway.Agent, "api/repos"), s.Gateway.Rss) { CpuProcesses = [s.Gateway.Process] },
+        // The main gateway's warm-up (the group's), not the limits gateways' shorter one: it is compared with the main gateway and bare YARP.
+        new(TargetNames.WriteDurability, new Uri(s.WriteGateway.Agent, "api/repos"), s.WriteGateway.Rss)
+        {
+            Token = s.WriteGateway.Token, CpuProcesses = [s.WriteGateway.Process],
+        },
         new(TargetNames.LimitsMemory, new Uri(s.MemoryGateway.Agent, "api/repos"), s.MemoryGateway.Rss)
         {
             Token = s.MemoryGateway.Token, WarmupSeconds = settings.LimitsWarmupSeconds, CpuProcesses = [s.MemoryGateway.Process],

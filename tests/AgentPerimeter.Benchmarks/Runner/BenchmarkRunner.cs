@@ -54,7 +54,7 @@ internal static class BenchmarkRunner
         }
     }
 
-    /// <summary>The run, in order: start everything, preflight, load, check what the servers counted, report.</summary>
+    /// <summary>The run, in order: start everything, preflight, the disk's idle fsync latency, load, check what the servers counted, report.</summary>
     private static async Task<int> RunCoreAsync(BenchSettings settings, CancellationToken ct)
     {
         var redisServer = Prerequisites.Check(settings);
@@ -63,14 +63,17 @@ internal static class BenchmarkRunner
         await using var servers = await BenchServers.StartAsync(settings, redisServer, http, ct).ConfigureAwait(false);
         var targets = BenchTargets.Create(settings, servers);
         var preflight = await Preflight.RunAsync(http, servers, targets, ct).ConfigureAwait(false);
+        var loadBefore = CpuAccounting.LoadAverage();
+        var disk = await MeasureDiskFsyncAsync(servers, ct).ConfigureAwait(false);
 
         var findings = new Findings();
-        var loadBefore = CpuAccounting.LoadAverage();
         var otherCpu = await MeasureAsync(settings, servers, targets, findings, ct).ConfigureAwait(false);
         var (metrics, mcp, tunnel, rateLimits) = await VerifyAsync(http, settings, servers, targets, preflight, findings, ct).ConfigureAwait(false);
+        var durability = await DurabilityCheck.CollectAsync(http, servers, disk, ct).ConfigureAwait(false);
+        durability.Verify(targets.Http, metrics, findings);
 
         var report = Report.Build(new ReportData(
-            settings, targets.Http, targets.Mcp, mcp, rateLimits, tunnel,
+            settings, targets.Http, targets.Mcp, mcp, rateLimits, tunnel, durability,
             servers.Gateway.Rss, servers.YarpRss, metrics,
             File.Exists(servers.AuditLog) ? new FileInfo(servers.AuditLog).Length : 0,
             await MachineInfo.CollectAsync(settings.RepoRoot, ct).ConfigureAwait(false),
@@ -85,6 +88,18 @@ internal static class BenchmarkRunner
             + $"{settings.Rounds} round(s) x {settings.RoundSeconds} s, "
             + $"{settings.Connections} connections, fixed rate {settings.FixedRate} req/s for {settings.FixedSeconds} s, "
             + $"bare YARP {(settings.YarpInProcess ? "in-process" : "in its own process")}");
+
+    /// <summary>
+    /// Before any load, with every server started and idle: fsync latency on the filesystem of the gateways' data
+    /// directories (they are all in the run's temporary directory), the floor under the fsync-mode gateway's latency.
+    /// </summary>
+    private static async Task<DiskFsync> MeasureDiskFsyncAsync(BenchServers servers, CancellationToken ct)
+    {
+        BenchLog.Write($"disk fsync: {DiskFsync.DefaultIterations} x (append {DiskFsync.WriteBytes} bytes, fsync) in the run's temporary directory");
+        var disk = await Task.Run(() => DiskFsync.Measure(servers.Temp.FullName, ct), ct).ConfigureAwait(false);
+        BenchLog.Write($"disk fsync ({disk.FileSystem}): p50 {disk.P50Ms:F2} ms, p99 {disk.P99Ms:F2} ms, max {disk.MaxMs:F2} ms");
+        return disk;
+    }
 
     /// <summary>
     /// The measured part: the HTTP targets (rounds, then fixed rate except the upstream), the MCP targets likewise, then

@@ -11,9 +11,10 @@ internal sealed class GatewayLauncher(BenchSettings settings, string dotnet, Uri
     /// <paramref name="withLimits"/> adds the benchmark's rate limits; <paramref name="redisPort"/> keeps their
     /// state in that Redis instead of in memory; <paramref name="tunnel"/> declares tunnel <c>bench-mcp</c>
     /// (its credential file), opens the tunnel listener on that port, and adds the tunnel and upload routes.
+    /// <paramref name="auditDurability"/> sets <c>Gateway:Audit:Durability</c> on the command line; null keeps the default.
     /// </summary>
     public async Task<GatewayProcess> StartAsync(string name, string dir, CancellationToken ct,
-        bool withLimits = false, int? redisPort = null, (int Port, string CredentialFile)? tunnel = null)
+        bool withLimits = false, int? redisPort = null, (int Port, string CredentialFile)? tunnel = null, string? auditDurability = null)
     {
         var configDir = Path.Combine(dir, "config");
         var dataDir = Path.Combine(dir, "data");
@@ -26,7 +27,7 @@ internal sealed class GatewayLauncher(BenchSettings settings, string dotnet, Uri
             adminPort = LoopbackPort.Free();
         var agent = new Uri($"http://127.0.0.1:{agentPort}/");
         var admin = new Uri($"http://127.0.0.1:{adminPort}/");
-        var arguments = Arguments(configDir, dataDir, agentPort, adminPort, redisPort, tunnel);
+        var arguments = Arguments(configDir, dataDir, agentPort, adminPort, redisPort, tunnel, auditDurability);
         var child = ChildProcess.Start(name, dotnet, arguments, dir);
         await child.WaitUntilReadyAsync(token => IsReadyAsync(admin, token), TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(100),
             $"{name} did not become ready", ct).ConfigureAwait(false);
@@ -34,7 +35,7 @@ internal sealed class GatewayLauncher(BenchSettings settings, string dotnet, Uri
     }
 
     private List<string> Arguments(string configDir, string dataDir, int agentPort, int adminPort,
-        int? redisPort, (int Port, string CredentialFile)? tunnel)
+        int? redisPort, (int Port, string CredentialFile)? tunnel, string? auditDurability)
     {
         List<string> arguments =
         [
@@ -50,6 +51,8 @@ internal sealed class GatewayLauncher(BenchSettings settings, string dotnet, Uri
             arguments.Add($"--Gateway:Redis:ConnectionString=127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}");
         if (tunnel is { } t)
             arguments.AddRange(TunnelBench.GatewayArguments(t.Port, t.CredentialFile));
+        if (auditDurability is not null)
+            arguments.Add(DurabilityBench.GatewayArgument(auditDurability));
         return arguments;
     }
 

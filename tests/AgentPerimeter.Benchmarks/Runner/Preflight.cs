@@ -18,6 +18,7 @@ internal static class Preflight
         foreach (var target in targets.Http)
             await HttpAsync(http, target, target.Token ?? servers.Gateway.Token, ct).ConfigureAwait(false);
         await CheckRateLimitedAsync(http, servers, redisCommandsBefore, ct).ConfigureAwait(false);
+        await CheckAuditDurabilityAsync(http, servers, ct).ConfigureAwait(false);
 
         var contentType = await McpAsync(http, targets.Mcp, servers.Gateway.Token, ct).ConfigureAwait(false);
         var audit = McpAuditCheck.Verify(servers.AuditLog);
@@ -52,6 +53,22 @@ internal static class Preflight
         var redisPreflight = (await RedisBench.CommandStatsAsync(servers.RedisPort, ct).ConfigureAwait(false)).Since(redisCommandsBefore);
         BenchLog.Write($"rate-limit preflight: both limits gateways checked their limits; redis ran {redisPreflight.ScriptCalls} script call(s) for the one request "
             + $"({string.Join(", ", redisPreflight.Calls.Select(kv => $"{kv.Key} {kv.Value}"))})");
+    }
+
+    /// <summary>
+    /// The main gateway must run in the default audit durability, Fsync, and the write-durability gateway in Write, as each
+    /// one's <c>agentperimeter_audit_durability</c> says: otherwise their comparison measures something else.
+    /// </summary>
+    private static async Task CheckAuditDurabilityAsync(HttpClient http, BenchServers servers, CancellationToken ct)
+    {
+        foreach (var (gateway, mode) in new[] { (servers.Gateway, DurabilityBench.Fsync), (servers.WriteGateway, DurabilityBench.Write) })
+        {
+            var metrics = await GatewayMetrics.ScrapeAsync(http, gateway.Admin, ct).ConfigureAwait(false);
+            if (!metrics.AuditDurabilityIs(mode))
+                throw new InvalidOperationException($"{gateway.Process.Name}: agentperimeter_audit_durability reports mode {metrics.AuditDurabilityText}, "
+                    + $"expected \"{DurabilityBench.MetricLabel(mode)}\" (Gateway:Audit:Durability={mode}); is the gateway build one with that option?");
+        }
+        BenchLog.Write($"audit durability preflight: {TargetNames.Gateway} runs {DurabilityBench.Fsync}, {TargetNames.WriteDurability} runs {DurabilityBench.Write}");
     }
 
     /// <summary>Every MCP target must answer the call, and all in the same media type; returns it.</summary>

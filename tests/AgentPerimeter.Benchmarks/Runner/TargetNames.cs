@@ -6,6 +6,7 @@ internal static class TargetNames
     public const string Upstream = "upstream (direct, reference)";
     public const string Yarp = "bare YARP";
     public const string Gateway = "gateway";
+    public const string WriteDurability = "gateway, write durability";
     public const string LimitsMemory = "gateway, in-memory limits";
     public const string LimitsRedis = "gateway, Redis limits";
     public const string McpDirect = "MCP server (direct, reference)";
