@@ -37,6 +37,9 @@ public sealed class ActionContext
     public string Path { get; set; } = "";
     public string? RouteId { get; set; }
 
+    /// <summary>The bounded label of the action's kind (records and metrics).</summary>
+    public string KindLabel => Kind switch { ActionKind.Mcp => "mcp", ActionKind.External => "external", ActionKind.Egress => "egress", _ => "http" };
+
     /// <summary>The version of the policy snapshot the action was opened with (one snapshot decides it).</summary>
     public string? PolicyVersion { get; set; }
 
@@ -55,6 +58,9 @@ public sealed class ActionContext
 
     /// <summary>The request body, when a stage had to buffer it (MCP message, fingerprint): what was checked is what is forwarded.</summary>
     public ReadOnlyMemory<byte>? BufferedBody { get; set; }
+
+    /// <summary>The egress target of the action, on the egress listener.</summary>
+    public EgressActionInfo? Egress { get; set; }
 
     /// <summary>The MCP message of the action, on MCP routes.</summary>
     public McpActionInfo? Mcp { get; set; }

@@ -16,7 +16,7 @@ public sealed record ActionOutcome(OutcomeClass Class, string Code, string? Rule
     public bool NothingSent { get; init; }
 
     /// <summary>The answer is a refusal by the perimeter (counted as a denial), not an upstream's answer.</summary>
-    public bool Refuses => Class is OutcomeClass.Limited or OutcomeClass.Unavailable;
+    public bool Refuses => Class is OutcomeClass.Limited or OutcomeClass.Unavailable or OutcomeClass.Violation or OutcomeClass.Revoked;
 
     /// <summary>Whether the policy axis of "governed" survives this outcome.</summary>
     public bool KeepsPolicyGoverned => Class is not (OutcomeClass.Degraded or OutcomeClass.Unavailable);
@@ -42,6 +42,8 @@ public sealed record ActionOutcome(OutcomeClass Class, string Code, string? Rule
         OutcomeClass.UpstreamFailed => "upstream_failed",
         OutcomeClass.Replayed => "replayed",
         OutcomeClass.NotInspectable => "not_inspectable",
+        OutcomeClass.Violation => "violation",
+        OutcomeClass.Revoked => "revoked",
         _ => "gateway_error",
     };
 }

@@ -9,4 +9,6 @@ public enum ListenerKind
     Tunnel,
     /// <summary>Inbound tunnel termination: mutual TLS, routed by host name, otherwise the agent pipeline.</summary>
     Inbound,
+    /// <summary>The sandboxes' forward proxy (HTTP and CONNECT): a raw connection handler, not the HTTP pipeline.</summary>
+    Egress,
 }

@@ -15,6 +15,10 @@ public enum OutcomeClass
     Replayed,
     /// <summary>The upstream answered in a form the perimeter must inspect but cannot.</summary>
     NotInspectable,
+    /// <summary>The traffic broke the rule it was allowed under (a TLS server name that is not the CONNECT host, bytes that are not TLS): cut off.</summary>
+    Violation,
+    /// <summary>The kill switch closed it: its session or agent was revoked while it was open.</summary>
+    Revoked,
     /// <summary>The perimeter itself failed while handling the action.</summary>
     GatewayError,
 }

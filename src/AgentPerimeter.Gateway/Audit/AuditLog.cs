@@ -146,20 +146,32 @@ public sealed partial class AuditLog : IAsyncDisposable
         {
             while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false))
             {
+                FileStream? stream;
                 lock (_fileLock)
                 {
                     if (!_unflushed || _stream is null)
                         continue;
-                    try
+                    stream = _stream;
+                    _unflushed = false;
+                }
+                // The device flush runs outside the lock: the writer keeps handing batches to the kernel
+                // meanwhile, so no action waits for a flush in write mode.
+                try
+                {
+                    DeviceFlush.Flush(stream);
+                }
+                catch (ObjectDisposedException)
+                {
+                    // Rotated or closed meanwhile: its last batch was flushed there.
+                }
+                catch (IOException ex)
+                {
+                    Log.WriteFailed(_logger, FilePath, ex.GetType().Name, ex.Message);
+                    _metrics.AuditWriteError();
+                    lock (_fileLock)
                     {
-                        _stream.Flush(flushToDisk: true);
-                        _unflushed = false;
-                    }
-                    catch (Exception ex) when (ex is IOException or ObjectDisposedException)
-                    {
-                        Log.WriteFailed(_logger, FilePath, ex.GetType().Name, ex.Message);
-                        _metrics.AuditWriteError();
-                        CloseAfterFailure();
+                        if (ReferenceEquals(stream, _stream))
+                            CloseAfterFailure();
                     }
                 }
             }
@@ -206,7 +218,7 @@ public sealed partial class AuditLog : IAsyncDisposable
         {
             _stream.Write(_batchBuffer.GetBuffer(), 0, (int)_batchBuffer.Length);
             if (forceFlush || _options.Durability == AuditDurability.Fsync)
-                _stream.Flush(flushToDisk: true);
+                DeviceFlush.Flush(_stream);
             else
                 _unflushed = true;
         }
@@ -237,8 +249,8 @@ public sealed partial class AuditLog : IAsyncDisposable
     {
         try
         {
-            _stream!.Flush(flushToDisk: true);
-            _stream.Dispose();
+            DeviceFlush.Flush(_stream!);
+            _stream!.Dispose();
             _stream = null;
             var rotated = RotatedName(_fileFirstSeq);
             File.Move(FilePath, rotated);

@@ -34,7 +34,7 @@ public static class AuditRecord
             w.WriteString("time", action.StartedAt.UtcDateTime.ToString("O"));
             w.WriteString("action_id", action.ActionId);
             w.WriteString("phase", phase);
-            w.WriteString("kind", action.Kind switch { ActionKind.Mcp => "mcp", ActionKind.External => "external", _ => "http" });
+            w.WriteString("kind", action.KindLabel);
             w.WriteString("agent", action.AgentId);
             w.WriteString("session", action.SessionId);
             w.WriteString("work_type", action.WorkType);
@@ -64,6 +64,24 @@ public static class AuditRecord
                 // The arguments are stored as text (already capped), never re-parsed into the record.
                 w.WriteString("arguments", Clean(mcp.Arguments));
                 w.WriteString("session", Cap(mcp.SessionId, 128));
+                w.WriteEndObject();
+            }
+            if (action.Egress is { } egress)
+            {
+                w.WritePropertyName("egress");
+                w.WriteStartObject();
+                w.WriteString("mode", egress.Mode);
+                w.WriteString("host", Cap(egress.Host, 256));
+                w.WriteNumber("port", egress.Port);
+                w.WriteString("address", egress.Address);
+                if (egress.Sni is { } sni)
+                    w.WriteString("sni", Cap(sni, 256));
+                if (phase != AuditPhases.Intent)
+                {
+                    w.WriteNumber("bytes_up", egress.BytesUp);
+                    w.WriteNumber("bytes_down", egress.BytesDown);
+                    w.WriteString("close_reason", egress.CloseReason);
+                }
                 w.WriteEndObject();
             }
             if (action.IdempotencyKey is { } idem)

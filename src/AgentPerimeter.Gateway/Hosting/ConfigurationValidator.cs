@@ -83,5 +83,6 @@ public static class ConfigurationValidator
 
     /// <summary>Every feature's policy section, as the running gateway loads them (values read, nothing remembered).</summary>
     public static IPolicySectionLoader[] PolicySections(Secrets.SecretLoadContext secretContext) =>
-        [Secrets.SecretsServiceCollectionExtensions.PolicySection(secretContext), RateLimiting.RateLimitingServiceCollectionExtensions.PolicySection()];
+        [Secrets.SecretsServiceCollectionExtensions.PolicySection(secretContext), RateLimiting.RateLimitingServiceCollectionExtensions.PolicySection(),
+            Egress.EgressServiceCollectionExtensions.PolicySection()];
 }

@@ -28,6 +28,7 @@ public sealed class GatewayOptions
     public Idempotency.IdempotencyOptions Idempotency { get; set; } = new();
     public Approvals.ApprovalOptions Approvals { get; set; } = new();
     public Tunnels.InboundOptions Inbound { get; set; } = new();
+    public Egress.EgressOptions Egress { get; set; } = new();
 
     /// <summary>The declared tunnels (<c>Gateway:Tunnels</c>), loaded and checked by the validator.</summary>
     internal System.Collections.Frozen.FrozenDictionary<string, Tunnels.TunnelDefinition> TunnelDefinitions { get; set; } =

@@ -14,7 +14,7 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         var listeners = new (string Key, string? Url)[]
         {
             ("Agent", options.Listeners.Agent), ("Admin", options.Listeners.Admin),
-            ("Tunnel", options.Listeners.Tunnel), ("Inbound", options.Listeners.Inbound),
+            ("Tunnel", options.Listeners.Tunnel), ("Inbound", options.Listeners.Inbound), ("Egress", options.Listeners.Egress),
         };
         foreach (var (key, url) in listeners)
         {

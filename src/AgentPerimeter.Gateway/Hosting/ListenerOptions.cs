@@ -19,4 +19,10 @@ public sealed class ListenerOptions
     /// <c>Gateway:Inbound:ClientCertificateAuthority</c> and routes by host name. Unset: none.
     /// </summary>
     public string? Inbound { get; set; }
+
+    /// <summary>
+    /// The sandboxes' egress proxy (absolute-form HTTP and CONNECT, <c>Proxy-Authorization</c> with the session
+    /// token), e.g. <c>http://0.0.0.0:3128</c>. Unset (and no <c>Gateway:Egress:UnixSocket</c>): no egress proxy.
+    /// </summary>
+    public string? Egress { get; set; }
 }

@@ -4,6 +4,7 @@ using AgentPerimeter.Gateway.Approvals;
 using AgentPerimeter.Gateway.Idempotency;
 using AgentPerimeter.Gateway.Admin;
 using AgentPerimeter.Gateway.Audit;
+using AgentPerimeter.Gateway.Egress;
 using AgentPerimeter.Gateway.Identity;
 using AgentPerimeter.Gateway.Mcp;
 using AgentPerimeter.Gateway.RateLimiting;
@@ -72,6 +73,7 @@ public static class PerimeterHostingExtensions
         services.AddPerimeterIdempotency(redis, redisTimeout);
         services.AddPerimeterApprovals(redis, redisTimeout);
         services.AddPerimeterRateLimiting(redis, TimeSpan.FromMilliseconds(options.Redis.TimeoutMilliseconds));
+        services.AddPerimeterEgress(options.Egress);
         services.AddPerimeterTunnels(new DeclaredTunnels(options.TunnelDefinitions), options.Inbound);
         services.AddPerimeterProxy(config.GetSection("ReverseProxy"));
 
@@ -86,6 +88,10 @@ public static class PerimeterHostingExtensions
                 listeners.TunnelListen = PerimeterListenerSetup.Listen(kestrel, options, tunnel, ListenerKind.Tunnel);
             if (options.Listeners.Inbound is { } inbound)
                 listeners.InboundListen = PerimeterListenerSetup.Listen(kestrel, options, inbound, ListenerKind.Inbound);
+            if (options.Listeners.Egress is { } egress)
+                listeners.EgressListen = PerimeterListenerSetup.Listen(kestrel, options, egress, ListenerKind.Egress);
+            if (options.Egress.UnixSocket is { } socket)
+                listeners.EgressSocket = PerimeterListenerSetup.ListenEgressSocket(kestrel, options.ResolveDataPath(socket));
         });
         return builder;
     }

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Connections;
 using System.Net;
 using AgentPerimeter.Gateway.Actions;
 using AgentPerimeter.Gateway.Metrics;
@@ -27,6 +28,12 @@ internal static class PerimeterListenerSetup
                 connection.Features.Set(feature);
                 return next(connection);
             });
+            if (kind == ListenerKind.Egress)
+            {
+                // A forward proxy speaks HTTP/1.1 with CONNECT: it takes the raw connection, not the HTTP pipeline.
+                listen.UseConnectionHandler<Egress.EgressConnectionHandler>();
+                return;
+            }
             if (uri.Scheme == Uri.UriSchemeHttps)
             {
                 var https = new Microsoft.AspNetCore.Server.Kestrel.Https.HttpsConnectionAdapterOptions
@@ -51,5 +58,27 @@ internal static class PerimeterListenerSetup
             }
         });
         return captured!;
+    }
+
+    /// <summary>
+    /// The egress proxy on a Unix domain socket (mode 0660 would let a group in; 0600 keeps it to the
+    /// gateway's user and root): a sandbox in its own network namespace reaches the gateway only through it.
+    /// </summary>
+    public static string ListenEgressSocket(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions kestrel, string path)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        if (File.Exists(path))
+            File.Delete(path); // a socket file left by a previous run
+        var feature = new ListenerFeature(ListenerKind.Egress);
+        kestrel.ListenUnixSocket(path, listen =>
+        {
+            listen.Use(next => connection =>
+            {
+                connection.Features.Set(feature);
+                return next(connection);
+            });
+            listen.UseConnectionHandler<Egress.EgressConnectionHandler>();
+        });
+        return path;
     }
 }

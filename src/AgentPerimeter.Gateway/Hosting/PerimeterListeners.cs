@@ -10,12 +10,17 @@ public sealed class PerimeterListeners
     internal KestrelListenOptions? AdminListen { get; set; }
     internal KestrelListenOptions? TunnelListen { get; set; }
     internal KestrelListenOptions? InboundListen { get; set; }
+    internal KestrelListenOptions? EgressListen { get; set; }
+
+    /// <summary>The egress proxy's Unix socket, when configured.</summary>
+    public string? EgressSocket { get; internal set; }
     internal HashSet<KestrelListenOptions> TlsListeners { get; } = [];
 
     public Uri AgentUri => ToUri(AgentListen);
     public Uri AdminUri => ToUri(AdminListen);
     public Uri? TunnelUri => TunnelListen is null ? null : ToUri(TunnelListen);
     public Uri? InboundUri => InboundListen is null ? null : ToUri(InboundListen);
+    public Uri? EgressUri => EgressListen is null ? null : ToUri(EgressListen);
 
     private Uri ToUri(KestrelListenOptions? listen)
     {

@@ -31,6 +31,8 @@ internal sealed partial class PerimeterStartup(
                 Log.TunnelListening(logger, tunnel);
             if (listeners.InboundUri is { } inbound)
                 Log.InboundListening(logger, inbound);
+            if (listeners.EgressUri is not null || listeners.EgressSocket is not null)
+                Log.EgressListening(logger, listeners.EgressUri?.ToString() ?? "-", listeners.EgressSocket ?? "-");
         });
     }
 
@@ -75,6 +77,9 @@ internal sealed partial class PerimeterStartup(
 
     private static partial class Log
     {
+        [LoggerMessage(EventId = 15, Level = LogLevel.Information, Message = "Sandbox egress proxy on {EgressUri} (Unix socket {EgressSocket})")]
+        public static partial void EgressListening(ILogger logger, string egressUri, string egressSocket);
+
         [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "{Count} action(s) were in flight when the gateway last stopped; recorded as outcome_unknown")]
         public static partial void Recovered(ILogger logger, int count);
 

@@ -29,6 +29,7 @@ public sealed class PerimeterMetrics
     private readonly Counter _tunnelRequests;
     private readonly Counter _tunnelEvents;
     private readonly Counter _inboundHandshakes;
+    private readonly Gauge _egressTunnels;
 
     public PerimeterMetrics()
     {
@@ -108,6 +109,9 @@ public sealed class PerimeterMetrics
             "agentperimeter_inbound_tls_refusals_total",
             "Client certificates the inbound (mutual TLS) listener refused at the handshake, by reason.",
             ["reason"]);
+        _egressTunnels = factory.CreateGauge(
+            "agentperimeter_egress_open",
+            "Egress tunnels (CONNECT) and plain HTTP requests open through the egress listener right now.");
         _sessions = factory.CreateCounter(
             "agentperimeter_sessions_issued_total",
             "Session tokens minted by the gateway's own issuer.",
@@ -120,7 +124,7 @@ public sealed class PerimeterMetrics
     {
         var workType = action.WorkType ?? "none";
         var route = action.RouteId ?? "none";
-        var kind = action.Kind switch { ActionKind.Mcp => "mcp", ActionKind.External => "external", _ => "http" };
+        var kind = action.KindLabel;
         var decision = action.DecisionLabel;
         _actions.WithLabels(workType, route, kind, decision, governed ? "true" : "false").Inc();
         _outcomes.WithLabels(workType, route, kind, action.OutcomeLabel).Inc();
@@ -172,6 +176,8 @@ public sealed class PerimeterMetrics
     public void TunnelEvent(string tunnel, string eventName) => _tunnelEvents.WithLabels(tunnel, eventName).Inc();
 
     public void InboundRefused(string reason) => _inboundHandshakes.WithLabels(reason).Inc();
+
+    public void EgressTunnels(int open) => _egressTunnels.Set(open);
 
     public void SessionIssued(string workType) => _sessions.WithLabels(workType).Inc();
 }

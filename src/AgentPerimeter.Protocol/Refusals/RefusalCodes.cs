@@ -134,6 +134,22 @@ public static class RefusalCodes
     public const string GatewayError = "gateway_error";
     /// <summary>The route's cluster is missing or has no destination: the route cannot forward.</summary>
     public const string RouteUnavailable = "route_unavailable";
+    /// <summary>Egress: no egress rule of the work type allows this host, port, method or path.</summary>
+    public const string EgressDenied = "egress_denied";
+    /// <summary>Egress: the destination resolves only to addresses the perimeter refuses (loopback, private, link-local, metadata, …) and no rule allows that range.</summary>
+    public const string AddressNotAllowed = "address_not_allowed";
+    /// <summary>Egress: the host name does not resolve.</summary>
+    public const string ResolveFailed = "resolve_failed";
+    /// <summary>Egress: the destination refused or did not accept the connection in time.</summary>
+    public const string ConnectFailed = "connect_failed";
+    /// <summary>Egress: the TLS server name the client sent is not the host it asked the proxy for (domain fronting).</summary>
+    public const string SniMismatch = "sni_mismatch";
+    /// <summary>Egress: a tunnel whose rule expects TLS carried something else.</summary>
+    public const string NotTls = "not_tls";
+    /// <summary>Egress: the proxy request could not be read (malformed, too large, not absolute-form or CONNECT).</summary>
+    public const string BadProxyRequest = "bad_proxy_request";
+    /// <summary>Egress: the session's open tunnels were closed because it was revoked.</summary>
+    public const string TunnelRevoked = "tunnel_revoked";
     /// <summary>A restart found the action in flight with no outcome: whether the upstream acted is unknown.</summary>
     public const string OutcomeUnknown = "outcome_unknown";
 
