@@ -26,6 +26,7 @@ internal sealed partial class EgressConnectionHandler(
     PolicyStore policy,
     IActionRecorder recorder,
     EgressTunnels tunnels,
+    RateLimiting.IRateLimitStore limitStore,
     EgressOptions options,
     TimeProvider time,
     ILogger<EgressConnectionHandler> logger) : ConnectionHandler
@@ -91,6 +92,12 @@ internal sealed partial class EgressConnectionHandler(
         }
         if (decision.Outcome == DecisionOutcome.WouldDeny)
             Log.WouldDeny(logger, action.ActionId, action.WorkType!, head.Method, head.Host, head.Port, decision.RuleId!);
+        if (await LimitAsync(snapshot, action, closed).ConfigureAwait(false) is { } limited)
+        {
+            action.Decide(decision);
+            await FailAsync(output, action, limited.Class == OutcomeClass.Limited ? 429 : 503, limited).ConfigureAwait(false);
+            return;
+        }
 
         // The gateway resolves the name itself and connects to the very address it checked: no second
         // resolution, so a name that rebinds to an internal address cannot swap it in between.
@@ -214,6 +221,35 @@ internal sealed partial class EgressConnectionHandler(
         action.Status = relay.ResponseStatus;
     }
 
+    /// <summary>
+    /// The work type's rate limits that apply to egress (limits with no route, or <c>"Route": "egress"</c>):
+    /// each new tunnel or request spends one. Null when within them (or the store fails open).
+    /// </summary>
+    private async Task<ActionOutcome?> LimitAsync(PerimeterPolicy snapshot, ActionContext action, CancellationToken cancellationToken)
+    {
+        var limits = snapshot.Section<RateLimiting.LimitCatalog>().For(action.WorkType!);
+        var applicable = limits.Rules.Where(r => r.Applies(RouteId, null, null)).ToList();
+        if (applicable.Count == 0)
+            return null;
+        var partition = limits.Partition == RateLimiting.LimitPartition.Agent ? $"{action.WorkType}:agent:{action.AgentId}" : $"{action.WorkType}:session:{action.SessionId}";
+        var result = await limitStore.AcquireAsync(partition, applicable, cancellationToken).ConfigureAwait(false);
+        if (result.StoreError is { } error)
+        {
+            if (!limits.FailClosed)
+            {
+                action.SetOutcome(new ActionOutcome(OutcomeClass.Degraded, "ratelimit_degraded", Reason: $"Allowed without a rate-limit check: {error}."));
+                return null;
+            }
+            return new ActionOutcome(OutcomeClass.Unavailable, RefusalCodes.RateLimitUnavailable,
+                Reason: "The perimeter cannot check this work type's rate limits right now, so it refuses the request.", RetryAfter: TimeSpan.FromSeconds(1)) { NothingSent = true };
+        }
+        if (result.Allowed)
+            return null;
+        var limit = result.Limiting!;
+        return new ActionOutcome(OutcomeClass.Limited, RefusalCodes.RateLimited, limit.Id,
+            $"Work type '{action.WorkType}' may open {limit.Limit} egress connections per {limit.Period} under limit '{limit.Id}'.", result.RetryAfter) { NothingSent = true };
+    }
+
     private static string PathOf(string pathAndQuery)
     {
         int q = pathAndQuery.IndexOf('?');
@@ -286,7 +322,7 @@ internal sealed partial class EgressConnectionHandler(
             RefusalFields.Write(w, action);
             w.WriteEndObject();
         }
-        var reason = status switch { 400 => "Bad Request", 403 => "Forbidden", 407 => "Proxy Authentication Required", 502 => "Bad Gateway", _ => "Service Unavailable" };
+        var reason = status switch { 400 => "Bad Request", 403 => "Forbidden", 407 => "Proxy Authentication Required", 429 => "Too Many Requests", 502 => "Bad Gateway", _ => "Service Unavailable" };
         var head = new StringBuilder()
             .Append("HTTP/1.1 ").Append(status).Append(' ').Append(reason).Append("\r\n")
             .Append(ActionResponses.ActionIdHeader).Append(": ").Append(action.ActionId).Append("\r\n")

@@ -49,7 +49,8 @@ internal sealed class LimitsPolicySection : IPolicySectionLoader
             if (!TimeSpan.TryParse(l["Period"], System.Globalization.CultureInfo.InvariantCulture, out var period) || period < TimeSpan.FromMilliseconds(1))
                 errors.Add($"{l.Path}:Period: must be a duration such as \"00:01:00\" (one minute) or \"00:00:01\".");
             var route = l["Route"];
-            if (route is not null && context.KnownRoutes is not null && !context.KnownRoutes.Contains(route))
+            // "egress" names the sandbox egress listener's actions (new tunnels and plain HTTP requests).
+            if (route is not null && route != "egress" && context.KnownRoutes is not null && !context.KnownRoutes.Contains(route))
                 errors.Add($"{l.Path}:Route: route '{route}' is not defined in ReverseProxy:Routes.");
             var tools = ConfigReader.ReadGlobs(l, "Tools", errors);
             if (id is not null && limit > 0 && period > TimeSpan.Zero)

@@ -219,6 +219,23 @@ public sealed class EgressProxyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task EgressRateLimit_RefusesTheConnectionOverBudget_With429()
+    {
+        var policy = Policy().Replace("\"Egress\": {", "\"RateLimits\": { \"Limits\": [ { \"Id\": \"egress-burst\", \"Limit\": 2, \"Period\": \"00:01:00\", \"Route\": \"egress\" } ] },\n\"Egress\": {");
+        var (gw, _, proxy) = await StartAsync(policy);
+        await using var _ = gw;
+        for (int i = 0; i < 2; i++)
+        {
+            var (exit, output) = await RunAsync("curl", ["-sS", "-x", proxy, $"http://localhost:{HttpPort}/api/limited"]);
+            Assert.True(exit == 0, output);
+        }
+        var (_, refused) = await RunAsync("curl", ["-sS", "-i", "-x", proxy, $"http://localhost:{HttpPort}/api/limited"]);
+        Assert.Contains("429 Too Many Requests", refused);
+        Assert.Contains("egress-burst", refused);
+        Assert.Equal(2, _http.Received.Count);
+    }
+
+    [Fact]
     public async Task ReportModeRule_Allows_ButTheActionIsNotGoverned()
     {
         var (gw, _, proxy) = await StartAsync(Policy(mode: "report"));
