@@ -26,10 +26,12 @@ namespace AgentPerimeter.Gateway.Egress;
 /// </remarks>
 internal static class AddressGuard
 {
-    private const ulong Nat64WellKnown = 0x0064_ff9b_0000_0000;   // 64:ff9b::/96, the top 64 of its 96 bits
-    private const ulong Nat64LocalUse = 0x0064_ff9b_0001;         // 64:ff9b:1::/48
-    private const uint Teredo = 0x2001_0000;                       // 2001::/32
-    private const ushort SixToFour = 0x2002;                       // 2002::/16
+    // The IPv6 prefixes that carry an IPv4 address, as full 128-bit prefixes.
+    private static readonly UInt128 Mapped = (UInt128)0xffff << 32;                  // ::ffff:0:0/96
+    private static readonly UInt128 Nat64WellKnown = (UInt128)0x0064_ff9b << 96;      // 64:ff9b::/96
+    private static readonly UInt128 Nat64LocalUse = (UInt128)0x0064_ff9b_0001 << 80;  // 64:ff9b:1::/48
+    private static readonly UInt128 SixToFour = (UInt128)0x2002 << 112;               // 2002::/16
+    private static readonly UInt128 Teredo = (UInt128)0x2001_0000 << 96;              // 2001::/32
     private static readonly UInt128 Low48Bits = (UInt128.One << 48) - 1;
 
     /// <summary>Checks an address with no allowances.</summary>
@@ -121,21 +123,21 @@ internal static class AddressGuard
     {
         uint low = (uint)value;
         // Forms that carry an IPv4 address are judged by it alone; their own IPv6 range neither refuses nor lifts.
-        if (value >> 32 == 0xffff)
+        if (Within(value, Mapped, 96))
             return CheckIPv4(low, allowed, EmbeddedIpv4Form.Mapped);
         if (value >> 32 == 0 && value > 1) // ::/96 less :: and ::1, which the table names
             return CheckIPv4(low, allowed, EmbeddedIpv4Form.Compatible);
-        if (value >> 32 == Nat64WellKnown)
+        if (Within(value, Nat64WellKnown, 96))
             return CheckIPv4(low, allowed, EmbeddedIpv4Form.Nat64);
-        if (value >> 80 == Nat64LocalUse)
+        if (Within(value, Nat64LocalUse, 48))
         {
             return ((value >> 32) & Low48Bits) == 0
                 ? CheckIPv4(low, allowed, EmbeddedIpv4Form.Nat64)
                 : SpecialAddressRanges.AmbiguousNat64.Refusal;
         }
-        if (value >> 112 == SixToFour)
+        if (Within(value, SixToFour, 16))
             return CheckIPv4((uint)(value >> 80), allowed, EmbeddedIpv4Form.SixToFour);
-        if (value >> 96 == Teredo)
+        if (Within(value, Teredo, 32))
         {
             // Both ends matter: packets go to the client's mapped address, and to the server for the qualification.
             var server = CheckIPv4((uint)(value >> 64), allowed, EmbeddedIpv4Form.TeredoServer);
@@ -166,16 +168,13 @@ internal static class AddressGuard
     private static bool EmbedsIPv4(UInt128 prefix, int length)
     {
         // A network overlaps an embedding form when either contains the other.
-        static bool Overlaps(UInt128 prefix, int length, UInt128 formPrefix, int formLength) =>
-            AddressBits.Within(prefix, formPrefix, Math.Min(length, formLength), isIPv6: true);
+        bool Overlaps(UInt128 form, int formLength) => AddressBits.Within(prefix, form, Math.Min(length, formLength), isIPv6: true);
 
-        return Overlaps(prefix, length, 0, 96)
-            || Overlaps(prefix, length, (UInt128)0xffff << 32, 96)
-            || Overlaps(prefix, length, (UInt128)Nat64WellKnown << 32, 96)
-            || Overlaps(prefix, length, (UInt128)Nat64LocalUse << 80, 48)
-            || Overlaps(prefix, length, (UInt128)SixToFour << 112, 16)
-            || Overlaps(prefix, length, (UInt128)Teredo << 96, 32);
+        return Overlaps(UInt128.Zero, 96) || Overlaps(Mapped, 96) || Overlaps(Nat64WellKnown, 96) || Overlaps(Nat64LocalUse, 48)
+            || Overlaps(SixToFour, 16) || Overlaps(Teredo, 32);
     }
+
+    private static bool Within(UInt128 value, UInt128 prefix, int length) => AddressBits.Within(value, prefix, length, isIPv6: true);
 
     private static SpecialAddressRange? FirstCoveredBy(bool isIPv6, UInt128 prefix, int length)
     {
