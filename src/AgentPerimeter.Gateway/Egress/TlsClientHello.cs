@@ -73,6 +73,9 @@ internal static class TlsClientHello
         Span<byte> header = stackalloc byte[RecordHeaderLength];
         while (true)
         {
+            // Another record takes a header and at least a byte: past the limit, a caller must not be told to read on.
+            if (wireEnd + RecordHeaderLength >= MaxBytes)
+                return ClientHelloResult.Malformed(ClientHelloProblem.TooLarge);
             int headerBytes = (int)Math.Min(reader.Remaining, RecordHeaderLength);
             reader.TryCopyTo(header[..headerBytes]);
             if (RecordHeaderProblem(header[..headerBytes]) is { } headerProblem)
