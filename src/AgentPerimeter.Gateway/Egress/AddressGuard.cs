@@ -169,6 +169,9 @@ internal static class AddressGuard
     {
         // A network overlaps an embedding form when either contains the other.
         bool Overlaps(UInt128 form, int formLength) => AddressBits.Within(prefix, form, Math.Min(length, formLength), isIPv6: true);
+        // ::1 (loopback) and :: (unspecified) sit inside ::/96 but carry no IPv4 address: an operator may allow ::1/128.
+        if (length == 128 && (prefix == UInt128.One || prefix == UInt128.Zero))
+            return false;
 
         return Overlaps(UInt128.Zero, 96) || Overlaps(Mapped, 96) || Overlaps(Nat64WellKnown, 96) || Overlaps(Nat64LocalUse, 48)
             || Overlaps(SixToFour, 16) || Overlaps(Teredo, 32);

@@ -102,10 +102,11 @@ internal sealed class EgressPolicySection : IPolicySectionLoader
         var cidrs = new List<IPNetwork>();
         foreach (var cidr in ConfigReader.ReadList(section, "AllowCidrs", errors) ?? [])
         {
-            if (IPNetwork.TryParse(cidr, out var network))
+            // Only a range inside a refused range lifts anything: "0.0.0.0/0" would be a way to switch the guard off.
+            if (AddressGuard.TryParseCidr(cidr, out var network, out var problem))
                 cidrs.Add(network);
             else
-                errors.Add($"{section.Path}:AllowCidrs: '{cidr}' is not a CIDR, e.g. \"10.1.2.0/24\" or \"fd12:3456::/48\".");
+                errors.Add($"{section.Path}:AllowCidrs: {problem}");
         }
 
         bool raw = false;

@@ -37,6 +37,11 @@ public sealed class LayeringTests
     [InlineData("Idempotency", "Mcp")]
     [InlineData("Approvals", "Idempotency")]
     [InlineData("Approvals", "Mcp")]
+    [InlineData("Egress", "Hosting")]
+    [InlineData("Egress", "Audit")]
+    [InlineData("Egress", "Mcp")]
+    [InlineData("Egress", "Proxy")]
+    [InlineData("Egress", "Tunnels")]
     public void Folder_DoesNotImport_ForbiddenFolder(string from, string forbidden)
     {
         Assert.True(Graph.Value.ContainsKey(from), $"no types found in folder {from}/");
