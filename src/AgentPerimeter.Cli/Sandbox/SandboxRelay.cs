@@ -76,8 +76,11 @@ internal static class SandboxRelay
         }
         catch (Win32Exception ex)
         {
-            Console.Error.WriteLine($"perimeter: cannot run '{command[0]}' in the sandbox: {ex.Message}");
-            return ex.NativeErrorCode == ENoEnt ? SandboxExitCodes.NotFound : SandboxExitCodes.CannotExecute;
+            var notFound = ex.NativeErrorCode == ENoEnt;
+            Console.Error.WriteLine(notFound
+                ? $"perimeter: {command[0]}: command not found in the sandbox."
+                : $"perimeter: cannot run '{command[0]}' in the sandbox: {ex.Message}");
+            return notFound ? SandboxExitCodes.NotFound : SandboxExitCodes.CannotExecute;
         }
         using (process)
         using (ChildSignals.ForwardTo(process))
