@@ -24,8 +24,12 @@ namespace AgentPerimeter.Cli.Sandbox;
 /// </para>
 /// <para>
 /// What the namespace does not isolate: the file system (the same files, as the same user — which is how
-/// the gateway's egress socket is reached, and also any other Unix socket the user may open), and
-/// processes outside are not hidden. It contains the network: inside, only <c>lo</c> exists.
+/// the gateway's egress socket is reached, and also any other Unix socket the user may open; keep an
+/// admin token file where the agent's user cannot read it), and processes outside are not hidden. Root
+/// inside is the caller's own user outside, with its file access: run agents as an unprivileged user, as
+/// a root that can write where the host runs programs from is not contained by a network namespace. With
+/// no PID namespace, a background process the command leaves behind outlives it, in the namespace and
+/// with no relay — so with no way out. It contains the network: inside, only <c>lo</c> exists.
 /// </para>
 /// </summary>
 internal static class NetworkNamespace
