@@ -1,3 +1,5 @@
+using AgentPerimeter.Cli.Sandbox;
+
 namespace AgentPerimeter.Cli;
 
 /// <summary>The operator's command line: <c>perimeter COMMAND ...</c>.</summary>
@@ -26,6 +28,16 @@ internal static class Cli
               The secret inventory: source, bindings, work types, use. Never a value.
           perimeter actions [--admin URL]
               Actions in flight: intent recorded, outcome not yet (id, age, agent, work type, route, target).
+          perimeter sandbox run --agent NAME [--work-type TYPE] [--egress-socket PATH] [--port 3128] [--ca-file PEM]
+                                [--token-file FILE] [--admin URL] [--] COMMAND [ARGS...]
+              Run COMMAND in its own network namespace whose only way out is the gateway's egress proxy (its Unix
+              socket, relayed to 127.0.0.1:PORT inside; HTTP_PROXY/HTTPS_PROXY/ALL_PROXY carry the session token).
+              Direct connections and DNS fail inside. Needs user and network namespaces (util-linux 'unshare').
+              Token: --token-file FILE, else $PERIMETER_TOKEN, else minted for --work-type and --agent by the admin listener.
+              Egress socket: --egress-socket, else $PERIMETER_EGRESS_SOCKET, else data/egress.sock.
+              --ca-file: the gateway's inspection CA, added to the system bundle behind SSL_CERT_FILE and the like.
+              Exit: the command's code; 69 when no sandbox can be made (no namespace, no egress socket), 70 when it
+              could not be made ready — in both cases the command was NOT run.
           perimeter audit verify FILE|DIR [--checkpoints FILE]
               Verify an audit log (or a rotated series in DIR) and, with --checkpoints, that its tail is whole.
               Exit 0 intact, 1 tampered (edited, removed, reordered, a file missing, tail truncated),
@@ -56,6 +68,7 @@ internal static class Cli
                 "tunnels" => await TunnelsCommand.RunAsync(new Args(rest)),
                 "approvals" => await ApprovalsCommand.RunAsync(new Args(rest)),
                 "actions" => await ActionsCommand.RunAsync(new Args(rest)),
+                "sandbox" => await SandboxCommand.RunAsync(rest),
                 "audit" when rest.Length > 0 && rest[0] == "verify" => AuditCommand.Verify(new Args(rest[1..])),
                 _ => Fail($"unknown command '{string.Join(' ', args)}'. Run 'perimeter --help'."),
             };

@@ -167,7 +167,7 @@ internal sealed partial class GatewayProcess : IAsyncDisposable
     }
 
     /// <summary>The <c>dotnet</c> that runs this CLI (so the gateway runs on the same runtime), else the one on the PATH.</summary>
-    private static string DotnetHost()
+    internal static string DotnetHost()
     {
         var name = OperatingSystem.IsWindows() ? "dotnet.exe" : "dotnet";
         if (Environment.ProcessPath is { } self && Path.GetFileName(self) == name)

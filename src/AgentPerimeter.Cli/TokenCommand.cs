@@ -19,15 +19,26 @@ internal static class TokenCommand
 
     private static async Task<int> MintAsync(HttpClient http, string agent, string workType, int? ttl)
     {
+        var (token, exit) = await RequestAsync(http, agent, workType, ttl);
+        if (token is not null)
+            Console.Out.WriteLine(token);
+        return exit;
+    }
+
+    /// <summary>
+    /// Mints a session token and hands it back without printing it (<c>sandbox run</c> puts it in a
+    /// command's environment only). A refusal is reported on stderr: the token is null and the exit code says why.
+    /// </summary>
+    public static async Task<(string? Token, int Exit)> RequestAsync(HttpClient http, string agent, string workType, int? ttl)
+    {
         var response = await http.PostAsJsonAsync(PerimeterPaths.AdminSessions, new SessionTokenRequest(agent, workType, ttl), ProtocolJsonContext.Default.SessionTokenRequest);
         var body = await response.Content.ReadAsStringAsync();
         if (!response.IsSuccessStatusCode)
         {
             var message = JsonSerializer.Deserialize(body, ProtocolJsonContext.Default.PerimeterRefusal)?.Message ?? response.ReasonPhrase;
-            return Cli.Fail($"the gateway refused the session ({(int)response.StatusCode}): {message}");
+            return (null, Cli.Fail($"the gateway refused the session ({(int)response.StatusCode}): {message}"));
         }
-        Console.Out.WriteLine(JsonSerializer.Deserialize(body, ProtocolJsonContext.Default.SessionTokenResponse)!.Token);
-        return 0;
+        return (JsonSerializer.Deserialize(body, ProtocolJsonContext.Default.SessionTokenResponse)!.Token, 0);
     }
 
     public static Uri AdminUrl(Args args)
