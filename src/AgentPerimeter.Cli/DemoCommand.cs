@@ -55,6 +55,9 @@ internal static partial class DemoCommand
             "--Gateway:Logging:Console=true",
             "--Gateway:Logging:File=gateway.log",
             $"--ReverseProxy:Clusters:demo:Destinations:demo-1:Address={upstreamUrl}/",
+            // The sandbox egress proxy: TCP for sandboxes you point at it, a Unix socket for 'perimeter sandbox run'.
+            "--Gateway:Listeners:Egress=http://127.0.0.1:3128",
+            "--Gateway:Egress:UnixSocket=egress.sock",
         ];
         GatewayProcess gateway;
         try
@@ -102,6 +105,7 @@ internal static partial class DemoCommand
         await ShowAsync(agent, "eyJhbGciOiJub25lIn0.eyJzdWIiOiJtYWxsb3J5In0.", "(forged)", HttpMethod.Get, "/api/repos");
         await McpTourAsync(agentUri, explorer.Token, builder.Token);
         await HarnessTourAsync(agentUri, adminUri, dataDir);
+        await SandboxTourAsync(adminUri, dataDir, upstreamPort);
 
         // The kill switch: revoke the analyst's session; its still-valid token stops working at once.
         (await admin.PostAsync($"admin/sessions/{analyst.SessionId}/revoke", null)).EnsureSuccessStatusCode();
@@ -179,6 +183,23 @@ internal static partial class DemoCommand
             return (r.GetProperty("decision").GetString()!, rule ?? r.GetProperty("code").GetString()!);
         }
         return ("(no record)", "");
+    }
+
+    /// <summary>
+    /// A command run the way an agent's code runs: in a sandbox whose only way out is the gateway's egress
+    /// proxy. One request its work type allows, one it does not; both are egress actions in the audit.
+    /// </summary>
+    private static async Task SandboxTourAsync(Uri adminUri, string dataDir, int upstreamPort)
+    {
+        Console.Out.WriteLine();
+        Console.Out.WriteLine("Sandboxed command (perimeter sandbox run --work-type build --agent ci-bot -- sh -c '…'): its network namespace has no way out but the gateway");
+        var script = $"for u in http://localhost:{upstreamPort}/api/repos http://example.com/; do printf '  %-38s HTTP %s\\n' \"curl $u\" \"$(curl -s -o /dev/null -w '%{{http_code}}' $u)\"; done";
+        int exit = await Sandbox.SandboxCommand.RunAsync(
+            ["run", "--agent", "ci-bot", "--work-type", "build", "--admin", adminUri.ToString(), "--egress-socket", Path.Combine(dataDir, "egress.sock"), "--", "sh", "-c", script]);
+        if (exit != 0)
+            Console.Out.WriteLine($"  (the sandbox could not run here, exit {exit}: see the message above; everything else in the tour is unaffected)");
+        else
+            Console.Out.WriteLine("  the first was allowed by egress rule 'build-egress-artifacts'; example.com is in no egress rule of 'build' (403 egress_denied)");
     }
 
     private static async Task McpTourAsync(Uri agentUri, string explorer, string builder)

@@ -115,15 +115,15 @@ internal sealed partial class EgressConnectionHandler(
                 Reason: $"'{head.Host}' does not resolve.") { NothingSent = true }).ConfigureAwait(false);
             return;
         }
-        var (address, refusedWhy) = Choose(addresses, rule!);
-        if (address is null)
+        var (allowed, refusedWhy) = Choose(addresses, rule!);
+        if (allowed.Count == 0)
         {
             await RefuseAsync(output, action, 403, new PolicyDecision(DecisionOutcome.Deny, RefusalCodes.AddressNotAllowed, rule!.Id,
                 $"'{head.Host}' resolves to an address the perimeter does not let sandboxes reach ({refusedWhy}); a rule must allow that range explicitly (AllowCidrs).")).ConfigureAwait(false);
             return;
         }
         action.Decide(decision);
-        action.Egress.Address = address.ToString();
+        action.Egress.Address = allowed[0].ToString();
 
         // No effect without a record: the intent is durable before the gateway connects out.
         if (!await recorder.RecordIntentAsync(action).ConfigureAwait(false))
@@ -138,7 +138,19 @@ internal sealed partial class EgressConnectionHandler(
         Socket? upstream = null;
         try
         {
-            upstream = await ConnectAsync(address, head.Port, cancel.Token).ConfigureAwait(false);
+            // Only addresses the guard let through, in the resolver's order (e.g. ::1, then 127.0.0.1).
+            foreach (var address in allowed)
+            {
+                try
+                {
+                    upstream = await ConnectAsync(address, head.Port, cancel.Token).ConfigureAwait(false);
+                    action.Egress.Address = address.ToString();
+                    break;
+                }
+                catch (SocketException) when (address != allowed[^1])
+                {
+                }
+            }
         }
         catch (Exception ex) when (ex is SocketException or OperationCanceledException)
         {
@@ -149,7 +161,7 @@ internal sealed partial class EgressConnectionHandler(
         }
 
         using (upstream)
-        await using (var upstreamStream = new NetworkStream(upstream, ownsSocket: false))
+        await using (var upstreamStream = new NetworkStream(upstream!, ownsSocket: false))
         {
             var relay = new EgressRelay(input, output, upstreamStream, action.Egress, options.IdleTimeout, time);
             if (head.IsConnect)
@@ -256,18 +268,20 @@ internal sealed partial class EgressConnectionHandler(
         return q < 0 ? pathAndQuery : pathAndQuery[..q];
     }
 
-    /// <summary>The first resolved address the guard lets through (the rule's CIDRs included), or why none.</summary>
-    private static (IPAddress? Address, string? Why) Choose(IPAddress[] addresses, EgressRule rule)
+    /// <summary>The resolved addresses the guard lets through (the rule's CIDRs included), or why none.</summary>
+    private static (List<IPAddress> Allowed, string? Why) Choose(IPAddress[] addresses, EgressRule rule)
     {
         string? why = null;
+        var allowed = new List<IPAddress>(addresses.Length);
         foreach (var address in addresses)
         {
             var verdict = AddressGuard.Check(address, rule.AllowCidrs);
             if (verdict.IsAllowed)
-                return (address, null);
-            why ??= $"{address}: {verdict.Message}";
+                allowed.Add(address);
+            else
+                why ??= $"{address}: {verdict.Message}";
         }
-        return (null, why ?? "no address");
+        return (allowed, allowed.Count > 0 ? null : why ?? "no address");
     }
 
     private async Task<Socket> ConnectAsync(IPAddress address, int port, CancellationToken cancellationToken)
