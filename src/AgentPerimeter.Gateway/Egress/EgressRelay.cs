@@ -74,7 +74,7 @@ internal sealed class EgressRelay(PipeReader client, PipeWriter clientOut, Strea
         stop.Cancel();
         await watchdog.ConfigureAwait(false);
         if (cancellationToken.IsCancellationRequested)
-            info.CloseReason = "cancelled";
+            info.CloseReason ??= "cancelled";
     }
 
     private async Task CopyUpAsync(CancellationToken cancellationToken)

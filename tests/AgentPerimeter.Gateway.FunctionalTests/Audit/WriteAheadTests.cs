@@ -104,6 +104,42 @@ public sealed class WriteAheadTests
     }
 
     [Fact]
+    public async Task GatewayKilledMidAction_ARetryWithTheSameIdempotencyKey_IsAnsweredOutcomeUnknown_NeverExecutedTwice()
+    {
+        await using var upstream = await TestUpstream.StartAsync();
+        var dir = Directory.CreateTempSubdirectory("perimeter-wal-").FullName;
+        var args = TestGateway.PrepareConfig(dir, upstream.Url);
+        var gateway = await StartGatewayAsync(args);
+        var token = await TokenAsync(gateway.Admin, "ci-bot", "build");
+        using (var agent = new HttpClient { BaseAddress = gateway.Agent })
+        {
+            var request = Build(token, delayMs: 60_000);
+            request.Headers.Add("Idempotency-Key", "build-once");
+            var pending = agent.SendAsync(request);
+            await Eventually.UntilAsync(() => !upstream.Received.IsEmpty, TimeSpan.FromSeconds(30), "the upstream started the build");
+            gateway.Process.Kill();
+            gateway.Process.Dispose();
+            await Assert.ThrowsAnyAsync<HttpRequestException>(() => pending);
+        }
+
+        // The restart finds the intent; the key (kept in memory, so gone with the process) is known from it.
+        var restarted = await StartGatewayAsync(args);
+        using (restarted.Process)
+        {
+            var fresh = await TokenAsync(restarted.Admin, "ci-bot", "build");
+            using var agent = new HttpClient { BaseAddress = restarted.Agent };
+            var retry = Build(token, delayMs: 0);
+            retry.Headers.Add("Idempotency-Key", "build-once");
+            using var response = await agent.SendAsync(retry);
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+            Assert.Contains("idempotency_outcome_unknown", body);
+            Assert.Single(upstream.Received); // executed once, by the first gateway
+            Assert.NotEqual(token, fresh);
+        }
+    }
+
+    [Fact]
     public async Task UnderLoad_SigkillAtARandomMoment_EveryExecutedRequestHasAnIntent_EveryAnsweredOneAnOutcome()
     {
         await using var upstream = await TestUpstream.StartAsync();
