@@ -52,7 +52,7 @@ internal sealed record EgressIdleTunnels(
         try
         {
             // The gateway answers 200 once it is connected upstream; the server's accept loop may still be a step behind.
-            await WaitAsync(() => Task.FromResult(server.Held >= opened), ct).ConfigureAwait(false);
+            await server.WaitUntilHeldAsync(opened, SettleTimeout, ct).ConfigureAwait(false);
             await WaitAsync(async () => await OpenGaugeAsync(http, gateway, ct).ConfigureAwait(false) >= gaugeBefore + opened, ct).ConfigureAwait(false);
             var gaugeOpen = await OpenGaugeAsync(http, gateway, ct).ConfigureAwait(false);
             var rssOpen = await MedianRssAsync(rss, ct).ConfigureAwait(false);

@@ -35,6 +35,22 @@ internal sealed class SilentTcpServer : IAsyncDisposable
     /// <summary>Connections accepted and still held.</summary>
     public int Held => _accepted.Count;
 
+    /// <summary>
+    /// Waits until at least <paramref name="count"/> connections are held, or <paramref name="timeout"/> passes: a client's
+    /// connect completes before the accept loop takes the connection, and one closed before it is taken would be held for good.
+    /// </summary>
+    public async Task<bool> WaitUntilHeldAsync(int count, TimeSpan timeout, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (Held < count)
+        {
+            if (DateTime.UtcNow > deadline)
+                return false;
+            await Task.Delay(TimeSpan.FromMilliseconds(20), ct).ConfigureAwait(false);
+        }
+        return true;
+    }
+
     /// <summary>Closes every connection held; the listener keeps accepting.</summary>
     public void CloseAccepted()
     {

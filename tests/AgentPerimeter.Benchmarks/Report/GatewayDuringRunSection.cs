@@ -23,6 +23,7 @@ internal static class GatewayDuringRunSection
         Mcp(sb, v);
         Tunnel(sb, v);
         Uploads(sb, v);
+        Egress(sb, v);
         RateLimits(sb, v);
         sb.AppendLine();
     }
@@ -68,6 +69,17 @@ internal static class GatewayDuringRunSection
             + $"({string.Join(", ", tc.Uploads.Select(u => $"{u.Name}: {u.Answered} answered, {u.BytesConfirmed:N0} bytes confirmed"))}); "
             + $"routes `{TunnelBench.UploadDirectRoute}` {Counts(m.RouteActions(TunnelBench.UploadDirectRoute))}, `{TunnelBench.UploadTunnelRoute}` "
             + $"{Counts(m.RouteActions(TunnelBench.UploadTunnelRoute))} (kind/decision).");
+    }
+
+    private static void Egress(StringBuilder sb, ReportView v)
+    {
+        var e = v.Data.Egress;
+        sb.AppendLine($"- egress: route `{EgressBench.Route}` {Counts(e.Actions)} (kind/decision; `unauthenticated` are the 407 challenges), outcomes {Counts(e.Outcomes)} "
+            + $"(kind/outcome), for {e.TunnelsOpenedByClients:N0} tunnels the clients saw opened ({EgressCheck.PreflightTunnels} in the preflight, "
+            + $"{e.FirstByte.TunnelsOpened:N0} for the first-byte samples and their warm-ups, {e.IdleTunnels.Opened:N0} idle) plus the download client's; "
+            + $"`agentperimeter_egress_open` {e.OpenAtEnd:N0} at the end; the origin finished {e.OriginDownloads:N0} downloads and answered {e.OriginSmalls:N0} "
+            + $"`GET {EgressBench.SmallPath}`; the silent server accepted {e.SilentAccepted:N0} connections.");
+        sb.AppendLine($"- audit records of the egress preflight tunnels: {e.PreflightAudit}.");
     }
 
     private static void RateLimits(StringBuilder sb, ReportView v)

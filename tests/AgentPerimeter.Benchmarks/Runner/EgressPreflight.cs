@@ -30,6 +30,8 @@ internal static class EgressPreflight
         }
         await using (await ProxyConnect.OpenAsync(proxy, EgressBench.RawHost, servers.SilentServer.Port, gateway.Token, ct).ConfigureAwait(false))
         {
+            if (!await servers.SilentServer.WaitUntilHeldAsync(1, TimeSpan.FromSeconds(5), ct).ConfigureAwait(false))
+                throw new InvalidOperationException("the raw tunnel was answered 200, but the silent server did not get its connection");
         }
         // The gateway passes the client's end of sending on as a half-close; the silent server never answers it, so close it here.
         servers.SilentServer.CloseAccepted();
