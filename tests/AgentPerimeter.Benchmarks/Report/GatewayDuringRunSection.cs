@@ -13,7 +13,8 @@ internal static class GatewayDuringRunSection
         sb.AppendLine("## The gateway during the run");
         sb.AppendLine();
         if (d.GatewayRss is { } g)
-            sb.AppendLine($"- RSS: {Mb(g.IdleKb)} after start-up, {Mb(g.MaxUnderLoadKb)} max under load, {Mb(g.LastKb)} at the end"
+            sb.AppendLine($"- RSS: {Mb(g.IdleKb)} after start-up, {Mb(g.MaxUnderLoadKb)} max under load, {Mb(g.LastKb)} at the end, after the egress "
+                + $"measurements (not counted as load: with the idle tunnels open it was {Mb(v.Data.Egress.IdleTunnels.RssOpenKb)}, see Sandbox egress)"
                 + (d.YarpRss is { } y ? $" (bare YARP: {Mb(y.IdleKb)} after start-up, {Mb(y.MaxUnderLoadKb)} max under load)." : "."));
         sb.AppendLine($"- actions recorded: {m.Actions:N0}, governed: {m.GovernedActions:N0} ("
             + string.Join(", ", m.ActionsByDecision.Select(kv => $"{kv.Key}: {kv.Value:N0}")) + ").");
