@@ -11,14 +11,16 @@ internal sealed record MetricSample(string Name, IReadOnlyDictionary<string, str
 
 /// <summary>
 /// The gateway's own view of the run, from its admin <c>/metrics</c>: a check that the load was governed and audited.
-/// <see cref="AuditDurability"/>: the modes the info metric <c>agentperimeter_audit_durability</c> sets to 1 (one, normally).
+/// <see cref="AuditDurability"/>: the modes the info metric <c>agentperimeter_audit_durability</c> sets to 1 (one, normally);
+/// <see cref="EgressOpen"/>: the gauge <c>agentperimeter_egress_open</c> (tunnels and requests open through the egress listener).
 /// </summary>
 internal sealed partial record GatewayMetrics(
     double Actions, double GovernedActions, IReadOnlyDictionary<string, double> ActionsByDecision,
     double AuditBatches, double AuditRecords, double AuditWriteErrors,
     IReadOnlyList<MetricSample> ActionSamples, IReadOnlyList<MetricSample> McpActionSamples,
     IReadOnlyDictionary<string, double> RateLimitDecisions, double RateLimitStoreErrors,
-    IReadOnlyList<MetricSample> TunnelRequestSamples, IReadOnlyList<string> AuditDurability)
+    IReadOnlyList<MetricSample> TunnelRequestSamples, IReadOnlyList<string> AuditDurability,
+    IReadOnlyList<MetricSample> OutcomeSamples, double EgressOpen)
 {
     /// <summary><c>agentperimeter_ratelimit_decisions_total</c> with <c>result="allowed"</c>, all work types.</summary>
     public double RateLimitAllowed => RateLimitDecisions.GetValueOrDefault("allowed");
@@ -45,6 +47,12 @@ internal sealed partial record GatewayMetrics(
     public IReadOnlyDictionary<string, double> RouteActions(string route) => ActionSamples
         .Where(s => s.Label("route") == route)
         .GroupBy(s => $"{s.Label("kind")}/{s.Label("decision")}", StringComparer.Ordinal)
+        .ToDictionary(g => g.Key, g => g.Sum(s => s.Value), StringComparer.Ordinal);
+
+    /// <summary><c>agentperimeter_action_outcomes_total</c> of one route, by <c>kind/outcome</c>.</summary>
+    public IReadOnlyDictionary<string, double> RouteOutcomes(string route) => OutcomeSamples
+        .Where(s => s.Label("route") == route)
+        .GroupBy(s => $"{s.Label("kind")}/{s.Label("outcome")}", StringComparer.Ordinal)
         .ToDictionary(g => g.Key, g => g.Sum(s => s.Value), StringComparer.Ordinal);
 
     /// <summary><c>agentperimeter_mcp_actions_total</c> of one route, by <c>mcp_method/tool/decision</c>.</summary>
@@ -76,6 +84,8 @@ internal sealed partial record GatewayMetrics(
         var actionSamples = new List<MetricSample>();
         var mcpSamples = new List<MetricSample>();
         var tunnelSamples = new List<MetricSample>();
+        var outcomeSamples = new List<MetricSample>();
+        double egressOpen = 0;
         var rateLimits = new SortedDictionary<string, double>(StringComparer.Ordinal);
         double storeErrors = 0;
         var durability = new List<string>();
@@ -116,12 +126,19 @@ internal sealed partial record GatewayMetrics(
                 case "agentperimeter_tunnel_requests_total":
                     tunnelSamples.Add(new MetricSample(name, Labels(labels), value));
                     break;
+                case "agentperimeter_action_outcomes_total":
+                    outcomeSamples.Add(new MetricSample(name, Labels(labels), value));
+                    break;
+                case "agentperimeter_egress_open":
+                    egressOpen = value;
+                    break;
                 case "agentperimeter_audit_durability" when value == 1:
                     durability.Add(Labels(labels).GetValueOrDefault("mode", "?"));
                     break;
             }
         }
-        return new GatewayMetrics(actions, governed, byDecision, batches, records, errors, actionSamples, mcpSamples, rateLimits, storeErrors, tunnelSamples, durability);
+        return new GatewayMetrics(actions, governed, byDecision, batches, records, errors, actionSamples, mcpSamples, rateLimits, storeErrors, tunnelSamples, durability,
+            outcomeSamples, egressOpen);
     }
 
     private static Dictionary<string, string> Labels(string labels) =>

@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Yarp.ReverseProxy.Configuration;
 
 namespace AgentPerimeter.Benchmarks;
@@ -100,7 +101,8 @@ internal static class Servers
         return new Uri(address.EndsWith('/') ? address : address + "/");
     }
 
-    public static WebApplicationBuilder NewBuilder()
+    /// <summary>A Kestrel app on 127.0.0.1, a free port, warnings only; <paramref name="listen"/> configures the listener (HTTPS).</summary>
+    public static WebApplicationBuilder NewBuilder(Action<ListenOptions>? listen = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         // Per-request Information logs would dominate a proxy benchmark: warnings and errors only.
@@ -110,7 +112,7 @@ internal static class Servers
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false; // as the gateway
-            kestrel.Listen(IPAddress.Loopback, 0);
+            kestrel.Listen(IPAddress.Loopback, 0, listen ?? (static _ => { }));
         });
         return builder;
     }

@@ -15,6 +15,7 @@ internal static class Thresholds
     public const double WriteDurabilityP99BudgetMs = 1.0;       // ... and at ~1k req/s, p99 ≤ bare YARP p99 + 1 ms
     public const double FsyncDurabilityThroughputTarget = 0.55; // gateway with audit durability Fsync (the default; the main gateway): req/s ≥ 55 % of bare YARP
     public const double FsyncDurabilityP99BudgetMs = 1.0;       // ... and at ~1k req/s, p99 ≤ bare YARP p99 + the disk's idle fsync p99 + 1 ms
+    public const double EgressDownloadTarget = 0.80;            // a 10 MB HTTPS download through an egress CONNECT tunnel at ≥ 80 % of the direct MB/s
 
     /// <summary>Above this share of the machine's CPU used by other processes, the report warns that the run was disturbed.</summary>
     public const double OtherCpuWarning = 0.05;

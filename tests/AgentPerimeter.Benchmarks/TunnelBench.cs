@@ -104,7 +104,7 @@ internal static class TunnelBench
     /// <see cref="UploadRepetitions"/> interleaved rounds (the order rotates). Every answer must be 200 with
     /// the server's count of the bytes it received, exactly <see cref="UploadBytes"/>.
     /// </summary>
-    public static async Task RunUploadsAsync(IReadOnlyList<UploadTarget> targets, string token, List<string> problems, CancellationToken ct)
+    public static async Task RunUploadsAsync(IReadOnlyList<TransferTarget> targets, string token, List<string> problems, CancellationToken ct)
     {
         var body = new byte[UploadBytes];
         RandomNumberGenerator.Fill(body);
@@ -133,7 +133,7 @@ internal static class TunnelBench
     }
 
     /// <summary>One upload; its duration in seconds (request start to the answer read), or null if it failed (a problem is recorded).</summary>
-    private static async Task<double?> UploadOnceAsync(HttpClient client, UploadTarget target, byte[] body, string token, List<string> problems, CancellationToken ct)
+    private static async Task<double?> UploadOnceAsync(HttpClient client, TransferTarget target, byte[] body, string token, List<string> problems, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, target.Url) { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");

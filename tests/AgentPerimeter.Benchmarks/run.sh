@@ -4,10 +4,13 @@
 # limits (a redis-server the benchmark starts on a free loopback port); MCP tools/call direct vs through
 # the gateway (uninspected and inspected); and reverse tunnels: the same inspected MCP call, and a 10 MB
 # upload, through the gateway directly vs through a tunnel served by a connector process (the gateway's
-# tunnel listener on a free loopback port), with wrk and hey (uploads: one HttpClient, median MB/s).
+# tunnel listener on a free loopback port), with wrk and hey (uploads: one HttpClient, median MB/s); and sandbox
+# egress through the main gateway's egress listener (port 0, read from its log): a 10 MB HTTPS download direct vs
+# through a CONNECT tunnel, the time to first byte of fresh tunnels vs direct connections, and the gateway's RSS
+# with 1,000 idle tunnels open (the HTTPS origin and a silent TCP server run in the benchmark process).
 # Builds the gateway, the connector and the benchmark in Release, runs it, and writes docs/benchmarks.md.
 #
-#   tests/AgentPerimeter.Benchmarks/run.sh                                              # full run (~9.5 min)
+#   tests/AgentPerimeter.Benchmarks/run.sh                                              # full run (~10 min)
 #   BENCH_WARMUP=3 BENCH_ROUNDS=1 BENCH_SECONDS=3 tests/AgentPerimeter.Benchmarks/run.sh  # smoke run
 #
 # Variables (all optional): BENCH_WARMUP (s per target, 20), BENCH_MCP_WARMUP (s per MCP target, 10 or

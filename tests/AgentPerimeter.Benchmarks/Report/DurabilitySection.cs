@@ -15,7 +15,7 @@ internal static class DurabilitySection
         sb.AppendLine("## Audit durability");
         sb.AppendLine();
         sb.AppendLine($"The same `GET /api/repos` on two gateway processes, the same build and the same config for this route (**{TargetNames.Gateway}** "
-            + $"also declares the tunnel, which this route does not use), in the two modes of `Gateway:Audit:Durability`: **{TargetNames.Gateway}** "
+            + $"also declares the tunnel and opens the egress listener, which this route does not use), in the two modes of `Gateway:Audit:Durability`: **{TargetNames.Gateway}** "
             + $"`{DurabilityBench.Fsync}` (the default) and **{TargetNames.WriteDurability}** `{DurabilityBench.Write}`.");
         sb.AppendLine();
         string Name(Target t) => t == v.Gateway ? $"{t.Name} (fsync durability, the default)" : t.Name;

@@ -13,7 +13,8 @@ internal static class GatewayDuringRunSection
         sb.AppendLine("## The gateway during the run");
         sb.AppendLine();
         if (d.GatewayRss is { } g)
-            sb.AppendLine($"- RSS: {Mb(g.IdleKb)} after start-up, {Mb(g.MaxUnderLoadKb)} max under load, {Mb(g.LastKb)} at the end"
+            sb.AppendLine($"- RSS: {Mb(g.IdleKb)} after start-up, {Mb(g.MaxUnderLoadKb)} max under load, {Mb(g.LastKb)} at the end, after the egress "
+                + $"measurements (not counted as load: with the idle tunnels open it was {Mb(v.Data.Egress.IdleTunnels.RssOpenKb)}, see Sandbox egress)"
                 + (d.YarpRss is { } y ? $" (bare YARP: {Mb(y.IdleKb)} after start-up, {Mb(y.MaxUnderLoadKb)} max under load)." : "."));
         sb.AppendLine($"- actions recorded: {m.Actions:N0}, governed: {m.GovernedActions:N0} ("
             + string.Join(", ", m.ActionsByDecision.Select(kv => $"{kv.Key}: {kv.Value:N0}")) + ").");
@@ -23,6 +24,7 @@ internal static class GatewayDuringRunSection
         Mcp(sb, v);
         Tunnel(sb, v);
         Uploads(sb, v);
+        Egress(sb, v);
         RateLimits(sb, v);
         sb.AppendLine();
     }
@@ -68,6 +70,17 @@ internal static class GatewayDuringRunSection
             + $"({string.Join(", ", tc.Uploads.Select(u => $"{u.Name}: {u.Answered} answered, {u.BytesConfirmed:N0} bytes confirmed"))}); "
             + $"routes `{TunnelBench.UploadDirectRoute}` {Counts(m.RouteActions(TunnelBench.UploadDirectRoute))}, `{TunnelBench.UploadTunnelRoute}` "
             + $"{Counts(m.RouteActions(TunnelBench.UploadTunnelRoute))} (kind/decision).");
+    }
+
+    private static void Egress(StringBuilder sb, ReportView v)
+    {
+        var e = v.Data.Egress;
+        sb.AppendLine($"- egress: route `{EgressBench.Route}` {Counts(e.Actions)} (kind/decision; `unauthenticated` are the 407 challenges), outcomes {Counts(e.Outcomes)} "
+            + $"(kind/outcome), for {e.TunnelsOpenedByClients:N0} tunnels the clients saw opened ({EgressCheck.PreflightTunnels} in the preflight, "
+            + $"{e.FirstByte.TunnelsOpened:N0} for the first-byte samples and their warm-ups, {e.IdleTunnels.Opened:N0} idle) plus the download client's; "
+            + $"`agentperimeter_egress_open` {e.OpenAtEnd:N0} at the end; the origin finished {e.OriginDownloads:N0} downloads and answered {e.OriginSmalls:N0} "
+            + $"`GET {EgressBench.SmallPath}`; the silent server accepted {e.SilentAccepted:N0} connections.");
+        sb.AppendLine($"- audit records of the egress preflight tunnels: {e.PreflightAudit}.");
     }
 
     private static void RateLimits(StringBuilder sb, ReportView v)

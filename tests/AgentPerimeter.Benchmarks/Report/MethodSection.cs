@@ -12,6 +12,7 @@ internal static class MethodSection
         RateLimits(sb, v);
         Mcp(sb, v);
         Tunnel(sb);
+        Egress(sb, v);
     }
 
     private static void Http(StringBuilder sb, ReportView v)
@@ -28,7 +29,7 @@ internal static class MethodSection
             + $"({(s.YarpInProcess ? "in the benchmark process" : "in its own process, like the gateway")}), the gateway's routes "
             + "(`/api/{**rest}` → upstream) and default proxy pipeline, with no identity, policy, audit or metrics.");
         sb.AppendLine("- **gateway**: the Release build of `src/AgentPerimeter.Gateway` as a child process with a temporary copy of the shipped `config/` "
-            + "(console logging off), agent `bench` with a session token of work type `build`, so `GET /api/repos` is allowed and governed. "
+            + "(console logging off; it logs to a file in its data directory only so the run can read which port its egress listener got), agent `bench` with a session token of work type `build`, so `GET /api/repos` is allowed and governed. "
             + "Every request is a real action: JWT validation, policy, two hash-chained audit records (the intent before forwarding, the outcome "
             + $"before the answer), each made durable by fsync (group commit; `Gateway:Audit:Durability` `{DurabilityBench.Fsync}`, the default) before "
             + "the action goes on, in a temporary data directory, and metrics.");
@@ -155,6 +156,50 @@ internal static class MethodSection
             + "that came through the tunnel (MCP preflight, warm-up, rounds, fixed rate, uploads), any other result no more than the requests that can have been cut off "
             + $"in flight when a load run ended; every upload must be answered 200 with `{{\"bytes\":{TunnelBench.UploadBytes}}}`, the server's own count of bytes read must be "
             + $"its uploads × {TunnelBench.UploadBytes:N0}, and each upload route must count an allowed HTTP action per answered upload.");
+        sb.AppendLine();
+    }
+
+    private static void Egress(StringBuilder sb, ReportView v)
+    {
+        var e = v.Data.Egress;
+        sb.AppendLine("Sandbox egress, measured last (after the uploads; no other load runs then), against the same gateway process:");
+        sb.AppendLine();
+        sb.AppendLine($"- **egress listener**: **gateway** also starts with `{EgressBench.ListenerArgument}` (a forward proxy on a port the OS picks; the run reads "
+            + $"it from the gateway's \"Sandbox egress proxy on …\" line in its log file, `{EgressBench.LogArgument}`), and work type `build` gets two egress rules "
+            + $"ahead of the shipped ones: `{EgressBench.TlsRule}` — host `{EgressBench.Host}`, the origin's port, `AllowCidrs: [\"{EgressBench.LoopbackCidr}\"]` "
+            + $"(loopback is refused otherwise): a `CONNECT` tunnel whose first bytes must be a TLS ClientHello naming `{EgressBench.Host}` — and `{EgressBench.RawRule}` "
+            + $"— host `{EgressBench.RawHost}`, the silent server's port, the same CIDR, `\"Raw\": true`. Each tunnel is an action: the session token in "
+            + "`Proxy-Authorization` validated, the rule decided, the host resolved by the gateway and the address checked, an intent record made durable "
+            + "(fsync) before it connects out, and an outcome record (bytes each way, close reason) when it ends.");
+        sb.AppendLine($"- **destinations**, both in the benchmark process on 127.0.0.1: the **HTTPS origin**, Kestrel (HTTP/1.1 over TLS) with a self-signed "
+            + $"ECDSA P-256 certificate for `{EgressBench.Host}` made for the run — clients accept exactly that certificate and still check its name — answering "
+            + $"`GET {EgressBench.DownloadPath}` with {EgressBench.DownloadBytes:N0} random bytes and `GET {EgressBench.SmallPath}` with {EgressOrigin.SmallBody.Length} bytes; "
+            + "the **silent server**, a TCP listener that accepts every connection and never reads or writes.");
+        sb.AppendLine($"- **10 MB download**: one .NET `HttpClient` per path, each keeping its connection: **direct** (it connects to 127.0.0.1, the address the "
+            + $"gateway picks for `{EgressBench.Host}`), and **through an egress tunnel** with `WebProxy` and `NetworkCredential(\"{EgressBench.ProxyUser}\", TOKEN)`: "
+            + "its first `CONNECT` goes without credentials, is answered 407, and is sent again with `Proxy-Authorization: Basic` on a new connection; later "
+            + $"downloads reuse that tunnel. {EgressBench.DownloadWarmups} warm-up downloads per path, then {EgressBench.DownloadRepetitions} interleaved rounds (the order "
+            + "alternates), each timed from sending the request to reading the last byte; MB/s = 10 MB / that time, median of the rounds.");
+        sb.AppendLine($"- **time to first byte of a new tunnel**: {EgressBench.FirstByteWarmups} warm-up and then {EgressBench.FirstByteSamples} measured pairs of fresh "
+            + "connections, one direct and one through the proxy, the order alternating from pair to pair. Each: TCP connect; through the proxy, "
+            + $"`CONNECT {EgressBench.Host}:PORT` with `Proxy-Authorization: Basic` sent at once (as curl does with `HTTPS_PROXY=http://agent:TOKEN@…`; no 407 round) "
+            + $"and its 200; the TLS handshake (.NET `SslStream`; it may resume a TLS session, alike on both paths); `GET {EgressBench.SmallPath}` with "
+            + "`Connection: close`; timed until the first byte of the answer. p50 and p90 by nearest rank per path; *added* is the proxied percentile minus the direct one.");
+        sb.AppendLine($"- **idle tunnels**: {EgressBench.IdleTunnels:N0} raw tunnels to the silent server (`CONNECT {EgressBench.RawHost}:PORT` with the token), "
+            + $"{EgressBench.IdleTunnelOpeners} `CONNECT`s in flight at a time, then held with nothing moving. The gateway's VmRSS — each figure the median of "
+            + $"{EgressBench.RssReadings} readings 250 ms apart of its 200 ms sampler — just before they are opened, once all are open (the gateway's "
+            + "`agentperimeter_egress_open` counts them and the silent server holds them), and after they closed (the clients first, then the server's side, "
+            + "until the gauge is back). Added = open − before; per tunnel = that / the tunnels open (1 KB = 10^3 bytes). The gateway has run the whole "
+            + "benchmark by then, so its heap may already have room for part of what the tunnels allocate: the figure is what they add to resident memory "
+            + "at that point, not the size of their allocations.");
+        sb.AppendLine("- **checks**: before any load, a `CONNECT` without credentials must be answered 407 with a Basic challenge (so the logged port is the "
+            + "egress proxy), .NET's client through the proxy must get the small answer, a raw `CONNECT` must get 200, and the audit log must hold an intent and "
+            + $"an outcome record of a tunnel of each rule (allowed, `CONNECT` to address {EgressBench.RawHost}; the TLS one with SNI `{EgressBench.Host}` and bytes "
+            + $"both ways). At the end: every download read exactly {EgressBench.DownloadBytes:N0} bytes and the origin finished as many; every first-byte connection "
+            + $"got 200 and the small body; the gateway counted an allowed egress action (`agentperimeter_actions_total{{route=\"{EgressBench.Route}\",kind=\"egress\","
+            + "decision=\"allow\"}`) for each tunnel the clients opened, plus the download client's, and no decision but that and the 407s (`unauthenticated`); all "
+            + $"{EgressBench.IdleTunnels:N0} idle tunnels were open at once in its gauge and at the silent server; and `agentperimeter_egress_open` is 0 at the end"
+            + (e.OpenAtEnd > 0 ? " (it was not: see Problems)." : "."));
         sb.AppendLine();
     }
 }

@@ -18,6 +18,7 @@ internal static class Report
         RateLimitSection.Write(sb, v);
         McpSection.Write(sb, v);
         TunnelSection.Write(sb, v);
+        EgressSection.Write(sb, v);
         TargetsSection.Write(sb, v);
         GatewayDuringRunSection.Write(sb, v);
         RoundsSection.Write(sb, v);

@@ -9,6 +9,7 @@ internal sealed record ReportData(
     RateLimitCheck RateLimits,
     TunnelCheck Tunnel,
     DurabilityCheck Durability,
+    EgressCheck Egress,
     RssSampler? GatewayRss,
     RssSampler? YarpRss,
     GatewayMetrics Metrics,

@@ -32,6 +32,22 @@ internal static class ReportTables
             sb.AppendLine($"| {name?.Invoke(t) ?? t.Name} | {t.Fixed!.RequestsPerSecond:N0} | {Ms(t.Fixed.P50Ms)} | {Ms(t.Fixed.P99Ms)} |");
     }
 
+    /// <summary>
+    /// The 10 MB transfers, one row a target: median, slowest and fastest MB/s, the time of one <paramref name="noun"/> at
+    /// the median, and the median as a ratio of <paramref name="baseline"/>'s (<paramref name="baselineName"/> in the header).
+    /// </summary>
+    public static void Transfers(StringBuilder sb, IEnumerable<TransferTarget> targets, int bytes, string noun, TransferTarget baseline, string baselineName)
+    {
+        sb.AppendLine($"| target | MB/s (median) | min | max | time per {noun} (median) | ratio vs {baselineName} |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|");
+        foreach (var t in targets)
+        {
+            double mbps = t.MedianMegabytesPerSecond;
+            sb.AppendLine($"| {t.Name} | {mbps:N0} | {t.MinMegabytesPerSecond:N0} | {t.MaxMegabytesPerSecond:N0} "
+                + $"| {Ms(bytes / 1e3 / mbps)} | {mbps / baseline.MedianMegabytesPerSecond:F2} |");
+        }
+    }
+
     /// <summary>One group's two tables: the wrk medians, then the same targets at the fixed rate (<see cref="AtFixedRate"/>).</summary>
     public static void MediansAndFixedRate(StringBuilder sb, ReportView v, IReadOnlyList<Target> targets,
         IReadOnlyList<(string Header, double Rps)> ratios, Func<Target, string>? name = null)

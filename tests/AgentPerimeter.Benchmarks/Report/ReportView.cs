@@ -18,9 +18,12 @@ internal sealed class ReportView(ReportData data)
     public Target McpInspected { get; } = Mcp(data, TargetNames.McpInspected);
     public Target McpTunnel { get; } = Mcp(data, TargetNames.McpTunnel);
 
-    public UploadTarget UploadServer { get; } = Upload(data, TargetNames.UploadServer);
-    public UploadTarget UploadDirect { get; } = Upload(data, TargetNames.UploadDirect);
-    public UploadTarget UploadTunnel { get; } = Upload(data, TargetNames.UploadTunnel);
+    public TransferTarget UploadServer { get; } = Upload(data, TargetNames.UploadServer);
+    public TransferTarget UploadDirect { get; } = Upload(data, TargetNames.UploadDirect);
+    public TransferTarget UploadTunnel { get; } = Upload(data, TargetNames.UploadTunnel);
+
+    public TransferTarget DownloadDirect => Data.Egress.Direct;
+    public TransferTarget DownloadTunnel => Data.Egress.Tunnel;
 
     /// <summary>The fixed-rate run's offered load in req/s, as the report names it ("~1,000 req/s").</summary>
     public int FixedRate => Settings.FixedWorkers * Settings.FixedQpsPerWorker;
@@ -29,5 +32,5 @@ internal sealed class ReportView(ReportData data)
 
     private static Target Mcp(ReportData d, string name) => d.McpTargets.Single(t => t.Name == name);
 
-    private static UploadTarget Upload(ReportData d, string name) => d.Tunnel.Uploads.Single(u => u.Name == name);
+    private static TransferTarget Upload(ReportData d, string name) => d.Tunnel.Uploads.Single(u => u.Name == name);
 }

@@ -18,6 +18,7 @@ internal static class TargetsSection
         RateLimits(sb, v);
         Mcp(sb, v);
         Tunnel(sb, v);
+        Egress(sb, v);
         sb.AppendLine();
     }
 
@@ -107,6 +108,20 @@ internal static class TargetsSection
             + $"| {SaturatedAdded(tunnel, inspected)} | — |");
         sb.AppendLine($"| MCP tunnel latency added vs gateway direct at ~{v.FixedRate:N0} req/s (hey) | reported, no threshold "
             + $"| {FixedRateAdded(tunnel, inspected)} | — |");
+    }
+
+    private static void Egress(StringBuilder sb, ReportView v)
+    {
+        double directMbps = v.DownloadDirect.MedianMegabytesPerSecond, tunnelMbps = v.DownloadTunnel.MedianMegabytesPerSecond;
+        double share = tunnelMbps / directMbps;
+        sb.AppendLine($"| 10 MB download through an egress tunnel | ≥ {EgressDownloadTarget:P0} of the direct MB/s (same HTTPS origin, one download at a time) "
+            + $"| {share:P0} ({tunnelMbps:N0} vs {directMbps:N0} MB/s) | {PassOrShort(share >= EgressDownloadTarget)} |");
+        var f = v.Data.Egress.FirstByte;
+        sb.AppendLine($"| egress: time to first byte of a new tunnel, added vs direct (CONNECT + TLS handshake + GET) | reported, no threshold "
+            + $"| p50 {Delta(f.TunnelP50Ms - f.DirectP50Ms)}, p90 {Delta(f.TunnelP90Ms - f.DirectP90Ms)} ({Ms(f.TunnelP50Ms)} vs {Ms(f.DirectP50Ms)} at p50) | — |");
+        var t = v.Data.Egress.IdleTunnels;
+        sb.AppendLine($"| gateway RSS with {t.Requested:N0} idle egress tunnels open | reported, no threshold "
+            + $"| {EgressSection.AddedMb(t)}, {EgressSection.KbPerTunnel(t)} per tunnel ({Mb(t.RssBeforeKb)} → {Mb(t.RssOpenKb)}; {t.Opened:N0} open) | — |");
     }
 
     /// <summary>"p50 +x ms, p99 +y ms": the median p50 and p99 over the wrk rounds, <paramref name="t"/> minus <paramref name="baseline"/>.</summary>

@@ -35,14 +35,7 @@ internal static class TunnelSection
     {
         sb.AppendLine($"{TunnelBench.UploadBytes:N0}-byte upload, one at a time ({TunnelBench.UploadRepetitions} measured per target):");
         sb.AppendLine();
-        sb.AppendLine("| target | MB/s (median) | min | max | time per upload (median) | ratio vs gateway direct |");
-        sb.AppendLine("|---|---:|---:|---:|---:|---:|");
-        foreach (var u in new[] { v.UploadServer, v.UploadDirect, v.UploadTunnel })
-        {
-            double mbps = u.MedianMegabytesPerSecond;
-            sb.AppendLine($"| {u.Name} | {mbps:N0} | {u.MinMegabytesPerSecond:N0} | {u.MaxMegabytesPerSecond:N0} "
-                + $"| {Ms(TunnelBench.UploadBytes / 1e3 / mbps)} | {mbps / v.UploadDirect.MedianMegabytesPerSecond:F2} |");
-        }
+        ReportTables.Transfers(sb, [v.UploadServer, v.UploadDirect, v.UploadTunnel], TunnelBench.UploadBytes, "upload", v.UploadDirect, "gateway direct");
         sb.AppendLine();
     }
 }

@@ -2,8 +2,8 @@ namespace AgentPerimeter.Benchmarks;
 
 /// <summary>
 /// Everything the run starts, in its temporary directory: the upstream, bare YARP, the MCP server, redis-server, the
-/// main gateway (with its tunnel listener) and its connector, the write-durability gateway, and the two rate-limit
-/// gateways. Disposing stops them all, in an order that keeps each one's peers up while it goes, and deletes the directory.
+/// egress destinations (an HTTPS origin and a silent TCP server, in this process), the main gateway (with its tunnel and
+/// egress listeners) and its connector, the write-durability gateway, and the two rate-limit gateways. Disposing stops them all, in an order that keeps each one's peers up while it goes, and deletes the directory.
 /// </summary>
 internal sealed class BenchServers : IAsyncDisposable
 {
@@ -14,6 +14,8 @@ internal sealed class BenchServers : IAsyncDisposable
     private ChildProcess? _yarpChild, _mcpServer, _redis, _connector;
     private GatewayProcess? _gateway, _writeGateway, _memoryGateway, _redisGateway;
     private RssSampler? _connectorRss;
+    private EgressOrigin? _egressOrigin;
+    private SilentTcpServer? _silentServer;
 
     private BenchServers(BenchSettings settings, HttpClient http)
     {
@@ -38,7 +40,13 @@ internal sealed class BenchServers : IAsyncDisposable
     public int RedisPort { get; private set; }
     public string RedisVersion { get; private set; } = "";
 
-    /// <summary>The shipped config, no limits; also serves the MCP, tunnel and upload routes.</summary>
+    /// <summary>The HTTPS origin the egress targets download from, in this process.</summary>
+    public EgressOrigin EgressOrigin => _egressOrigin!;
+
+    /// <summary>The raw egress tunnels' destination, in this process.</summary>
+    public SilentTcpServer SilentServer => _silentServer!;
+
+    /// <summary>The shipped config, no limits; also serves the MCP, tunnel and upload routes, and the egress listener.</summary>
     public GatewayProcess Gateway => _gateway!;
 
     /// <summary>The same build and config as <see cref="Gateway"/> (without the tunnel), audit durability <c>Write</c>.</summary>
@@ -103,6 +111,10 @@ internal sealed class BenchServers : IAsyncDisposable
         RedisVersion = await RedisBench.VersionAsync(RedisPort, ct).ConfigureAwait(false);
         BenchLog.Write($"redis-server {RedisVersion} (pid {_redis.Pid}) on 127.0.0.1:{RedisPort}");
 
+        _egressOrigin = await EgressOrigin.StartAsync(ct).ConfigureAwait(false);
+        _silentServer = new SilentTcpServer();
+        BenchLog.Write($"egress origin on {_egressOrigin.Uri} (127.0.0.1, self-signed certificate for {EgressBench.Host}), silent TCP server on 127.0.0.1:{_silentServer.Port}");
+
         var launcher = new GatewayLauncher(_settings, _dotnet, UpstreamUri, McpUri, _http);
         await StartGatewayAndConnectorAsync(launcher, ct).ConfigureAwait(false);
         await StartWriteGatewayAsync(launcher, ct).ConfigureAwait(false);
@@ -123,13 +135,17 @@ internal sealed class BenchServers : IAsyncDisposable
         YarpRss = new RssSampler(_yarpChild.Pid);
     }
 
-    /// <summary>The main gateway also declares tunnel bench-mcp and listens for its connector on a loopback port of its own.</summary>
+    /// <summary>
+    /// The main gateway also declares tunnel bench-mcp and listens for its connector on a loopback port of its own, and
+    /// opens its egress listener, with rules to the egress origin and the silent server.
+    /// </summary>
     private async Task StartGatewayAndConnectorAsync(GatewayLauncher launcher, CancellationToken ct)
     {
         var tunnelCredential = TunnelBench.WriteCredential(Temp.FullName);
         var tunnelPort = LoopbackPort.Free();
-        _gateway = await launcher.StartAsync(TargetNames.Gateway, Temp.FullName, ct, tunnel: (tunnelPort, tunnelCredential)).ConfigureAwait(false);
-        await PrepareAsync(_gateway, $", tunnel listener on 127.0.0.1:{tunnelPort}", ct).ConfigureAwait(false);
+        _gateway = await launcher.StartAsync(TargetNames.Gateway, Temp.FullName, ct, tunnel: (tunnelPort, tunnelCredential),
+            egress: new EgressPorts(EgressOrigin.Port, SilentServer.Port)).ConfigureAwait(false);
+        await PrepareAsync(_gateway, $", tunnel listener on 127.0.0.1:{tunnelPort}, egress listener on {_gateway.Egress}", ct).ConfigureAwait(false);
 
         _connector = await TunnelBench.StartConnectorAsync(_dotnet, _settings.ConnectorDll, tunnelPort, McpUri, tunnelCredential,
             Temp.FullName, _http, _gateway.Admin, ct).ConfigureAwait(false);
@@ -180,6 +196,10 @@ internal sealed class BenchServers : IAsyncDisposable
             if (child is not null)
                 await child.DisposeAsync().ConfigureAwait(false);
         }
+        if (_silentServer is not null)
+            await _silentServer.DisposeAsync().ConfigureAwait(false);
+        if (_egressOrigin is not null)
+            await _egressOrigin.DisposeAsync().ConfigureAwait(false);
         if (_yarpInProcess is not null)
             await StopAsync(_yarpInProcess).ConfigureAwait(false);
         if (_upstream is not null)

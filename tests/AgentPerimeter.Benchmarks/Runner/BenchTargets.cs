@@ -2,12 +2,14 @@ namespace AgentPerimeter.Benchmarks;
 
 /// <summary>
 /// What the load goes to: the HTTP targets (<c>GET /api/repos</c>; their wrk rounds rotate together), the MCP targets
-/// (the <c>tools/call</c> POST; another rotation), and the 10 MB upload targets.
+/// (the <c>tools/call</c> POST; another rotation), the 10 MB upload targets, and the 10 MB download targets (direct and
+/// through an egress tunnel).
 /// </summary>
-internal sealed record BenchTargets(IReadOnlyList<Target> Http, IReadOnlyList<Target> Mcp, IReadOnlyList<UploadTarget> Uploads)
+internal sealed record BenchTargets(IReadOnlyList<Target> Http, IReadOnlyList<Target> Mcp, IReadOnlyList<TransferTarget> Uploads,
+    IReadOnlyList<TransferTarget> Downloads)
 {
     public static BenchTargets Create(BenchSettings settings, BenchServers servers) =>
-        new(HttpTargets(settings, servers), McpTargets(servers), UploadTargets(servers));
+        new(HttpTargets(settings, servers), McpTargets(servers), UploadTargets(servers), DownloadTargets(servers));
 
     private static List<Target> HttpTargets(BenchSettings settings, BenchServers s) =>
     [
@@ -45,10 +47,17 @@ internal sealed record BenchTargets(IReadOnlyList<Target> Http, IReadOnlyList<Ta
         ];
     }
 
-    private static List<UploadTarget> UploadTargets(BenchServers s) =>
+    private static List<TransferTarget> UploadTargets(BenchServers s) =>
     [
         new(TargetNames.UploadServer, new Uri(s.McpUri, McpBench.UploadPath.TrimStart('/'))),
         new(TargetNames.UploadDirect, new Uri(s.Gateway.Agent, TunnelBench.UploadDirectPath.TrimStart('/'))),
         new(TargetNames.UploadTunnel, new Uri(s.Gateway.Agent, TunnelBench.UploadTunnelPath.TrimStart('/'))),
+    ];
+
+    /// <summary>Both by the origin's name, <c>https://localhost:PORT/download</c>: the direct client connects to 127.0.0.1, the other asks the proxy for it.</summary>
+    private static List<TransferTarget> DownloadTargets(BenchServers s) =>
+    [
+        new(TargetNames.DownloadDirect, new Uri(s.EgressOrigin.Uri, EgressBench.DownloadPath.TrimStart('/'))),
+        new(TargetNames.DownloadTunnel, new Uri(s.EgressOrigin.Uri, EgressBench.DownloadPath.TrimStart('/'))),
     ];
 }

@@ -67,13 +67,15 @@ internal static class BenchmarkRunner
         var disk = await MeasureDiskFsyncAsync(servers, ct).ConfigureAwait(false);
 
         var findings = new Findings();
-        var otherCpu = await MeasureAsync(settings, servers, targets, findings, ct).ConfigureAwait(false);
+        var (otherCpu, egressMeasured) = await MeasureAsync(http, settings, servers, targets, findings, ct).ConfigureAwait(false);
         var (metrics, mcp, tunnel, rateLimits) = await VerifyAsync(http, settings, servers, targets, preflight, findings, ct).ConfigureAwait(false);
+        var egress = EgressCheck.Collect(servers, targets, preflight, egressMeasured, metrics);
+        egress.Verify(findings);
         var durability = await DurabilityCheck.CollectAsync(http, servers, disk, ct).ConfigureAwait(false);
         durability.Verify(targets.Http, metrics, findings);
 
         var report = Report.Build(new ReportData(
-            settings, targets.Http, targets.Mcp, mcp, rateLimits, tunnel, durability,
+            settings, targets.Http, targets.Mcp, mcp, rateLimits, tunnel, durability, egress,
             servers.Gateway.Rss, servers.YarpRss, metrics,
             File.Exists(servers.AuditLog) ? new FileInfo(servers.AuditLog).Length : 0,
             await MachineInfo.CollectAsync(settings.RepoRoot, ct).ConfigureAwait(false),
@@ -102,10 +104,12 @@ internal static class BenchmarkRunner
     }
 
     /// <summary>
-    /// The measured part: the HTTP targets (rounds, then fixed rate except the upstream), the MCP targets likewise, then
-    /// the uploads. Returns the share of the machine's CPU other processes used meanwhile.
+    /// The measured part: the HTTP targets (rounds, then fixed rate except the upstream), the MCP targets likewise, the
+    /// uploads, then the egress measurements. Returns the share of the machine's CPU other processes used meanwhile, and
+    /// the egress measurements.
     /// </summary>
-    private static async Task<double?> MeasureAsync(BenchSettings settings, BenchServers servers, BenchTargets targets, Findings findings, CancellationToken ct)
+    private static async Task<(double? OtherCpu, EgressMeasurements Egress)> MeasureAsync(HttpClient http, BenchSettings settings, BenchServers servers,
+        BenchTargets targets, Findings findings, CancellationToken ct)
     {
         var cpu = new CpuAccounting(servers.ChildPids);
         var load = new LoadPhases(settings, servers.Gateway.Token, findings);
@@ -119,12 +123,13 @@ internal static class BenchmarkRunner
             await load.FixedRateAsync(target, ct).ConfigureAwait(false);
 
         await TunnelBench.RunUploadsAsync(targets.Uploads, servers.Gateway.Token, findings.Problems, ct).ConfigureAwait(false);
+        var egress = await EgressBench.RunAsync(http, servers, targets, findings.Problems, ct).ConfigureAwait(false);
 
         var otherCpu = cpu.OtherShare();
         if (otherCpu > Thresholds.OtherCpuWarning)
             findings.Notes.Add($"other processes used {otherCpu:P0} of the machine's CPU during the measurement, so the numbers are disturbed; "
                 + "rerun on a quiet machine");
-        return otherCpu;
+        return (otherCpu, egress);
     }
 
     /// <summary>What the gateways, the MCP server and Redis counted, checked against what the load generators got.</summary>

@@ -5,7 +5,8 @@ namespace AgentPerimeter.Benchmarks;
 
 /// <summary>
 /// A gateway's configuration for the run: the shipped <c>config/</c>, copied so the run never touches the repository's
-/// config/ or data/, plus the benchmark's MCP routes and their rules (and, for the limits gateways, its rate limits).
+/// config/ or data/, plus the benchmark's MCP routes and their rules (and, for the limits gateways, its rate limits; for the
+/// main gateway, its egress rules).
 /// </summary>
 internal static class GatewayConfig
 {
@@ -14,15 +15,18 @@ internal static class GatewayConfig
 
     /// <summary>
     /// Writes the configuration into <paramref name="configDir"/>. <paramref name="withTunnel"/> adds the tunnel and upload
-    /// routes and rules; <paramref name="withLimits"/> the benchmark's rate limits.
+    /// routes and rules; <paramref name="withLimits"/> the benchmark's rate limits; <paramref name="egress"/> the egress
+    /// rules to the benchmark's HTTPS origin and silent TCP server on those ports.
     /// </summary>
-    public static void Write(string repoRoot, string configDir, Uri mcpServer, bool withTunnel, bool withLimits)
+    public static void Write(string repoRoot, string configDir, Uri mcpServer, bool withTunnel, bool withLimits, EgressPorts? egress = null)
     {
         CopyShipped(Path.Combine(repoRoot, "config"), configDir);
         AddMcpRoutes(Path.Combine(configDir, "routes.json"), mcpServer, withTunnel);
         AddMcpRules(Path.Combine(configDir, "perimeter.json"), withTunnel);
         if (withLimits)
             AddRateLimits(Path.Combine(configDir, "perimeter.json"));
+        if (egress is { } ports)
+            AddEgressRules(Path.Combine(configDir, "perimeter.json"), ports);
     }
 
     /// <summary>All of config/, subfolders included: files the config refers to by relative path (secret sources) come along.</summary>
@@ -103,6 +107,35 @@ internal static class GatewayConfig
         };
         Save(path, root);
     }
+
+    /// <summary>
+    /// Two egress rules at the head of work type <c>build</c>'s (the benchmark's session) list, ahead of the shipped ones:
+    /// CONNECT to <c>localhost</c> on the HTTPS origin's port, TLS only (the SNI must be <c>localhost</c>), and raw CONNECT
+    /// (any bytes) to <c>127.0.0.1</c> on the silent server's port. Both name the loopback range, which the gateway refuses
+    /// to reach otherwise.
+    /// </summary>
+    private static void AddEgressRules(string path, EgressPorts ports)
+    {
+        var root = Load(path);
+        var build = root["Perimeter"]?["WorkTypes"]?["build"] as JsonObject
+            ?? throw new InvalidOperationException($"{path} has no Perimeter:WorkTypes:build; the benchmark's session is of work type 'build'");
+        if (build["Egress"] is not JsonObject egress)
+            build["Egress"] = egress = new JsonObject();
+        if (egress["Rules"] is not JsonArray rules)
+            egress["Rules"] = rules = new JsonArray();
+        rules.Insert(0, EgressRule(EgressBench.TlsRule, EgressBench.Host, ports.Https, raw: false));
+        rules.Insert(1, EgressRule(EgressBench.RawRule, EgressBench.RawHost, ports.Silent, raw: true));
+        Save(path, root);
+    }
+
+    private static JsonObject EgressRule(string id, string host, int port, bool raw) => new()
+    {
+        ["Id"] = id,
+        ["Hosts"] = new JsonArray(host),
+        ["Ports"] = new JsonArray(port),
+        ["AllowCidrs"] = new JsonArray(EgressBench.LoopbackCidr),
+        ["Raw"] = raw,
+    };
 
     /// <summary>A route to <paramref name="cluster"/> at <paramref name="path"/>, set to <paramref name="upstreamPath"/> upstream; <paramref name="mcp"/>: with MCP inspection.</summary>
     private static JsonObject Route(string cluster, string path, string upstreamPath, bool mcp = false)

@@ -12,15 +12,18 @@ internal sealed class GatewayLauncher(BenchSettings settings, string dotnet, Uri
     /// state in that Redis instead of in memory; <paramref name="tunnel"/> declares tunnel <c>bench-mcp</c>
     /// (its credential file), opens the tunnel listener on that port, and adds the tunnel and upload routes.
     /// <paramref name="auditDurability"/> sets <c>Gateway:Audit:Durability</c> on the command line; null keeps the default.
+    /// <paramref name="egress"/> adds the egress rules to those ports and opens the egress listener on a port the OS picks,
+    /// which the gateway's log file (in its data directory) names.
     /// </summary>
     public async Task<GatewayProcess> StartAsync(string name, string dir, CancellationToken ct,
-        bool withLimits = false, int? redisPort = null, (int Port, string CredentialFile)? tunnel = null, string? auditDurability = null)
+        bool withLimits = false, int? redisPort = null, (int Port, string CredentialFile)? tunnel = null, string? auditDurability = null,
+        EgressPorts? egress = null)
     {
         var configDir = Path.Combine(dir, "config");
         var dataDir = Path.Combine(dir, "data");
         Directory.CreateDirectory(configDir);
         Directory.CreateDirectory(dataDir);
-        GatewayConfig.Write(settings.RepoRoot, configDir, mcpServer, withTunnel: tunnel is not null, withLimits);
+        GatewayConfig.Write(settings.RepoRoot, configDir, mcpServer, withTunnel: tunnel is not null, withLimits, egress);
 
         int agentPort = LoopbackPort.Free(), adminPort = LoopbackPort.Free();
         while (adminPort == agentPort)
@@ -28,10 +31,14 @@ internal sealed class GatewayLauncher(BenchSettings settings, string dotnet, Uri
         var agent = new Uri($"http://127.0.0.1:{agentPort}/");
         var admin = new Uri($"http://127.0.0.1:{adminPort}/");
         var arguments = Arguments(configDir, dataDir, agentPort, adminPort, redisPort, tunnel, auditDurability);
+        if (egress is not null)
+            arguments.AddRange([EgressBench.ListenerArgument, EgressBench.LogArgument]);
         var child = ChildProcess.Start(name, dotnet, arguments, dir);
         await child.WaitUntilReadyAsync(token => IsReadyAsync(admin, token), TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(100),
             $"{name} did not become ready", ct).ConfigureAwait(false);
-        return new GatewayProcess(child, agent, admin);
+        var egressUri = egress is null ? null
+            : await EgressBench.ReadListenerUriAsync(Path.Combine(dataDir, EgressBench.LogFile), TimeSpan.FromSeconds(10), ct).ConfigureAwait(false);
+        return new GatewayProcess(child, agent, admin) { Egress = egressUri };
     }
 
     private List<string> Arguments(string configDir, string dataDir, int agentPort, int adminPort,

@@ -1,6 +1,6 @@
 namespace AgentPerimeter.Benchmarks;
 
-/// <summary>A gateway child the run started: its listeners and, once it is ready, its bearer token and RSS sampler.</summary>
+/// <summary>A gateway child the run started: its listeners (the egress one, if any) and, once it is ready, its bearer token and RSS sampler.</summary>
 internal sealed class GatewayProcess(ChildProcess process, Uri agent, Uri admin)
 {
     public ChildProcess Process { get; } = process;
@@ -10,6 +10,9 @@ internal sealed class GatewayProcess(ChildProcess process, Uri agent, Uri admin)
 
     /// <summary>The admin listener: readiness, sessions, metrics, tunnels.</summary>
     public Uri Admin { get; } = admin;
+
+    /// <summary>The egress listener (a forward proxy), as the gateway logged it once bound; null when it has none.</summary>
+    public Uri? Egress { get; init; }
 
     /// <summary>A session token minted by this gateway (each gateway has its own signing key).</summary>
     public string Token { get; private set; } = "";

@@ -25,7 +25,8 @@ internal static class Preflight
         BenchLog.Write($"MCP preflight: tools/call answered as {contentType} by every MCP target; audit: {audit}");
         await CheckTunnelForwardedAsync(http, servers, ct).ConfigureAwait(false);
         var connections = await TunnelBench.ConnectionsAsync(http, servers.Gateway.Admin, ct).ConfigureAwait(false);
-        return new PreflightResult(redisCommandsBefore, redisDecisionsBefore, contentType, audit, connections);
+        var egressAudit = await EgressPreflight.RunAsync(servers, ct).ConfigureAwait(false);
+        return new PreflightResult(redisCommandsBefore, redisDecisionsBefore, contentType, audit, connections, egressAudit);
     }
 
     private static async Task HttpAsync(HttpClient http, Target target, string token, CancellationToken ct)

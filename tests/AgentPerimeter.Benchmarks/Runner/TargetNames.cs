@@ -1,6 +1,6 @@
 namespace AgentPerimeter.Benchmarks;
 
-/// <summary>The names of the load and upload targets, as the log and the report show them.</summary>
+/// <summary>The names of the load, upload and download targets, as the log and the report show them.</summary>
 internal static class TargetNames
 {
     public const string Upstream = "upstream (direct, reference)";
@@ -16,4 +16,6 @@ internal static class TargetNames
     public const string UploadServer = "MCP server /upload (direct, reference)";
     public const string UploadDirect = "gateway, direct (/direct/upload)";
     public const string UploadTunnel = "gateway, through the tunnel (/tunnel/upload)";
+    public const string DownloadDirect = "HTTPS origin (direct, reference)";
+    public const string DownloadTunnel = "HTTPS origin through an egress tunnel (CONNECT)";
 }

@@ -6,7 +6,7 @@ namespace AgentPerimeter.Benchmarks;
 /// connector's memory, and the bound on requests that can have been cut off in flight when load runs ended.
 /// </summary>
 internal sealed record TunnelCheck(
-    IReadOnlyList<UploadTarget> Uploads, long ServerUploads, long ServerUploadBytes,
+    IReadOnlyList<TransferTarget> Uploads, long ServerUploads, long ServerUploadBytes,
     IReadOnlyDictionary<string, double> TunnelRequests, long TunnelResponses, long InFlightBound,
     int ConnectionsAfterPreflight, int ConnectionsAtEnd, RssSampler? ConnectorRss)
 {
