@@ -38,6 +38,16 @@ public sealed record HarnessOptions
     /// </summary>
     public IReadOnlySet<string> LocalTools { get; init; } = new HashSet<string>(StringComparer.Ordinal);
 
+    /// <summary>
+    /// The gateway's egress Unix socket: when set, the model is offered <c>run_command</c>, a shell command
+    /// the harness runs with <c>perimeter sandbox run</c> — in a network namespace whose only way out is
+    /// that socket — so every connection it makes is an egress action the gateway decides and records.
+    /// </summary>
+    public string? SandboxEgressSocket { get; init; }
+
+    /// <summary>The <c>perimeter</c> program that makes the sandbox (a path; a <c>.dll</c> runs with <c>dotnet</c>).</summary>
+    public string PerimeterCli { get; init; } = "perimeter";
+
     /// <summary>Tools safe to repeat after an upstream error (reads); others are never retried on one.</summary>
     public IReadOnlySet<string> IdempotentTools { get; init; } = new HashSet<string>(StringComparer.Ordinal);
     public Budgets Budgets { get; init; } = new();
@@ -79,6 +89,9 @@ public sealed record HarnessOptions
           --idempotent-tools LIST   tools safe to retry after an upstream error, comma-separated
           --local-tools LIST        built-in tools run by the harness itself (current_time); every call is
                                     reported to the gateway and counted there as ungoverned
+          --sandbox EGRESS_SOCKET   offer the model run_command: a shell command run in a sandbox whose only
+                                    way out is the gateway's egress socket (every connection governed)
+          --perimeter-cli PATH      the perimeter program that makes the sandbox (default: perimeter on PATH)
           --max-turns N --max-input-tokens N --max-output-tokens N --max-seconds N --max-consecutive-errors N
           --approval-wait SECONDS   how long to wait for a human's decision (default 1800)
           --journal-dir DIR         where session journals live (default data/sessions)
@@ -116,6 +129,8 @@ public sealed record HarnessOptions
                 LocalTools = (Get("local-tools") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal) is var local
                     && local.All(BuiltInLocalTools.Names.Contains) ? local
                     : throw new FormatException($"--local-tools: known local tools are {string.Join(", ", BuiltInLocalTools.Names)}."),
+                SandboxEgressSocket = Get("sandbox"),
+                PerimeterCli = Get("perimeter-cli") ?? Environment.GetEnvironmentVariable("PERIMETER_CLI") ?? "perimeter",
                 IdempotentTools = (Get("idempotent-tools") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal),
                 Budgets = budgets,
                 ApprovalWait = TimeSpan.FromSeconds(Int("approval-wait", 1800)),

@@ -69,6 +69,7 @@ internal sealed partial class HarnessSession(HarnessOptions options, IChatClient
         agentSpan?.SetTag("agentperimeter.work_type", state.WorkType);
         try
         {
+            state.Token = token;
             state.Tools = await gateway.ConnectAsync(token, cancellationToken).ConfigureAwait(false);
             Log.Tools(logger, state.SessionId, string.Join(", ", state.Tools.Keys.Order()));
             while (true)

@@ -21,5 +21,8 @@ internal sealed class SessionState
     /// <summary>The last model turn's calls that have no outcome yet.</summary>
     public List<FunctionCallContent> Pending { get; set; } = [];
     public Journal Journal { get; set; } = null!;
+
+    /// <summary>The session token in use (the sandbox passes it to the egress proxy as its credentials).</summary>
+    public string Token { get; set; } = "";
     public Dictionary<string, (McpClient Client, McpClientTool Tool)> Tools { get; set; } = [];
 }

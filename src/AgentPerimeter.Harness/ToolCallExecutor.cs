@@ -22,8 +22,15 @@ internal sealed partial class ToolCallExecutor(HarnessOptions options, GatewayCl
 {
     private readonly IReadOnlyDictionary<string, AIFunction> _localTools = BuiltInLocalTools.Create(time);
 
-    /// <summary>The local tools the model is offered.</summary>
-    public IEnumerable<AITool> OfferedLocalTools => options.LocalTools.Select(n => (AITool)_localTools[n]);
+    private readonly SandboxedCommand _sandbox = new(options);
+
+    /// <summary>The local tools the model is offered (and <c>run_command</c> when a sandbox is configured).</summary>
+    public IEnumerable<AITool> OfferedLocalTools => options.LocalTools.Select(n => (AITool)_localTools[n])
+        .Concat(options.SandboxEgressSocket is null ? [] : [RunCommandDeclaration]);
+
+    private static readonly AIFunction RunCommandDeclaration = AIFunctionFactory.Create((string command) => "", SandboxedCommand.ToolName,
+        "Runs a shell command (sh -c) in a sandbox whose network is the perimeter's egress proxy only: HTTP(S) to the hosts " +
+        "the session's work type allows; everything else is refused. Returns the exit code and the output.");
 
     public async Task ExecuteAsync(SessionState state, FunctionCallContent call, CancellationToken cancellationToken)
     {
@@ -49,6 +56,11 @@ internal sealed partial class ToolCallExecutor(HarnessOptions options, GatewayCl
         span?.SetTag("gen_ai.tool.type", "extension");
         span?.SetTag("agentperimeter.idempotency_key", idempotencyKey);
 
+        if (call.Name == SandboxedCommand.ToolName && options.SandboxEgressSocket is not null && !state.Tools.ContainsKey(call.Name))
+        {
+            await RunSandboxedAsync(state, call, span, cancellationToken).ConfigureAwait(false);
+            return;
+        }
         if (options.LocalTools.Contains(call.Name) && !state.Tools.ContainsKey(call.Name))
         {
             await RunLocalAsync(state, call, argumentsJson, span, cancellationToken).ConfigureAwait(false);
@@ -196,6 +208,27 @@ internal sealed partial class ToolCallExecutor(HarnessOptions options, GatewayCl
             await Task.Delay(TimeSpan.FromMilliseconds(250), time, cancellationToken).ConfigureAwait(false);
         }
         throw new SessionStopException("approval_timeout", $"approval {approvalId} for '{call.Name}' was not decided within {options.ApprovalWait.TotalSeconds:0} s");
+    }
+
+    /// <summary>
+    /// <c>run_command</c>: its connections are egress actions the gateway decides and records, so it is not
+    /// reported as an ungoverned local action. A sandbox that cannot be made means the command never ran.
+    /// </summary>
+    private async Task RunSandboxedAsync(SessionState state, FunctionCallContent call, Activity? span, CancellationToken cancellationToken)
+    {
+        if (call.Arguments?.TryGetValue("command", out var value) != true || value?.ToString() is not { Length: > 0 } command)
+        {
+            Finish(state, call, span, "failed", "invalid_arguments", "run_command needs a 'command' string.");
+            return;
+        }
+        var (ran, exit, output) = await _sandbox.RunAsync(state.Agent, state.Token, command, cancellationToken).ConfigureAwait(false);
+        span?.SetTag("agentperimeter.decision", "sandboxed");
+        if (!ran)
+        {
+            Finish(state, call, span, "failed", "sandbox_unavailable", $"The command was NOT run: no sandbox could be made (exit {exit}). {output}");
+            return;
+        }
+        Finish(state, call, span, exit == 0 ? "ok" : "tool_error", "sandboxed", $"exit {exit}\n{output}");
     }
 
     private void Finish(SessionState state, FunctionCallContent call, Activity? span, string outcome, string? code, string text, int attempts = 1)

@@ -42,10 +42,10 @@ public sealed class HarnessSetup : IAsyncDisposable
     public string Dir { get; }
     public string Journals => Path.Combine(Dir, "sessions");
 
-    public static async Task<HarnessSetup> StartAsync()
+    public static async Task<HarnessSetup> StartAsync(string? policy = null, params string[] extraArgs)
     {
         var server = await TestMcpServer.StartAsync();
-        var gateway = await TestGateway.StartAsync(server.Url, Policy, McpPolicies.Routes(server.Url));
+        var gateway = await TestGateway.StartAsync(server.Url, policy ?? Policy, McpPolicies.Routes(server.Url), extraArgs: extraArgs);
         return new HarnessSetup(server, gateway, Directory.CreateTempSubdirectory("perimeter-harness-").FullName);
     }
 
