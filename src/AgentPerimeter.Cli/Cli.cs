@@ -26,6 +26,8 @@ internal static class Cli
               The kill switch: every replica refuses a revoked session (or all of an agent's) within a second.
           perimeter secrets [--json] [--admin URL]
               The secret inventory: source, bindings, work types, use. Never a value.
+          perimeter ca export [--admin URL]
+              The gateway's egress inspection CA (PEM): trust it in sandboxes that reach Inspect hosts.
           perimeter actions [--admin URL]
               Actions in flight: intent recorded, outcome not yet (id, age, agent, work type, route, target).
           perimeter sandbox run --agent NAME [--work-type TYPE] [--egress-socket PATH] [--port 3128] [--ca-file PEM]
@@ -68,6 +70,7 @@ internal static class Cli
                 "tunnels" => await TunnelsCommand.RunAsync(new Args(rest)),
                 "approvals" => await ApprovalsCommand.RunAsync(new Args(rest)),
                 "actions" => await ActionsCommand.RunAsync(new Args(rest)),
+                "ca" => await CaCommand.RunAsync(new Args(rest)),
                 "sandbox" => await SandboxCommand.RunAsync(rest),
                 "audit" when rest.Length > 0 && rest[0] == "verify" => AuditCommand.Verify(new Args(rest[1..])),
                 _ => Fail($"unknown command '{string.Join(' ', args)}'. Run 'perimeter --help'."),

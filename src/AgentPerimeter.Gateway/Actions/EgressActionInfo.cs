@@ -17,6 +17,11 @@ public sealed class EgressActionInfo
     /// <summary>The TLS server name the client sent in its ClientHello, when it sent one.</summary>
     public string? Sni { get; set; }
 
+    /// <summary>Inspected tunnels: HTTP requests forwarded, and refused by the rule's methods and paths.</summary>
+    public int InspectedRequests { get; set; }
+
+    public int RefusedRequests { get; set; }
+
     public long BytesUp { get; set; }
 
     public long BytesDown { get; set; }

@@ -26,6 +26,9 @@ internal static class ActionAdminEndpoints
             }));
         });
 
+        // The CA of inspected egress hosts (certificate only): what a sandbox must trust (perimeter ca export).
+        admin.MapGet("/admin/egress/ca", (Egress.EgressCertificateAuthority authority) => Results.Text(authority.ExportPem(), "application/x-pem-file"));
+
         admin.MapGet("/admin/status", (AuditLog audit, AuditOptions options, PolicyStore policy) => Results.Json(new
         {
             policy_version = policy.Current.Version,

@@ -81,6 +81,11 @@ public static class AuditRecord
                     w.WriteNumber("bytes_up", egress.BytesUp);
                     w.WriteNumber("bytes_down", egress.BytesDown);
                     w.WriteString("close_reason", egress.CloseReason);
+                    if (egress.InspectedRequests + egress.RefusedRequests > 0)
+                    {
+                        w.WriteNumber("inspected_requests", egress.InspectedRequests);
+                        w.WriteNumber("refused_requests", egress.RefusedRequests);
+                    }
                 }
                 w.WriteEndObject();
             }

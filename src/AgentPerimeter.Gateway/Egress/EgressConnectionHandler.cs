@@ -27,6 +27,7 @@ internal sealed partial class EgressConnectionHandler(
     IActionRecorder recorder,
     EgressTunnels tunnels,
     RateLimiting.IRateLimitStore limitStore,
+    InspectingTunnel inspecting,
     EgressOptions options,
     TimeProvider time,
     ILogger<EgressConnectionHandler> logger) : ConnectionHandler
@@ -165,7 +166,7 @@ internal sealed partial class EgressConnectionHandler(
         {
             var relay = new EgressRelay(input, output, upstreamStream, action.Egress, options.IdleTimeout, time);
             if (head.IsConnect)
-                await TunnelAsync(head, rule!, action, output, relay, cancel.Token).ConfigureAwait(false);
+                await TunnelAsync(head, rule!, action, input, output, relay, snapshot, cancel.Token).ConfigureAwait(false);
             else
                 await ForwardAsync(head, action, relay, upstreamStream, cancel.Token).ConfigureAwait(false);
         }
@@ -177,7 +178,8 @@ internal sealed partial class EgressConnectionHandler(
         await RecordAsync(action).ConfigureAwait(false);
     }
 
-    private async Task TunnelAsync(ProxyRequestHead head, EgressRule rule, ActionContext action, PipeWriter output, EgressRelay relay, CancellationToken cancellationToken)
+    private async Task TunnelAsync(ProxyRequestHead head, EgressRule rule, ActionContext action, PipeReader input, PipeWriter output, EgressRelay relay,
+        PerimeterPolicy snapshot, CancellationToken cancellationToken)
     {
         await output.WriteAsync("HTTP/1.1 200 Connection established\r\n\r\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
         action.Status = 200;
@@ -204,6 +206,12 @@ internal sealed partial class EgressConnectionHandler(
                 await output.CompleteAsync().ConfigureAwait(false);
                 return;
             }
+        }
+        if (rule.Inspect)
+        {
+            await inspecting.RunAsync(action, rule, head, IPAddress.Parse(action.Egress!.Address!), snapshot.Section<Secrets.SecretCatalog>(),
+                input, output, cancellationToken).ConfigureAwait(false);
+            return;
         }
         action.MarkForwarding();
         await relay.RunAsync(cancellationToken).ConfigureAwait(false);

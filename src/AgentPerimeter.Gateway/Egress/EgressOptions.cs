@@ -9,6 +9,12 @@ public sealed class EgressOptions
     /// </summary>
     public string? UnixSocket { get; set; }
 
+    /// <summary>
+    /// Inspected hosts: a PEM file of a CA their certificates may chain to besides the system roots (a private
+    /// upstream). Unset: system roots only.
+    /// </summary>
+    public string? UpstreamCaFile { get; set; }
+
     /// <summary>How long resolving a name and connecting to the destination may take.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
 

@@ -12,7 +12,7 @@ namespace AgentPerimeter.Gateway.Egress;
 internal sealed class EgressPolicySection : IPolicySectionLoader
 {
     private static readonly string[] EgressKeys = ["Rules"];
-    private static readonly string[] RuleKeys = ["Id", "Description", "Hosts", "Ports", "Methods", "Paths", "Mode", "AllowCidrs", "Raw"];
+    private static readonly string[] RuleKeys = ["Id", "Description", "Hosts", "Ports", "Methods", "Paths", "Mode", "AllowCidrs", "Raw", "Inspect"];
 
     public IReadOnlyCollection<string> RootKeys => [];
 
@@ -113,6 +113,12 @@ internal sealed class EgressPolicySection : IPolicySectionLoader
         if (section["Raw"] is { } rawText && !bool.TryParse(rawText, out raw))
             errors.Add($"{section.Path}:Raw: must be true or false (true lets a CONNECT tunnel carry bytes that are not TLS, e.g. SSH).");
 
+        bool inspect = false;
+        if (section["Inspect"] is { } inspectText && !bool.TryParse(inspectText, out inspect))
+            errors.Add($"{section.Path}:Inspect: must be true or false (true: the gateway terminates TLS with its own CA and applies Methods, Paths and secret bindings to each request).");
+        if (inspect && raw)
+            errors.Add($"{section.Path}: a rule cannot be both Raw (bytes passed unread) and Inspect (TLS terminated and read).");
+
         if (errors.Count > before || id is null)
             return null;
         return new EgressRule
@@ -126,6 +132,7 @@ internal sealed class EgressPolicySection : IPolicySectionLoader
             Mode = mode == "report" ? RuleMode.Report : RuleMode.Enforce,
             AllowCidrs = cidrs,
             Raw = raw,
+            Inspect = inspect,
         };
     }
 

@@ -33,6 +33,12 @@ internal sealed class EgressRule
     /// </summary>
     public bool Raw { get; init; }
 
+    /// <summary>
+    /// The gateway terminates the tunnel's TLS with its own CA, applies <see cref="Methods"/> and <see cref="Paths"/>
+    /// to each request, injects the secrets bound to <c>egress:ID</c>, and masks them in answers.
+    /// </summary>
+    public bool Inspect { get; init; }
+
     public bool MatchesHost(string host)
     {
         if (ExactHosts.Contains(host))

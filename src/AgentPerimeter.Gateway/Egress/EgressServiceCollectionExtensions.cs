@@ -5,8 +5,10 @@ namespace AgentPerimeter.Gateway.Egress;
 public static class EgressServiceCollectionExtensions
 {
     /// <summary>The egress section of the policy, and — when an egress listener is configured — the proxy and the watcher that closes revoked sessions' tunnels.</summary>
-    public static IServiceCollection AddPerimeterEgress(this IServiceCollection services, EgressOptions options)
+    public static IServiceCollection AddPerimeterEgress(this IServiceCollection services, EgressOptions options, string caCertificatePath, string caKeyPath)
     {
+        services.AddSingleton(sp => new EgressCertificateAuthority(caCertificatePath, caKeyPath, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<InspectingTunnel>();
         services.AddSingleton<IPolicySectionLoader, EgressPolicySection>();
         services.AddSingleton(options);
         services.AddSingleton<EgressProxyAuth>();

@@ -73,7 +73,7 @@ public static class PerimeterHostingExtensions
         services.AddPerimeterIdempotency(redis, redisTimeout);
         services.AddPerimeterApprovals(redis, redisTimeout);
         services.AddPerimeterRateLimiting(redis, TimeSpan.FromMilliseconds(options.Redis.TimeoutMilliseconds));
-        services.AddPerimeterEgress(options.Egress);
+        services.AddPerimeterEgress(options.Egress, options.ResolveDataPath("egress-ca.pem"), options.ResolveDataPath("egress-ca.key.pem"));
         services.AddPerimeterTunnels(new DeclaredTunnels(options.TunnelDefinitions), options.Inbound);
         services.AddPerimeterProxy(config.GetSection("ReverseProxy"));
 

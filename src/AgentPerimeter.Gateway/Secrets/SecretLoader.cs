@@ -51,7 +51,8 @@ internal static class SecretLoader
                 var route = b["Route"];
                 if (string.IsNullOrWhiteSpace(route))
                     errors.Add($"{b.Path}:Route: name the route this binding injects '{name}' into.");
-                else if (knownRoutes is not null && !knownRoutes.Contains(route))
+                // "egress:RULE" binds a secret to an inspected egress rule's requests.
+                else if (knownRoutes is not null && !knownRoutes.Contains(route) && !route.StartsWith("egress:", StringComparison.Ordinal))
                     errors.Add($"{b.Path}:Route: route '{route}' is not defined in ReverseProxy:Routes.");
                 InjectionKind? inject = b["Inject"] switch
                 {
