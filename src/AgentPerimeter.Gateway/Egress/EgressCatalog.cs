@@ -15,6 +15,9 @@ internal sealed class EgressCatalog : IPolicySection<EgressCatalog>
 
     public required FrozenDictionary<string, EgressRule[]> ByWorkType { get; init; }
 
+    /// <summary>Most tunnels and requests one session of the work type may hold open at once (<c>Egress:MaxOpenPerSession</c>); absent: no cap.</summary>
+    public FrozenDictionary<string, int> MaxOpenPerSession { get; init; } = FrozenDictionary<string, int>.Empty;
+
     /// <summary>
     /// Decides one egress action: a CONNECT (method null) or a plain HTTP request. Enforcing rules win
     /// over report-only ones; the matching rule is returned with the decision.

@@ -100,6 +100,15 @@ internal sealed partial class EgressConnectionHandler(
             return;
         }
 
+        if (catalog.MaxOpenPerSession.TryGetValue(action.WorkType!, out var maxOpen) && tunnels.CountFor(action.SessionId!) >= maxOpen)
+        {
+            action.Decide(decision);
+            await FailAsync(output, action, 429, new ActionOutcome(OutcomeClass.Limited, RefusalCodes.RateLimited, null,
+                $"Work type '{action.WorkType}' lets a session hold {maxOpen} egress connections open at once; close one first.",
+                TimeSpan.FromSeconds(1)) { NothingSent = true }).ConfigureAwait(false);
+            return;
+        }
+
         // The gateway resolves the name itself and connects to the very address it checked: no second
         // resolution, so a name that rebinds to an internal address cannot swap it in between.
         IPAddress[] addresses;

@@ -11,7 +11,7 @@ namespace AgentPerimeter.Gateway.Egress;
 /// </summary>
 internal sealed class EgressPolicySection : IPolicySectionLoader
 {
-    private static readonly string[] EgressKeys = ["Rules"];
+    private static readonly string[] EgressKeys = ["Rules", "MaxOpenPerSession"];
     private static readonly string[] RuleKeys = ["Id", "Description", "Hosts", "Ports", "Methods", "Paths", "Mode", "AllowCidrs", "Raw", "Inspect"];
 
     public IReadOnlyCollection<string> RootKeys => [];
@@ -21,12 +21,20 @@ internal sealed class EgressPolicySection : IPolicySectionLoader
     public object Load(PolicySectionContext context)
     {
         var byWorkType = new Dictionary<string, EgressRule[]>(StringComparer.Ordinal);
+        var maxOpen = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var workType in context.WorkTypes)
         {
             var section = context.Root.GetSection("WorkTypes").GetSection(workType).GetSection("Egress");
             if (!section.Exists())
                 continue;
             ConfigReader.CheckKeys(section, EgressKeys, context.Errors);
+            if (section["MaxOpenPerSession"] is { } max)
+            {
+                if (int.TryParse(max, out var m) && m > 0)
+                    maxOpen[workType] = m;
+                else
+                    context.Errors.Add($"{section.Path}:MaxOpenPerSession: must be a positive number of tunnels, e.g. 32.");
+            }
             var rules = new List<EgressRule>();
             var rulesSection = section.GetSection("Rules");
             if (rulesSection.Value is not null)
@@ -38,7 +46,7 @@ internal sealed class EgressPolicySection : IPolicySectionLoader
             }
             byWorkType[workType] = [.. rules];
         }
-        return new EgressCatalog { ByWorkType = byWorkType.ToFrozenDictionary(StringComparer.Ordinal) };
+        return new EgressCatalog { ByWorkType = byWorkType.ToFrozenDictionary(StringComparer.Ordinal), MaxOpenPerSession = maxOpen.ToFrozenDictionary(StringComparer.Ordinal) };
     }
 
     private static EgressRule? LoadRule(IConfigurationSection section, PolicySectionContext context)

@@ -16,6 +16,9 @@ internal sealed class EgressTunnels(IRevocationStore revocations, PerimeterMetri
 
     public int Count => _open.Count;
 
+    /// <summary>How many tunnels and requests this session holds open on this replica.</summary>
+    public int CountFor(string sessionId) => _open.Values.Count(o => o.SessionId == sessionId);
+
     public Registration Add(string sessionId, string agentId, CancellationTokenSource cancel)
     {
         var id = Interlocked.Increment(ref _next);

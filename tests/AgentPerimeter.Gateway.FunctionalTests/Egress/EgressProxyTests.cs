@@ -236,6 +236,24 @@ public sealed class EgressProxyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task MaxOpenPerSession_RefusesAnotherTunnel_WhileTheSessionHoldsItsCap()
+    {
+        var policy = Policy().Replace("\"Egress\": { \"Rules\": [", "\"Egress\": { \"MaxOpenPerSession\": 1, \"Rules\": [");
+        var (gw, token, proxy) = await StartAsync(policy);
+        await using var _ = gw;
+        using var handler = new HttpClientHandler
+        {
+            Proxy = new WebProxy(new Uri(proxy.Replace($"ci-bot:{token}@", ""))) { Credentials = new NetworkCredential("ci-bot", token) },
+            ServerCertificateCustomValidationCallback = (_, _, _, _) => true,
+        };
+        using var client = new HttpClient(handler);
+        Assert.Equal("hello over tls", await client.GetStringAsync($"https://localhost:{_httpsPort}/hello")); // holds one tunnel open
+        var (_, output) = await RunAsync("curl", ["-sS", "-i", "-x", proxy, $"http://localhost:{HttpPort}/api/x"]);
+        Assert.Contains("429 Too Many Requests", output);
+        Assert.Empty(_http.Received);
+    }
+
+    [Fact]
     public async Task ReportModeRule_Allows_ButTheActionIsNotGoverned()
     {
         var (gw, _, proxy) = await StartAsync(Policy(mode: "report"));
