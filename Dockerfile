@@ -107,7 +107,8 @@ ENV PERIMETER_CONFIG_DIR=/app/config \
     ASPNETCORE_HTTP_PORTS=
 
 VOLUME ["/var/lib/agentperimeter"]
-EXPOSE 8080 9090
+# 3128: the sandbox egress proxy, off unless Gateway__Listeners__Egress is set (e.g. http://0.0.0.0:3128).
+EXPOSE 8080 9090 3128
 
 # No HEALTHCHECK: the aspnet base image has neither curl nor wget. Probe the admin listener from the
 # orchestrator instead: GET :9090/healthz (liveness) and GET :9090/readyz (503 while the audit log
