@@ -75,6 +75,12 @@ public sealed class IdentityResolver
         var ext = _options.External;
         var principal = result.Principal!;
         bool own = scheme == OwnScheme;
+        // A claim given as a list (e.g. "work_type": ["production", "exploration"]) is not one identity: refuse it.
+        foreach (var type in own ? [SessionIssuer.AgentClaim, SessionIssuer.SessionClaim, SessionIssuer.WorkTypeClaim] : new[] { ext!.AgentClaim, ext.SessionClaim, ext.WorkTypeClaim })
+        {
+            if (principal.FindAll(type).Skip(1).Any())
+                return IdentityResult.Fail(RefusalCodes.InvalidToken, "The token's agent, session and work type must each be a single string.");
+        }
         var agent = principal.FindFirst(own ? SessionIssuer.AgentClaim : ext!.AgentClaim)?.Value;
         var session = principal.FindFirst(own ? SessionIssuer.SessionClaim : ext!.SessionClaim)?.Value;
         var workType = principal.FindFirst(own ? SessionIssuer.WorkTypeClaim : ext!.WorkTypeClaim)?.Value;

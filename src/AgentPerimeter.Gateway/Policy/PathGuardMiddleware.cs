@@ -77,6 +77,11 @@ internal sealed class PathGuardMiddleware(RequestDelegate next)
             }
         }
 
+        // What the upstream decodes must be what was checked: the percent-encoded bytes must be valid UTF-8
+        // (an overlong "%C0%AE" is a '.' to a lax decoder), and the raw target plain ASCII.
+        if (DecodedProblem(path) is { } decoded)
+            return decoded;
+
         int start = 1;
         while (start <= path.Length)
         {
@@ -94,6 +99,40 @@ internal sealed class PathGuardMiddleware(RequestDelegate next)
     }
 
     private static bool IsHex(char c) => char.IsAsciiHexDigit(c);
+
+    private static readonly System.Text.UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    private static string? DecodedProblem(ReadOnlySpan<char> path)
+    {
+        if (path.IndexOf('%') < 0)
+            return path.ContainsAnyExceptInRange((char)0x20, (char)0x7e) ? "a character that is not ASCII" : null;
+        var bytes = new byte[path.Length];
+        int n = 0;
+        for (int i = 0; i < path.Length; i++)
+        {
+            char c = path[i];
+            if (c > 0x7e)
+                return "a character that is not ASCII";
+            if (c == '%')
+            {
+                bytes[n++] = Convert.ToByte(path.Slice(i + 1, 2).ToString(), 16);
+                i += 2;
+            }
+            else
+            {
+                bytes[n++] = (byte)c;
+            }
+        }
+        try
+        {
+            _ = StrictUtf8.GetString(bytes, 0, n);
+            return null;
+        }
+        catch (System.Text.DecoderFallbackException)
+        {
+            return "percent-encoding that is not valid UTF-8 (e.g. an overlong '%C0%AE')";
+        }
+    }
 
     /// <summary>
     /// Whether a path-like value (a tool argument checked by a glob, a resource URI) is canonical, so

@@ -63,6 +63,29 @@ public class TokenValidationTests
     }
 
     [Fact]
+    public async Task WorkTypeClaim_GivenAsAList_IsRefused401_NotReadAsItsFirstValue()
+    {
+        await using var gw = await TestGateway.StartWithUpstreamAsync();
+        var key = Tokens.GatewayKey(gw);
+        var handler = new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false };
+        var now = DateTime.UtcNow;
+        var token = handler.CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = "agentperimeter", Audience = "agentperimeter", NotBefore = now.AddMinutes(-1), IssuedAt = now.AddMinutes(-1), Expires = now.AddMinutes(10),
+            SigningCredentials = new SigningCredentials(key, SecurityAlgorithms.RsaSha256),
+            Subject = new System.Security.Claims.ClaimsIdentity([
+                new System.Security.Claims.Claim("sub", "ci-bot"), new System.Security.Claims.Claim("sid", "ses_list"),
+                new System.Security.Claims.Claim("work_type", "production"), new System.Security.Claims.Claim("work_type", "exploration")]),
+        });
+        Assert.Contains("\"work_type\":[", System.Text.Encoding.UTF8.GetString(Base64UrlEncoder.DecodeBytes(token.Split('.')[1])));
+
+        using var response = await gw.GetAsync("/api/repos", token);
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("invalid_token", gw.AuditFor(response).GetProperty("code").GetString());
+        Assert.Empty(gw.Upstream.Received);
+    }
+
+    [Fact]
     public async Task ValidSignature_UnknownWorkType_Is403_AndAudited()
     {
         await using var gw = await TestGateway.StartWithUpstreamAsync();

@@ -17,4 +17,18 @@ public class PathCanonicalizationTests
     [InlineData("*", "not an origin-form path")]
     public void Check_NamesTheProblem(string raw, string? expected) =>
         Assert.Equal(expected, PathGuardMiddleware.Check(raw));
+
+    [Theory]
+    [InlineData("/api/repos/%C0%AE%C0%AE/secrets")] // overlong '.' — a lax decoder reads "../"
+    [InlineData("/api/repos/%E0%80%AE")]            // overlong '.' in three bytes
+    [InlineData("/api/repos/%FF")]                  // not UTF-8 at all
+    [InlineData("/api/repos/%ED%A0%80")]            // a UTF-16 surrogate encoded as UTF-8
+    public void Path_WithOverlongOrInvalidUtf8PercentEncoding_IsRefused(string raw) =>
+        Assert.Contains("not valid UTF-8", PathGuardMiddleware.Check(raw));
+
+    [Theory]
+    [InlineData("/api/repos/caf%C3%A9")]            // valid UTF-8: é
+    [InlineData("/api/repos/%E2%9C%93")]            // valid UTF-8: ✓
+    public void Path_WithValidUtf8PercentEncoding_IsAccepted(string raw) =>
+        Assert.Null(PathGuardMiddleware.Check(raw));
 }
