@@ -1,3 +1,4 @@
+using AgentPerimeter.Protocol.Refusals;
 using AgentPerimeter.Gateway.Actions;
 using AgentPerimeter.Gateway.Policy;
 using Yarp.ReverseProxy.Model;
@@ -37,6 +38,14 @@ internal sealed class McpStage(RequestDelegate next, McpSessions sessions, McpRe
         {
             if (!await inspector.InspectAsync(context, action, mcp).ConfigureAwait(false))
                 return;
+        }
+        else if (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0)
+        {
+            // A GET or DELETE carries no JSON-RPC message: a body here would reach the server uninspected.
+            await McpResponses.RefuseAsync(context, StatusCodes.Status400BadRequest, -32600,
+                new PolicyDecision(DecisionOutcome.BadRequest, RefusalCodes.InvalidJsonRpc, null, null), null,
+                $"An MCP {context.Request.Method} carries no body; send JSON-RPC messages with POST.").ConfigureAwait(false);
+            return;
         }
         else if (mcp.SessionId is { } sid && await sessions.CheckAsync(sid, action.SessionId!).ConfigureAwait(false) is { } problem)
         {

@@ -11,6 +11,7 @@ namespace AgentPerimeter.Gateway.Proxy;
 internal sealed class PerimeterTransformProvider(SecretInjectionTransform inject, InspectingResponseTransform inspect) : ITransformProvider
 {
     private static readonly ActionIdRequestTransform ActionId = new();
+    private static readonly HeaderHygieneTransform Hygiene = new();
 
     public void ValidateRoute(TransformRouteValidationContext context)
     {
@@ -24,6 +25,7 @@ internal sealed class PerimeterTransformProvider(SecretInjectionTransform inject
     {
         context.RequestTransforms.Add(inject);
         context.RequestTransforms.Add(ActionId);
+        context.RequestTransforms.Add(Hygiene);
         context.ResponseTransforms.Add(inspect);
     }
 }

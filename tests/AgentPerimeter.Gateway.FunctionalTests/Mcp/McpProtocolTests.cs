@@ -300,4 +300,24 @@ public class McpProtocolTests
     {
         public void Report(ProgressNotificationValue value) => report(value);
     }
+
+    [Theory]
+    [InlineData("GET")]
+    [InlineData("DELETE")]
+    public async Task GetOrDeleteWithABody_OnAnMcpRoute_IsRefused_AndNeverReachesTheServer(string method)
+    {
+        await using var setup = await McpSetup.StartAsync();
+        var token = await setup.Gateway.TokenAsync("agent-1", "build");
+        var before = setup.Server.Received.Count;
+        using var request = new HttpRequestMessage(new HttpMethod(method), setup.McpUri)
+        {
+            Content = new StringContent("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"deploy\"}}", System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        using var response = await setup.Gateway.Agent.SendAsync(request);
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("carries no body", await response.Content.ReadAsStringAsync());
+        Assert.Equal(before, setup.Server.Received.Count);
+        Assert.Equal("bad_request", setup.Gateway.AuditFor(response).GetProperty("decision").GetString());
+    }
 }

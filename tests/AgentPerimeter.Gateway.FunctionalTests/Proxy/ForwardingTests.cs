@@ -56,4 +56,21 @@ public class ForwardingTests
         Assert.Empty(upstream.Received);
         Assert.Equal("bad_request", gw.AuditFor(response).GetProperty("decision").GetString());
     }
+
+    [Fact]
+    public async Task HeaderNameWithUnderscore_IsDropped_BeforeForwarding()
+    {
+        await using var gw = await TestGateway.StartWithUpstreamAsync();
+        var token = await gw.TokenAsync("ci-bot", "build");
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/repos");
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        request.Headers.TryAddWithoutValidation("X_Api_Key", "smuggled");
+        request.Headers.TryAddWithoutValidation("X-Kept", "plain");
+        using var response = await gw.Agent.SendAsync(request);
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        var received = Assert.Single(gw.Upstream.Received);
+        Assert.DoesNotContain(received.Headers.Keys, k => k.Contains('_'));
+        Assert.DoesNotContain(received.Headers.Values, v => v.Contains("smuggled"));
+        Assert.Equal("plain", received.Headers["X-Kept"]);
+    }
 }
