@@ -30,6 +30,12 @@ public sealed class GatewayOptions
     public Tunnels.InboundOptions Inbound { get; set; } = new();
     public Egress.EgressOptions Egress { get; set; } = new();
 
+    /// <summary>Host names the agent listener serves; empty: any (set it when browsers could reach the gateway).</summary>
+    public List<string> AllowedHosts { get; set; } = [];
+
+    /// <summary>Browser origins whose pages may call the agent listener; a request with any other <c>Origin</c> is refused.</summary>
+    public List<string> AllowedOrigins { get; set; } = [];
+
     /// <summary>The declared tunnels (<c>Gateway:Tunnels</c>), loaded and checked by the validator.</summary>
     internal System.Collections.Frozen.FrozenDictionary<string, Tunnels.TunnelDefinition> TunnelDefinitions { get; set; } =
         System.Collections.Frozen.FrozenDictionary<string, Tunnels.TunnelDefinition>.Empty;

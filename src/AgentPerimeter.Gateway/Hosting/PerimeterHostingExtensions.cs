@@ -54,6 +54,7 @@ public static class PerimeterHostingExtensions
         services.AddSingleton<PerimeterListeners>();
         services.AddSingleton<MatcherPolicy, ListenerMatcherPolicy>();
         services.AddHostedService<PerimeterStartup>();
+        services.AddSingleton(new Proxy.OriginGuardOptions(options.AllowedHosts, options.AllowedOrigins));
         services.AddSingleton<Admin.OperatorRecords>();
 
         // Shared state (rate limits, revocations, MCP sessions, approvals, idempotency) lives in Redis when
@@ -107,6 +108,7 @@ public static class PerimeterHostingExtensions
             agent.UseMiddleware<ActionMiddleware>();    // one action, one audit record, one metric
             agent.UseMiddleware<PolicySnapshotMiddleware>(); // the policy version that decides this action, read once
             agent.UseMiddleware<Tunnels.InboundHostMiddleware>(); // inbound (mTLS) listener: <server>.<domain> only
+            agent.UseMiddleware<Proxy.OriginGuardMiddleware>(); // browsers: listed origins (and hosts) only
             agent.UseMiddleware<IdentityMiddleware>();  // JWT → agent, session, work type
             agent.UseMiddleware<PathGuardMiddleware>(); // the path checked is the path forwarded
         });

@@ -29,7 +29,21 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
         }
 
         // Buffered once (Kestrel caps its size): the checked bytes are the forwarded bytes.
-        var bytes = await RequestFingerprint.BufferBodyAsync(context, action).ConfigureAwait(false);
+        ReadOnlyMemory<byte> bytes;
+        try
+        {
+            bytes = await RequestFingerprint.BufferBodyAsync(context, action).ConfigureAwait(false);
+        }
+        catch (Microsoft.AspNetCore.Http.BadHttpRequestException ex)
+        {
+            // Too large once read (chunked, no Content-Length to refuse it by up front), or too slow: the
+            // perimeter's answer, not a gateway error.
+            bool tooLarge = ex.StatusCode == StatusCodes.Status413PayloadTooLarge;
+            await McpResponses.RefuseAsync(context, tooLarge ? StatusCodes.Status413PayloadTooLarge : StatusCodes.Status408RequestTimeout, -32600,
+                new PolicyDecision(DecisionOutcome.BadRequest, tooLarge ? RefusalCodes.BodyTooLarge : RefusalCodes.RequestBodyError, null, null), null,
+                tooLarge ? "The MCP message is larger than the perimeter accepts." : "The MCP message was not received in time.").ConfigureAwait(false);
+            return false;
+        }
         request.ContentLength = bytes.Length;
 
         var (message, errorCode, error) = McpMessage.Parse(bytes);

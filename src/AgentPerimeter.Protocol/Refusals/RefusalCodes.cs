@@ -134,6 +134,10 @@ public static class RefusalCodes
     public const string GatewayError = "gateway_error";
     /// <summary>The route's cluster is missing or has no destination: the route cannot forward.</summary>
     public const string RouteUnavailable = "route_unavailable";
+    /// <summary>The request names a host the perimeter does not serve (<c>Gateway:AllowedHosts</c>).</summary>
+    public const string HostNotAllowed = "host_not_allowed";
+    /// <summary>The request comes from a web page whose origin is not listed (<c>Gateway:AllowedOrigins</c>): the DNS-rebinding defence.</summary>
+    public const string OriginNotAllowed = "origin_not_allowed";
     /// <summary>Egress: no egress rule of the work type allows this host, port, method or path.</summary>
     public const string EgressDenied = "egress_denied";
     /// <summary>Egress: the destination resolves only to addresses the perimeter refuses (loopback, private, link-local, metadata, …) and no rule allows that range.</summary>

@@ -320,4 +320,26 @@ public class McpProtocolTests
         Assert.Equal(before, setup.Server.Received.Count);
         Assert.Equal("bad_request", setup.Gateway.AuditFor(response).GetProperty("decision").GetString());
     }
+
+    [Fact]
+    public async Task ChunkedMessageOverTheBodyLimit_IsAGoverned413_NotAGatewayError()
+    {
+        await using var setup = await McpSetup.StartAsync("--Gateway:MaxRequestBodyBytes=2048");
+        var token = await setup.Gateway.TokenAsync("agent-1", "build");
+        var big = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"search_docs\",\"arguments\":{\"text\":\"" + new string('x', 8192) + "\"}}}";
+        using var request = new HttpRequestMessage(HttpMethod.Post, setup.McpUri)
+        {
+            // A stream of unknown length: sent chunked, so no Content-Length can be refused up front.
+            Content = new StreamContent(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(big))),
+        };
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        request.Headers.Accept.ParseAdd("application/json, text/event-stream");
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        request.Headers.TransferEncodingChunked = true;
+        using var response = await setup.Gateway.Agent.SendAsync(request);
+        Assert.Equal(System.Net.HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        var record = setup.Gateway.AuditFor(response);
+        Assert.Equal("body_too_large", record.GetProperty("code").GetString());
+        Assert.Equal("bad_request", record.GetProperty("decision").GetString());
+    }
 }

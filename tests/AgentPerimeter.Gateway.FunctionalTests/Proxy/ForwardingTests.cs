@@ -73,4 +73,36 @@ public class ForwardingTests
         Assert.DoesNotContain(received.Headers.Values, v => v.Contains("smuggled"));
         Assert.Equal("plain", received.Headers["X-Kept"]);
     }
+
+    [Fact]
+    public async Task BrowserOriginNotListed_IsRefused_ListedOneAndNoOriginPass()
+    {
+        await using var gw = await TestGateway.StartWithUpstreamAsync(extraArgs: ["--Gateway:AllowedOrigins:0=https://console.example.com"]);
+        var token = await gw.TokenAsync("ci-bot", "build");
+        async Task<System.Net.HttpStatusCode> SendAsync(string? origin)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/repos");
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+            if (origin is not null)
+                request.Headers.TryAddWithoutValidation("Origin", origin);
+            using var response = await gw.Agent.SendAsync(request);
+            return response.StatusCode;
+        }
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, await SendAsync("http://evil.example"));   // a page DNS-rebound onto the gateway
+        Assert.Equal(System.Net.HttpStatusCode.OK, await SendAsync("https://console.example.com"));
+        Assert.Equal(System.Net.HttpStatusCode.OK, await SendAsync(null));                         // agents are not browsers
+        Assert.Equal(2, gw.Upstream.Received.Count);
+        Assert.Contains(gw.AuditRecords(), r => r.GetProperty("code").GetString() == "origin_not_allowed");
+    }
+
+    [Fact]
+    public async Task HostNotListed_IsRefused_WhenAllowedHostsIsSet()
+    {
+        await using var gw = await TestGateway.StartWithUpstreamAsync(extraArgs: ["--Gateway:AllowedHosts:0=gateway.internal"]);
+        var token = await gw.TokenAsync("ci-bot", "build");
+        using var refused = await gw.GetAsync("/api/repos", token); // Host: 127.0.0.1:port
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.Contains("host_not_allowed", await refused.Content.ReadAsStringAsync());
+        Assert.Empty(gw.Upstream.Received);
+    }
 }
