@@ -20,6 +20,10 @@ internal sealed class SecretInjectionTransform(SecretScrubber scrubber, SecretSt
         var catalog = http.Features.Get<PolicySnapshot>()?.Policy.Section<SecretCatalog>() ?? SecretCatalog.Empty;
         var request = context.ProxyRequest;
 
+        // Before anything is stripped: a live secret value the agent sent — even in the very header the
+        // gateway is about to replace — means the agent holds a secret (secrets axis: ungoverned).
+        if (action is not null)
+            CheckAgentCredentials(http, request, action);
         // Credential headers are request headers (HttpContent's headers reject such names).
         foreach (var header in catalog.StripHeaders)
             request.Headers.Remove(header);
@@ -28,8 +32,6 @@ internal sealed class SecretInjectionTransform(SecretScrubber scrubber, SecretSt
             request.Headers.AcceptEncoding.Clear();
         if (action?.RouteId is { } route && catalog.BindingsByRoute.TryGetValue(route, out var bindings))
             StripBindingPlaces(context, bindings);
-        if (action is not null)
-            CheckAgentCredentials(http, request, action);
         if (action is null || http.Features.Get<SecretInjections>() is not { Items.Count: > 0 } injections)
             return ValueTask.CompletedTask;
 

@@ -175,6 +175,22 @@ public class SecretInjectionTests
     }
 
     [Fact]
+    public async Task AgentSendingTheSecret_InTheVeryHeaderTheGatewayInjects_IsStillFlagged()
+    {
+        await using var s = await SecretSetup.StartAsync();
+        var token = await s.Gateway.TokenAsync("ci-bot", "build");
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/echo");
+        request.Headers.Authorization = new("Bearer", token);
+        request.Headers.TryAddWithoutValidation("X-Api-Key", s.ApiKey); // the header the binding replaces
+        using var response = await s.Gateway.Agent.SendAsync(request);
+
+        var record = s.Gateway.AuditFor(response);
+        Assert.False(record.GetProperty("governed_by").GetProperty("secrets").GetBoolean());
+        Assert.False(record.GetProperty("governed").GetBoolean());
+    }
+
+    [Fact]
     public async Task Inventory_ShowsWhereEachSecretLivesAndWhatItEnables_NeverTheValue()
     {
         await using var s = await SecretSetup.StartAsync();
