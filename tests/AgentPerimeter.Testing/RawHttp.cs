@@ -9,7 +9,7 @@ namespace AgentPerimeter.Testing;
 /// </summary>
 public static class RawHttp
 {
-    public static async Task<(int Status, string Response)> SendAsync(Uri baseUri, string method, string rawTarget, string? token, string? extraHeaders = null)
+    public static async Task<(int Status, string Response)> SendAsync(Uri baseUri, string method, string rawTarget, string? token, string? extraHeaders = null, string? body = null)
     {
         using var client = new TcpClient();
         await client.ConnectAsync(baseUri.Host, baseUri.Port);
@@ -22,6 +22,8 @@ public static class RawHttp
         if (extraHeaders is not null)
             request.Append(extraHeaders);
         request.Append("Connection: close\r\n\r\n");
+        if (body is not null)
+            request.Append(body);
         await stream.WriteAsync(Encoding.ASCII.GetBytes(request.ToString()));
         using var reader = new StreamReader(stream, Encoding.UTF8);
         var response = await reader.ReadToEndAsync();

@@ -24,6 +24,18 @@ internal sealed class PathGuardMiddleware(RequestDelegate next)
                 new PolicyDecision(DecisionOutcome.BadRequest, RefusalCodes.UpgradeNotAllowed, null,
                     "The perimeter does not carry WebSocket or other upgraded connections: their traffic could not be governed."));
         }
+        // Request smuggling: a body framed two ways may be split differently by the upstream (or a proxy
+        // between). Kestrel refuses a repeated Content-Length and a final coding other than chunked, and drops
+        // Content-Length when Transfer-Encoding is present (RFC 9112 6.1); this refuses the rest: any
+        // Transfer-Encoding but one plain "chunked" ("gzip, chunked", "chunked, chunked").
+        var transferEncoding = context.Request.Headers.TransferEncoding;
+        if (transferEncoding.Count > 0
+            && !(transferEncoding.Count == 1 && string.Equals(transferEncoding.ToString().Trim(), "chunked", StringComparison.OrdinalIgnoreCase)))
+        {
+            return ActionResponses.RefuseAsync(context, StatusCodes.Status400BadRequest,
+                new PolicyDecision(DecisionOutcome.BadRequest, RefusalCodes.AmbiguousFraming, null,
+                    "The request body is framed ambiguously (Content-Length with Transfer-Encoding, or a transfer coding other than 'chunked'); send one framing."));
+        }
         var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "/";
         var problem = Check(raw);
         if (problem is null)

@@ -46,6 +46,8 @@ public static class RefusalCodes
     public const string UnknownHost = "unknown_host";
     /// <summary>The path is not in canonical form (encoded slashes, dot segments, ...).</summary>
     public const string PathNotCanonical = "path_not_canonical";
+    /// <summary>The request body is framed ambiguously (Content-Length and Transfer-Encoding together, or a transfer coding other than chunked): the upstream might split it differently.</summary>
+    public const string AmbiguousFraming = "ambiguous_framing";
     /// <summary>A protocol upgrade (WebSocket, h2c) was asked for on a proxied route.</summary>
     public const string UpgradeNotAllowed = "upgrade_not_allowed";
     /// <summary>The request body is larger than the agent listener accepts.</summary>

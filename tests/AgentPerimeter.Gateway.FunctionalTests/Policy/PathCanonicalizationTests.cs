@@ -92,4 +92,44 @@ public class PathCanonicalizationTests
         Assert.Equal(200, status);
         Assert.Equal(expectedUpstreamTarget, Assert.Single(upstream.Received).RawTarget);
     }
+
+    // Request smuggling: a body framed two ways can be split differently by the gateway and the upstream.
+    // A transfer coding other than plain "chunked" and a repeated Content-Length are refused, never forwarded.
+    [Theory]
+    [InlineData("Content-Length: 5\r\nContent-Length: 6\r\n", "hello!")]
+    [InlineData("Transfer-Encoding: gzip\r\n", "hello")]
+    [InlineData("Transfer-Encoding: gzip, chunked\r\n", "0\r\n\r\n")]
+    [InlineData("Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\n")]
+    public async Task Request_FramedAmbiguously_IsRefused_AndNeverForwarded(string framing, string body)
+    {
+        await using var gw = await TestGateway.StartWithUpstreamAsync();
+        var upstream = gw.Upstream;
+        var token = await gw.TokenAsync("explorer", "exploration");
+
+        var (status, _) = await RawHttp.SendAsync(gw.AgentUri, "GET", "/api/public/readme", token, framing, body);
+
+        Assert.Equal(400, status);
+        Assert.Empty(upstream.Received);
+    }
+
+    // Content-Length with Transfer-Encoding (CL.TE / TE.CL): Kestrel follows RFC 9112 section 6.1 — the
+    // body is read as chunked and Content-Length is dropped — so what hides after the chunked body is
+    // parsed by the gateway as a request of its own (and refused without a token), never smuggled upstream.
+    [Theory]
+    [InlineData("Transfer-Encoding: chunked\r\nContent-Length: 60\r\n")]
+    [InlineData("Content-Length: 60\r\nTransfer-Encoding: chunked\r\n")]
+    public async Task ContentLengthWithTransferEncoding_CannotSmuggleASecondRequest(string framing)
+    {
+        await using var gw = await TestGateway.StartWithUpstreamAsync();
+        var upstream = gw.Upstream;
+        var token = await gw.TokenAsync("explorer", "exploration");
+        const string smuggled = "0\r\n\r\nGET /api/private/keys HTTP/1.1\r\nHost: x\r\n\r\n";
+
+        await RawHttp.SendAsync(gw.AgentUri, "GET", "/api/public/readme", token, framing, smuggled);
+
+        Assert.DoesNotContain(upstream.Received, r => r.Path.Contains("private", StringComparison.Ordinal));
+        Assert.All(upstream.Received, r => Assert.Equal("/api/public/readme", r.RawTarget));
+        Assert.False(upstream.Received.Single().Headers.ContainsKey("Content-Length")
+            && upstream.Received.Single().Headers.ContainsKey("Transfer-Encoding"));
+    }
 }
