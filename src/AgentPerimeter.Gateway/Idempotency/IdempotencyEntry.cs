@@ -1,7 +1,4 @@
-using System.Collections.Concurrent;
-using System.Text.Json;
 using System.Text.Json.Serialization;
-using StackExchange.Redis;
 
 namespace AgentPerimeter.Gateway.Idempotency;
 

@@ -1,8 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
-
 namespace AgentPerimeter.Gateway.Mcp;
 
 /// <summary>One pinned tool definition.</summary>

@@ -1,10 +1,3 @@
-using System.Collections.Frozen;
-using System.Security.Cryptography;
-using System.Text;
-using AgentPerimeter.Gateway.Actions;
-using AgentPerimeter.Gateway.Metrics;
-using AgentPerimeter.Gateway.Secrets;
-
 namespace AgentPerimeter.Gateway.Tunnels;
 
 /// <summary>How a connector's credential compares with the tunnel it claims.</summary>
