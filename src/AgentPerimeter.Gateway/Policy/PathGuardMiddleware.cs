@@ -83,7 +83,7 @@ internal sealed class PathGuardMiddleware(RequestDelegate next)
             {
                 if (i + 2 >= path.Length || !IsHex(path[i + 1]) || !IsHex(path[i + 2]))
                     return "malformed percent-encoding";
-                int value = Convert.ToInt32(path.Slice(i + 1, 2).ToString(), 16);
+                int value = (HexValue(path[i + 1]) << 4) | HexValue(path[i + 2]);
                 if (value is '/' or '\\' or '.' or '%' or ';' or < 0x20 or 0x7f)
                     return $"encoded '%{path.Slice(i + 1, 2).ToString().ToUpperInvariant()}'";
             }
@@ -112,13 +112,12 @@ internal sealed class PathGuardMiddleware(RequestDelegate next)
 
     private static bool IsHex(char c) => char.IsAsciiHexDigit(c);
 
-    private static readonly System.Text.UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-
     private static string? DecodedProblem(ReadOnlySpan<char> path)
     {
         if (path.IndexOf('%') < 0)
             return path.ContainsAnyExceptInRange((char)0x20, (char)0x7e) ? "a character that is not ASCII" : null;
-        var bytes = new byte[path.Length];
+        // Decoded bytes are never more than the raw characters; Check has already validated every '%XX'.
+        Span<byte> bytes = path.Length <= 512 ? stackalloc byte[path.Length] : new byte[path.Length];
         int n = 0;
         for (int i = 0; i < path.Length; i++)
         {
@@ -127,7 +126,7 @@ internal sealed class PathGuardMiddleware(RequestDelegate next)
                 return "a character that is not ASCII";
             if (c == '%')
             {
-                bytes[n++] = Convert.ToByte(path.Slice(i + 1, 2).ToString(), 16);
+                bytes[n++] = (byte)((HexValue(path[i + 1]) << 4) | HexValue(path[i + 2]));
                 i += 2;
             }
             else
@@ -135,16 +134,13 @@ internal sealed class PathGuardMiddleware(RequestDelegate next)
                 bytes[n++] = (byte)c;
             }
         }
-        try
-        {
-            _ = StrictUtf8.GetString(bytes, 0, n);
-            return null;
-        }
-        catch (System.Text.DecoderFallbackException)
-        {
-            return "percent-encoding that is not valid UTF-8 (e.g. an overlong '%C0%AE')";
-        }
+        // Utf8.IsValid refuses overlong forms, surrogates and truncated sequences, without allocating or throwing.
+        return System.Text.Unicode.Utf8.IsValid(bytes[..n])
+            ? null
+            : "percent-encoding that is not valid UTF-8 (e.g. an overlong '%C0%AE')";
     }
+
+    private static int HexValue(char c) => c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
 
     /// <summary>
     /// Whether a path-like value (a tool argument checked by a glob, a resource URI) is canonical, so
