@@ -71,6 +71,13 @@ public sealed class ActionContext
     /// </summary>
     public PolicyDecision? Proposal { get; set; }
 
+    /// <summary>
+    /// A refusal by route policy that waits for the protocol stage to read the request's id, so an MCP
+    /// client gets it as a JSON-RPC error it can read. Never forwarded: the decision seal refuses it if
+    /// no stage has.
+    /// </summary>
+    public PolicyDecision? DeferredRefusal { get; set; }
+
     /// <summary>The decision: fixed once, never rewritten.</summary>
     public PolicyDecision Decision => _decision;
 

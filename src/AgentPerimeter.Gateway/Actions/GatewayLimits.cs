@@ -4,4 +4,7 @@ namespace AgentPerimeter.Gateway.Actions;
 public sealed class GatewayLimits
 {
     public long MaxRequestBodyBytes { get; set; } = 10 * 1024 * 1024;
+
+    /// <summary>The largest MCP message (a JSON answer, one server-sent event) the gateway inspects; a larger one is not relayed.</summary>
+    public int MaxInspectedMessageBytes { get; set; } = 16 * 1024 * 1024;
 }

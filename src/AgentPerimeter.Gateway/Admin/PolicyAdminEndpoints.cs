@@ -69,17 +69,24 @@ internal static class PolicyAdminEndpoints
             latest_description = p.LatestDescription,
             first_seen = p.FirstSeen,
             changed_at = p.ChangedAt,
+            // What a re-approval would accept: each changed field of the definition, before and after.
+            changes = ToolPins.Changes(p).Select(c => new { path = c.Path, approved = c.Approved, latest = c.Latest }),
         })));
 
-        admin.MapPost("/admin/tools/{route}/{tool}/approve", async (HttpContext context, string route, string tool, ToolPins pins, OperatorRecords records) =>
+        admin.MapPost("/admin/tools/{route}/{tool}/approve", async (HttpContext context, string route, string tool, string? hash, ToolPins pins, OperatorRecords records) =>
         {
-            if (!pins.All().Any(p => p.Route == route && p.Tool == tool))
+            var pin = pins.All().FirstOrDefault(p => p.Route == route && p.Tool == tool);
+            if (pin is null)
                 return Results.Json(new { error = RefusalCodes.UnknownTool, message = $"Tool '{tool}' has not been seen on route '{route}'." }, statusCode: 404);
+            // The operator approves the definition they reviewed: if it changed again since, nothing is approved.
+            if (hash is { Length: > 0 } && !pin.LatestHash.StartsWith(hash, StringComparison.OrdinalIgnoreCase))
+                return Results.Json(new { error = RefusalCodes.ToolDefinitionChanged, message = $"Tool '{tool}' on route '{route}' changed again since the reviewed definition ({hash}); review it again.", latest_hash = pin.LatestHash }, statusCode: 409);
             // Recorded before it takes effect: a re-approval the log cannot hold is not made.
-            if (!await records.RecordAsync(context, "tool_approved", new("route", route), new("tool", tool)))
+            if (!await records.RecordAsync(context, "tool_approved", new("route", route), new("tool", tool), new("definition_hash", pin.LatestHash)))
                 return OperatorRecords.Unrecorded("it did not re-approve the tool");
-            pins.Approve(route, tool);
-            return Results.Json(new { route, tool, status = "approved" });
+            if (!pins.Approve(route, tool, pin.LatestHash))
+                return Results.Json(new { error = RefusalCodes.ToolDefinitionChanged, message = $"Tool '{tool}' on route '{route}' changed while it was being approved; review it again." }, statusCode: 409);
+            return Results.Json(new { route, tool, status = "approved", hash = pin.LatestHash });
         });
     }
 }

@@ -16,6 +16,9 @@ public sealed class GatewayOptions
     /// <summary>Largest request body the agent listener accepts (413 beyond it).</summary>
     public long MaxRequestBodyBytes { get; set; } = 10 * 1024 * 1024;
 
+    /// <summary>The largest MCP message from a server (a JSON answer, one server-sent event) the gateway inspects and relays.</summary>
+    public int MaxInspectedMessageBytes { get; set; } = 16 * 1024 * 1024;
+
     public IdentityOptions Identity { get; set; } = new();
 
     /// <summary>The directory the configuration files were read from (relative secret files start here). Not configurable.</summary>

@@ -22,6 +22,8 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
         if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var contentType)
             || !contentType.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase))
         {
+            if (await RefuseDeferredAsync(context, action).ConfigureAwait(false))
+                return false;
             await McpResponses.RefuseAsync(context, StatusCodes.Status415UnsupportedMediaType, -32600,
                 new PolicyDecision(DecisionOutcome.BadRequest, RefusalCodes.UnsupportedMediaType, null, null), null,
                 "MCP messages must be sent as 'Content-Type: application/json'.").ConfigureAwait(false);
@@ -38,6 +40,8 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
         {
             // Too large once read (chunked, no Content-Length to refuse it by up front), or too slow: the
             // perimeter's answer, not a gateway error.
+            if (await RefuseDeferredAsync(context, action).ConfigureAwait(false))
+                return false;
             bool tooLarge = ex.StatusCode == StatusCodes.Status413PayloadTooLarge;
             await McpResponses.RefuseAsync(context, tooLarge ? StatusCodes.Status413PayloadTooLarge : StatusCodes.Status408RequestTimeout, -32600,
                 new PolicyDecision(DecisionOutcome.BadRequest, tooLarge ? RefusalCodes.BodyTooLarge : RefusalCodes.RequestBodyError, null, null), null,
@@ -49,6 +53,8 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
         var (message, errorCode, error) = McpMessage.Parse(bytes);
         if (message is null)
         {
+            if (await RefuseDeferredAsync(context, action).ConfigureAwait(false))
+                return false;
             var code = errorCode == -32700 ? RefusalCodes.InvalidJson : error!.Contains("batch", StringComparison.Ordinal) ? RefusalCodes.BatchNotSupported : RefusalCodes.InvalidJsonRpc;
             await McpResponses.RefuseAsync(context, StatusCodes.Status400BadRequest, errorCode,
                 new PolicyDecision(DecisionOutcome.BadRequest, code, null, error), null, error!).ConfigureAwait(false);
@@ -61,6 +67,8 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
         // From here on, any stage's refusal of this request is a JSON-RPC error MCP clients can read.
         if (message.Kind == McpMessageKind.Request)
             action.RefusalWriter = new McpRefusalWriter(message.RawId);
+        if (await RefuseDeferredAsync(context, action).ConfigureAwait(false))
+            return false;
 
         // Every message that names a session must be its owner's, initialize included (a server may run
         // an initialize inside an existing session and hand its id back).
@@ -152,6 +160,15 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
             await InvalidParamsAsync(context, message, RefusalCodes.DuplicateKey, $"Invalid params: the key '{dup}' appears more than once.").ConfigureAwait(false);
             return (false, null);
         }
+        // Tasks are not offered (the capability is removed from what the agent sees): a task-augmented call
+        // would run on the server with a result no one could fetch through the perimeter.
+        if (p.EnumerateObject().Any(x => x.NameEquals("task") || x.Name.Equals("task", StringComparison.OrdinalIgnoreCase)))
+        {
+            await McpResponses.RefuseAsync(context, StatusCodes.Status200OK, McpResponses.PerimeterRefusal,
+                new PolicyDecision(DecisionOutcome.Deny, RefusalCodes.TaskNotSupported, null, null), message.RawId,
+                "Task-augmented requests are not supported through this perimeter; call the tool without 'task'.").ConfigureAwait(false);
+            return (false, null);
+        }
         var targetKey = message.Method == "tools/call" || message.Method == "prompts/get" ? "name" : "uri";
         mcp.Target = p.TryGetProperty(targetKey, out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
         if (p.TryGetProperty("_meta", out var meta) && meta.ValueKind == JsonValueKind.Object)
@@ -165,10 +182,32 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
             p.TryGetProperty("arguments", out var hashed) ? Encoding.UTF8.GetBytes(hashed.GetRawText()) : []));
         if (!p.TryGetProperty("arguments", out var a))
             return (true, null);
-        var raw = a.GetRawText();
+        // Recorded and shown decoded: an escape (\u0073k-...) cannot hide a value from the reader or the scrubber.
+        var raw = Decoded(a);
         mcp.FullArguments = raw;
         mcp.Arguments = raw.Length <= MaxAuditArgumentChars ? raw : string.Concat(raw.AsSpan(0, MaxAuditArgumentChars), "…[truncated]");
         return (true, a);
+    }
+
+    private static readonly JsonWriterOptions DecodedWriter = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>The arguments re-written with only the escapes JSON needs (quotes, backslashes, control characters).</summary>
+    private static string Decoded(JsonElement arguments)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, DecodedWriter))
+            arguments.WriteTo(writer);
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>Answers the route policy's refusal (deferred until the id was read), if there is one.</summary>
+    private static async Task<bool> RefuseDeferredAsync(HttpContext context, ActionContext action)
+    {
+        if (action.DeferredRefusal is not { } refused)
+            return false;
+        action.DeferredRefusal = null;
+        await ActionResponses.RefuseAsync(context, StatusCodes.Status403Forbidden, refused).ConfigureAwait(false);
+        return true;
     }
 
     private static Task InvalidParamsAsync(HttpContext context, McpMessage message, string code, string text) =>

@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AgentPerimeter.Gateway.Actions;
@@ -7,76 +5,165 @@ using AgentPerimeter.Gateway.Policy;
 namespace AgentPerimeter.Gateway.Mcp;
 
 /// <summary>
-/// The server-to-agent half of MCP inspection, called by the response transform: lists
-/// (<c>tools/list</c>, <c>resources/list</c>, <c>prompts/list</c>) are filtered to what the work type may
-/// use and tool definitions are pinned; the server's notifications and requests are audited as
-/// server messages.
+/// The server-to-agent half of MCP inspection, for every message a server sends on any stream (POST
+/// answers, the GET stream, replays after <c>Last-Event-ID</c>), one JSON-RPC message or an array of
+/// them. A result is filtered by what it carries, not by the request it claims to answer: any
+/// <c>tools</c>, <c>resources</c>, <c>resourceTemplates</c> or <c>prompts</c> list in any result is cut
+/// to what the work type may use (matched in any letter case, as the C# SDK's case-insensitive reader
+/// would), and every listed tool's whole definition is pinned. So a list cannot pass unfiltered by
+/// arriving under another id, on another stream or replica, or after a reconnect. Tasks are not
+/// offered: the <c>tasks</c> capability and the tools' <c>execution.taskSupport</c> are removed.
+/// A message that cannot be read with certainty — not JSON, repeated keys, a method and a result at
+/// once, a result that is not an object — is reported as not inspectable and never relayed.
 /// </summary>
 internal sealed class McpResponseFilter(ToolPins pins, IActionRecorder recorder)
 {
-    /// <summary>Audits server messages; returns the rewritten data for a filtered list, else null.</summary>
-    internal string? InspectServerMessage(HttpContext http, McpActionInfo mcp, string data)
+    private static readonly JsonDocumentOptions ParseOptions = new() { AllowDuplicateProperties = false, MaxDepth = 64 };
+
+    private static readonly (string Key, string PolicyKind, string NameKey)[] Lists =
+    [
+        ("tools", "tools", "name"),
+        ("prompts", "prompts", "name"),
+        ("resources", "resources", "uri"),
+        ("resourceTemplates", "resources", "uriTemplate"),
+    ];
+
+    /// <summary>The outcome of inspecting one server message: relay it, relay a rewritten form, or withhold it.</summary>
+    internal readonly record struct Inspection(string? Rewritten, string? Problem)
     {
-        JsonNode? node;
+        public static readonly Inspection Unchanged = new(null, null);
+    }
+
+    /// <summary>Inspects one SSE event's data or one JSON body.</summary>
+    internal Inspection Inspect(HttpContext http, string data)
+    {
+        if (data.Length == 0)
+            return Inspection.Unchanged; // an event without a message (a stream's priming event)
+        JsonNode? root;
         try
         {
-            node = JsonNode.Parse(data);
+            root = JsonNode.Parse(data, documentOptions: ParseOptions);
         }
         catch (JsonException)
         {
-            return null; // Not JSON-RPC: relayed untouched.
+            return new(null, "the server sent a message that is not valid JSON (or repeats a key)");
         }
-        if (node is not JsonObject message)
-            return null;
-
-        if (message["method"] is JsonValue m && m.TryGetValue<string>(out var method))
-        {
-            recorder.RecordServerMessage(http.GetAction(), method, message.ContainsKey("id"));
-            return null;
-        }
-        // Any result on a list action is filtered, whatever its id looks like ("1.0" vs "1").
-        if (mcp.ListKind is not null && message.ContainsKey("result"))
-            return Encoding.UTF8.GetString(Filter(http, mcp, message));
-        return null;
-    }
-
-    internal byte[] Filter(HttpContext http, McpActionInfo mcp, byte[] body)
-    {
-        JsonNode? node;
         try
         {
-            node = JsonNode.Parse(body);
+            bool changed = false;
+            if (root is JsonArray batch)
+            {
+                foreach (var element in batch)
+                    changed |= InspectMessage(http, element as JsonObject ?? throw new NotInspectableException("an array element is not a JSON-RPC message"));
+            }
+            else
+            {
+                changed = InspectMessage(http, root as JsonObject ?? throw new NotInspectableException("the server sent JSON that is not a JSON-RPC message"));
+            }
+            return changed ? new(root!.ToJsonString(), null) : Inspection.Unchanged;
         }
-        catch (JsonException)
+        catch (NotInspectableException ex)
         {
-            return body;
+            return new(null, ex.Message);
         }
-        return node is JsonObject message ? Filter(http, mcp, message) : body;
     }
 
-    private byte[] Filter(HttpContext http, McpActionInfo mcp, JsonObject message)
+    private bool InspectMessage(HttpContext http, JsonObject message)
+    {
+        var method = Property(message, "method");
+        var result = Property(message, "result");
+        var error = Property(message, "error");
+        if (method is not null && (result is not null || error is not null))
+            throw new NotInspectableException("a message carries a method and a result or error at once");
+        if (method is not null)
+        {
+            if (method is not JsonValue m || !m.TryGetValue<string>(out var name))
+                throw new NotInspectableException("a message's method is not a string");
+            recorder.RecordServerMessage(http.GetAction(), name, Property(message, "id") is not null);
+            return false;
+        }
+        if (result is not null)
+        {
+            if (error is not null)
+                throw new NotInspectableException("a message carries a result and an error at once");
+            return FilterResult(http, result as JsonObject ?? throw new NotInspectableException("a result is not an object"));
+        }
+        if (error is not null)
+            return false;
+        throw new NotInspectableException("a message is neither a request, a notification nor a response");
+    }
+
+    private bool FilterResult(HttpContext http, JsonObject result)
     {
         var action = http.GetAction();
         var policy = http.GetPolicy();
-        var kind = mcp.ListKind!;
-        if (message["result"] is JsonObject result && result[kind] is JsonArray items)
+        bool changed = false;
+        foreach (var (key, policyKind, nameKey) in Lists)
         {
-            var policyKind = kind == "resourceTemplates" ? "resources" : kind;
-            var nameKey = kind switch { "tools" or "prompts" => "name", "resources" => "uri", _ => "uriTemplate" };
+            if (Property(result, key) is not { } list)
+                continue;
+            if (list is not JsonArray items)
+                throw new NotInspectableException($"a result's '{key}' is not a list");
             for (int i = items.Count - 1; i >= 0; i--)
             {
                 var item = items[i] as JsonObject;
-                var name = item?[nameKey]?.GetValue<string>();
+                var name = item is null ? null : Property(item, nameKey) is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
                 bool keep = name is not null && policy.MayList(action.WorkType!, action.RouteId!, policyKind, name);
-                if (keep && kind == "tools")
+                if (keep && key == "tools")
                 {
-                    var description = item!["description"]?.GetValue<string>();
-                    keep = pins.Observe(action.RouteId!, name!, ToolPins.Hash(name!, description, item["inputSchema"]), description);
+                    keep = pins.Observe(action.RouteId!, name!, item!);
+                    if (keep)
+                        changed |= StripTaskSupport(item!);
                 }
                 if (!keep)
+                {
                     items.RemoveAt(i);
+                    changed = true;
+                }
             }
         }
-        return Encoding.UTF8.GetBytes(message.ToJsonString());
+        // An initialize result: tasks are not offered through the perimeter (their results could not be governed).
+        if (Property(result, "protocolVersion") is not null && Property(result, "capabilities") is JsonObject capabilities)
+            changed |= RemoveAll(capabilities, "tasks");
+        return changed;
     }
+
+    private static bool StripTaskSupport(JsonObject tool)
+    {
+        if (Property(tool, "execution") is not JsonObject execution || !RemoveAll(execution, "taskSupport"))
+            return false;
+        if (execution.Count == 0)
+            RemoveAll(tool, "execution");
+        return true;
+    }
+
+    private static bool RemoveAll(JsonObject o, string key)
+    {
+        var keys = o.Select(p => p.Key).Where(k => k.Equals(key, StringComparison.OrdinalIgnoreCase)).ToList();
+        foreach (var k in keys)
+            o.Remove(k);
+        return keys.Count > 0;
+    }
+
+    /// <summary>
+    /// A property read the way a lenient client would find it (any letter case); two spellings of one
+    /// key would be read differently by different clients, so the message is not inspectable.
+    /// </summary>
+    private static JsonNode? Property(JsonObject o, string key)
+    {
+        JsonNode? found = null;
+        bool seen = false;
+        foreach (var (k, v) in o)
+        {
+            if (!k.Equals(key, StringComparison.OrdinalIgnoreCase))
+                continue;
+            if (seen)
+                throw new NotInspectableException($"the key '{key}' appears in more than one spelling");
+            seen = true;
+            found = v ?? JsonValue.Create((string?)null);
+        }
+        return seen && found is null ? null : found;
+    }
+
+    private sealed class NotInspectableException(string message) : Exception(message);
 }

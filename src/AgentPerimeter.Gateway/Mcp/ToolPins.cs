@@ -30,20 +30,50 @@ public sealed partial class ToolPins
         }
     }
 
-    public static string Hash(string name, string? description, JsonNode? inputSchema)
+    /// <summary>
+    /// The hash of a pin made before whole definitions were pinned (name, description, input schema):
+    /// used once, to carry an earlier approval over to the whole definition it was made for.
+    /// </summary>
+    public static string LegacyHash(string name, string? description, JsonNode? inputSchema)
     {
         var text = $"{name}\n{description}\n{Canonical(inputSchema)}";
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
     }
 
+    /// <summary>
+    /// Canonical form of a whole tool definition — every field a client or model may act on (name,
+    /// title, description, input and output schema, annotations, execution, icons, _meta, and any field
+    /// a later protocol adds) — with object keys sorted, so equal definitions give equal text.
+    /// </summary>
+    public static string CanonicalDefinition(JsonObject definition) => Canonical(definition);
+
+    public static string Hash(string canonicalDefinition) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("tool-definition/2\n" + canonicalDefinition)));
+
     /// <summary>Records a listed definition; returns true when the tool may be shown (approved).</summary>
-    public bool Observe(string route, string tool, string hash, string? description)
+    public bool Observe(string route, string tool, JsonObject definition)
     {
+        var canonical = Canonical(definition);
+        var hash = Hash(canonical);
+        var description = definition["description"] is JsonValue d && d.TryGetValue<string>(out var text) ? text : null;
         lock (_lock)
         {
             if (!_pins.TryGetValue((route, tool), out var pin))
             {
-                _pins[(route, tool)] = new ToolPin { Route = route, Tool = tool, ApprovedHash = hash, LatestHash = hash, LatestDescription = description, FirstSeen = _time.GetUtcNow() };
+                _pins[(route, tool)] = new ToolPin
+                {
+                    Route = route, Tool = tool, ApprovedHash = hash, LatestHash = hash, LatestDescription = description,
+                    ApprovedDefinition = canonical, LatestDefinition = canonical, FirstSeen = _time.GetUtcNow(),
+                };
+                Save();
+                return true;
+            }
+            if (pin.ApprovedDefinition is null && pin.ApprovedHash == LegacyHash(tool, description, definition["inputSchema"]))
+            {
+                // Approved under the earlier, narrower pin: that approval covered what is listed now.
+                pin.ApprovedHash = pin.LatestHash = hash;
+                pin.ApprovedDefinition = pin.LatestDefinition = canonical;
+                pin.LatestDescription = description;
                 Save();
                 return true;
             }
@@ -51,6 +81,7 @@ public sealed partial class ToolPins
             {
                 pin.LatestHash = hash;
                 pin.LatestDescription = description;
+                pin.LatestDefinition = canonical;
                 pin.ChangedAt = _time.GetUtcNow();
                 Save();
                 if (pin.Withheld)
@@ -66,14 +97,21 @@ public sealed partial class ToolPins
             return _pins.TryGetValue((route, tool), out var pin) && pin.Withheld;
     }
 
-    /// <summary>Approves the latest definition seen. False if the tool was never seen on the route.</summary>
-    public bool Approve(string route, string tool)
+    /// <summary>
+    /// Approves the latest definition seen — only if it is still the one whose hash the operator
+    /// reviewed, when <paramref name="expectedHash"/> is given. False if the tool was never seen on the
+    /// route or changed again since.
+    /// </summary>
+    public bool Approve(string route, string tool, string? expectedHash = null)
     {
         lock (_lock)
         {
             if (!_pins.TryGetValue((route, tool), out var pin))
                 return false;
+            if (expectedHash is not null && !pin.LatestHash.StartsWith(expectedHash, StringComparison.OrdinalIgnoreCase))
+                return false;
             pin.ApprovedHash = pin.LatestHash;
+            pin.ApprovedDefinition = pin.LatestDefinition;
             Save();
             Log.Approved(_logger, route, tool);
             return true;
@@ -93,6 +131,55 @@ public sealed partial class ToolPins
         File.WriteAllText(temp, JsonSerializer.Serialize(_pins.Values.ToList(), new JsonSerializerOptions { WriteIndented = true }));
         File.Move(temp, _path, overwrite: true);
     }
+
+    /// <summary>
+    /// What differs between the approved and the latest definition, field by field (JSON Pointer, then
+    /// the approved and the latest value as JSON, each cut to <paramref name="maxValueChars"/>).
+    /// </summary>
+    public static IReadOnlyList<(string Path, string? Approved, string? Latest)> Changes(ToolPin pin, int maxValueChars = 300)
+    {
+        var changes = new List<(string, string?, string?)>();
+        if (pin.LatestDefinition is null || pin.ApprovedDefinition == pin.LatestDefinition)
+            return changes;
+        if (pin.ApprovedDefinition is null)
+        {
+            changes.Add(("", null, Cut(pin.LatestDefinition, maxValueChars)));
+            return changes;
+        }
+        Diff("", JsonNode.Parse(pin.ApprovedDefinition), JsonNode.Parse(pin.LatestDefinition), changes, maxValueChars);
+        return changes;
+    }
+
+    private static void Diff(string path, JsonNode? approved, JsonNode? latest, List<(string, string?, string?)> changes, int max)
+    {
+        if (approved is JsonObject a && latest is JsonObject b)
+        {
+            foreach (var key in a.Select(p => p.Key).Union(b.Select(p => p.Key)).Order(StringComparer.Ordinal))
+            {
+                var child = path + "/" + key.Replace("~", "~0", StringComparison.Ordinal).Replace("/", "~1", StringComparison.Ordinal);
+                bool inA = a.TryGetPropertyValue(key, out var va), inB = b.TryGetPropertyValue(key, out var vb);
+                if (!inA)
+                    changes.Add((child, null, Cut(Canonical(vb), max)));
+                else if (!inB)
+                    changes.Add((child, Cut(Canonical(va), max), null));
+                else
+                    Diff(child, va, vb, changes, max);
+            }
+            return;
+        }
+        if (approved is JsonArray x && latest is JsonArray y && x.Count == y.Count)
+        {
+            for (int i = 0; i < x.Count; i++)
+                Diff($"{path}/{i}", x[i], y[i], changes, max);
+            return;
+        }
+        var before = Canonical(approved);
+        var after = Canonical(latest);
+        if (before != after)
+            changes.Add((path, Cut(before, max), Cut(after, max)));
+    }
+
+    private static string Cut(string text, int max) => text.Length <= max ? text : string.Concat(text.AsSpan(0, max), "…");
 
     private static string Canonical(JsonNode? node) => node switch
     {

@@ -17,6 +17,14 @@ internal sealed partial class PolicyStage(RequestDelegate next, ILogger<PolicySt
         action.RouteId = route.RouteId;
 
         var decision = context.GetPolicy().Decide(action.WorkType!, route.RouteId, action.Method, action.Path);
+        if (!decision.Permits && Mcp.McpRoutes.IsMcpRoute(context.GetReverseProxyFeature().Route) && HttpMethods.IsPost(context.Request.Method))
+        {
+            // The MCP stage answers it once it has read the JSON-RPC id: a JSON-RPC error, not an HTTP 403
+            // an SDK can only report as a transport failure.
+            action.DeferredRefusal = decision;
+            await next(context).ConfigureAwait(false);
+            return;
+        }
         if (!decision.Permits)
         {
             await ActionResponses.RefuseAsync(context, StatusCodes.Status403Forbidden, decision).ConfigureAwait(false);

@@ -18,7 +18,7 @@ namespace AgentPerimeter.Gateway.Proxy;
 /// inspected. On MCP routes, lists are filtered and server messages audited (<see cref="McpResponseFilter"/>),
 /// and every SSE stream is relayed event by event — each event flushed as soon as it is complete.
 /// </summary>
-internal sealed class InspectingResponseTransform(SecretScrubber scrubber, McpResponseFilter mcpFilter) : ResponseTransform
+internal sealed partial class InspectingResponseTransform(SecretScrubber scrubber, McpResponseFilter mcpFilter, GatewayLimits limits, IActionRecorder recorder, ILogger<InspectingResponseTransform> logger) : ResponseTransform
 {
     private const long SmallBody = 64 * 1024;
 
@@ -38,8 +38,11 @@ internal sealed class InspectingResponseTransform(SecretScrubber scrubber, McpRe
         if (scrub)
             ScrubHeaders(http.Response.Headers, scrubber);
 
-        // A compressed body cannot be inspected or scrubbed (the request asked for none): refuse to relay it.
-        if (upstream.Content.Headers.ContentEncoding.Any(e => !e.Equals("identity", StringComparison.OrdinalIgnoreCase)))
+        // A compressed body cannot be inspected or scrubbed (the request asked for none): refuse to relay it,
+        // whether the coding is a content coding or a transfer coding other than chunked (which HttpClient
+        // undoes itself; "gzip, chunked" would leave the gzip in place).
+        if (upstream.Content.Headers.ContentEncoding.Any(e => !e.Equals("identity", StringComparison.OrdinalIgnoreCase))
+            || upstream.Headers.TransferEncoding.Any(e => !e.Value.Equals("chunked", StringComparison.OrdinalIgnoreCase)))
         {
             context.SuppressResponseBody = true;
             http.Response.Headers.Remove("Content-Encoding");
@@ -59,19 +62,16 @@ internal sealed class InspectingResponseTransform(SecretScrubber scrubber, McpRe
             http.Response.Headers.ContentLength = null;
             await RelaySseAsync(http, mcp, upstream, scrub ? scrubber : null).ConfigureAwait(false);
         }
-        else if (mcp?.ListKind is not null && string.Equals(mediaType, "application/json", StringComparison.OrdinalIgnoreCase))
+        else if (mcp is not null && (int)upstream.StatusCode is >= 200 and < 300)
         {
-            context.SuppressResponseBody = true;
-            var body = await upstream.Content.ReadAsByteArrayAsync(http.RequestAborted).ConfigureAwait(false);
-            if (scrub)
-                body = Encoding.UTF8.GetBytes(scrubber.Scrub(Encoding.UTF8.GetString(body))!); // before re-serializing escapes it
-            var filtered = mcpFilter.Filter(http, mcp, body);
-            if (scrub)
-                filtered = Encoding.UTF8.GetBytes(scrubber.Scrub(Encoding.UTF8.GetString(filtered))!);
-            http.Response.Headers.ContentLength = filtered.Length;
-            await http.Response.Body.WriteAsync(filtered, http.RequestAborted).ConfigureAwait(false);
+            // Everything a client may parse as MCP messages is inspected whole, or not relayed.
+            await InspectMcpBodyAsync(context, http, action, upstream, mediaType, scrub ? scrubber : null).ConfigureAwait(false);
         }
-        else if (scrub && upstream.Content.Headers.ContentLength is { } length && length <= SmallBody)
+        else if (!scrub)
+        {
+            return; // an MCP error status (e.g. 404 for an ended session): clients do not read messages from it
+        }
+        else if (upstream.Content.Headers.ContentLength is { } length && length <= SmallBody)
         {
             // A small body of known length: scrub it whole and keep it a plain Content-Length answer.
             context.SuppressResponseBody = true;
@@ -81,12 +81,104 @@ internal sealed class InspectingResponseTransform(SecretScrubber scrubber, McpRe
             http.Response.Headers.ContentLength = output.WrittenCount;
             await http.Response.Body.WriteAsync(output.WrittenMemory, http.RequestAborted).ConfigureAwait(false);
         }
-        else if (scrub)
+        else
         {
             context.SuppressResponseBody = true;
             http.Response.Headers.ContentLength = null;
             await CopyScrubbedAsync(http, upstream, scrubber).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// A 2xx answer on an MCP route that is not a stream: JSON (a leading byte-order mark dropped, as a
+    /// client's decoder drops it) is read whole, scrubbed and inspected; an empty body passes; anything
+    /// else (another media type, too large, not UTF-8, not a readable JSON-RPC message) is refused
+    /// <c>upstream_response_not_inspectable</c> rather than relayed.
+    /// </summary>
+    private async Task InspectMcpBodyAsync(ResponseTransformContext context, HttpContext http, ActionContext action, HttpResponseMessage upstream, string? mediaType, SecretScrubber? scrubber)
+    {
+        bool json = string.Equals(mediaType, "application/json", StringComparison.OrdinalIgnoreCase);
+        if (!json && upstream.Content.Headers.ContentLength == 0)
+            return; // 202 Accepted and the like: nothing a client parses
+        context.SuppressResponseBody = true;
+        var body = await ReadBoundedAsync(upstream, limits.MaxInspectedMessageBytes, http.RequestAborted).ConfigureAwait(false);
+        if (body is null)
+        {
+            await NotInspectableAsync(http, action, upstream, $"the answer is larger than the {limits.MaxInspectedMessageBytes} bytes the perimeter inspects").ConfigureAwait(false);
+            return;
+        }
+        if (body.Length == 0)
+        {
+            http.Response.Headers.ContentLength = 0;
+            return;
+        }
+        if (!json)
+        {
+            await NotInspectableAsync(http, action, upstream, $"an MCP answer of type '{ActionResponses.Printable(mediaType ?? "(none)", 80)}' (only application/json and text/event-stream are inspected)").ConfigureAwait(false);
+            return;
+        }
+        string text;
+        try
+        {
+            text = StrictUtf8.GetString(body.AsSpan(body.AsSpan().StartsWith(Utf8Bom) ? Utf8Bom.Length : 0));
+        }
+        catch (DecoderFallbackException)
+        {
+            await NotInspectableAsync(http, action, upstream, "the answer is not valid UTF-8").ConfigureAwait(false);
+            return;
+        }
+        if (scrubber is not null)
+            text = scrubber.Scrub(text)!; // before re-serializing escapes it
+        var inspection = mcpFilter.Inspect(http, text);
+        if (inspection.Problem is { } problem)
+        {
+            await NotInspectableAsync(http, action, upstream, problem).ConfigureAwait(false);
+            return;
+        }
+        var output = inspection.Rewritten ?? text;
+        if (scrubber is not null && inspection.Rewritten is not null)
+            output = scrubber.Scrub(output)!;
+        var bytes = Encoding.UTF8.GetBytes(output);
+        http.Response.Headers.ContentLength = bytes.Length;
+        await http.Response.Body.WriteAsync(bytes, http.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+    private static readonly byte[] Utf8Bom = [0xEF, 0xBB, 0xBF];
+
+    /// <summary>The whole body, or null when it is longer than <paramref name="max"/> bytes.</summary>
+    private static async Task<byte[]?> ReadBoundedAsync(HttpResponseMessage upstream, int max, CancellationToken cancellationToken)
+    {
+        if (upstream.Content.Headers.ContentLength > max)
+            return null;
+        var stream = await upstream.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        using var copy = new MemoryStream();
+        var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            int read;
+            while ((read = await stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                if (copy.Length + read > max)
+                    return null;
+                copy.Write(buffer, 0, read);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+        return copy.ToArray();
+    }
+
+    private static Task NotInspectableAsync(HttpContext http, ActionContext action, HttpResponseMessage upstream, string problem)
+    {
+        http.Response.Headers.ContentLength = null;
+        action.Exception = "not inspectable: " + problem;
+        action.UpstreamStatus = (int)upstream.StatusCode;
+        return ActionResponses.FailAsync(http, StatusCodes.Status502BadGateway,
+            new ActionOutcome(OutcomeClass.NotInspectable, RefusalCodes.UpstreamResponseNotInspectable),
+            $"Route '{action.RouteId}' answered in a form the perimeter cannot inspect: {problem}.");
     }
 
     private static void ScrubHeaders(IHeaderDictionary headers, SecretScrubber scrubber)
@@ -145,43 +237,57 @@ internal sealed class InspectingResponseTransform(SecretScrubber scrubber, McpRe
         }
     }
 
+    /// <summary>
+    /// Relays a server-sent event stream event by event: the headers go out at once (a stream that only
+    /// sends keep-alives is not held back), each event is parsed as a client parses it
+    /// (<see cref="SseEventParser"/>), inspected, and written in one normal form, then flushed. An event
+    /// that cannot be inspected is withheld (and recorded); a stream that cannot be parsed is ended.
+    /// </summary>
     private async Task RelaySseAsync(HttpContext http, McpActionInfo? mcp, HttpResponseMessage upstream, SecretScrubber? scrubber)
     {
+        await http.Response.Body.FlushAsync(http.RequestAborted).ConfigureAwait(false);
         var stream = await upstream.Content.ReadAsStreamAsync(http.RequestAborted).ConfigureAwait(false);
         var reader = PipeReader.Create(stream);
         var output = http.Response.Body;
-        var eventLines = new List<string>();
-        string? pendingTail = null;
+        var parser = new SseEventParser(limits.MaxInspectedMessageBytes);
+        var events = new List<SseEvent>();
+        var text = new StringBuilder();
         try
         {
             while (true)
             {
                 var result = await reader.ReadAsync(http.RequestAborted).ConfigureAwait(false);
-                var buffer = result.Buffer;
-                while (TryReadLine(ref buffer, out var line))
+                SequencePosition consumed;
+                try
                 {
-                    if (line.Length > 0)
+                    consumed = parser.Parse(result.Buffer, result.IsCompleted, events);
+                }
+                catch (InvalidDataException ex)
+                {
+                    WithholdEvent(http, ex.Message);
+                    return; // the rest of this event cannot be inspected: end the stream (the client may resume it)
+                }
+                if (events.Count > 0)
+                {
+                    text.Clear();
+                    foreach (var e in events)
+                        AppendEvent(http, mcp, e, text, scrubber);
+                    events.Clear();
+                    if (text.Length > 0)
                     {
-                        eventLines.Add(line);
-                        continue;
+                        // A complete event: a secret cannot straddle what is scrubbed and what comes next.
+                        var chunk = scrubber is null ? text.ToString() : scrubber.Scrub(text.ToString())!;
+                        await output.WriteAsync(Encoding.UTF8.GetBytes(chunk), http.RequestAborted).ConfigureAwait(false);
+                        await output.FlushAsync(http.RequestAborted).ConfigureAwait(false);
                     }
-                    // A blank line ends the event: inspect it, then pass it on at once.
-                    await WriteEventAsync(http, mcp, output, eventLines, scrubber).ConfigureAwait(false);
-                    eventLines.Clear();
                 }
                 if (result.IsCompleted)
                 {
-                    // A last line the server did not end with a newline is still part of the stream.
-                    pendingTail = buffer.Length > 0 ? Encoding.UTF8.GetString(buffer).TrimEnd('\r') : null;
-                    reader.AdvanceTo(buffer.End);
+                    reader.AdvanceTo(result.Buffer.End);
                     break;
                 }
-                reader.AdvanceTo(buffer.Start, buffer.End);
+                reader.AdvanceTo(consumed, result.Buffer.End);
             }
-            if (pendingTail is { Length: > 0 } tail)
-                eventLines.Add(tail);
-            if (eventLines.Count > 0)
-                await WriteEventAsync(http, mcp, output, eventLines, scrubber).ConfigureAwait(false);
         }
         finally
         {
@@ -189,46 +295,37 @@ internal sealed class InspectingResponseTransform(SecretScrubber scrubber, McpRe
         }
     }
 
-    private async Task WriteEventAsync(HttpContext http, McpActionInfo? mcp, Stream output, List<string> lines, SecretScrubber? scrubber)
+    private void AppendEvent(HttpContext http, McpActionInfo? mcp, SseEvent e, StringBuilder text, SecretScrubber? scrubber)
     {
-        var data = new StringBuilder();
-        foreach (var line in lines)
+        var data = e.Data;
+        if (data is { Length: > 0 } && mcp is not null)
         {
-            if (line.StartsWith("data:", StringComparison.Ordinal))
-                data.Append(data.Length > 0 ? "\n" : "").Append(line.AsSpan(line.Length > 5 && line[5] == ' ' ? 6 : 5));
+            var inspection = mcpFilter.Inspect(http, scrubber is null ? data : scrubber.Scrub(data)!);
+            if (inspection.Problem is { } problem)
+            {
+                WithholdEvent(http, problem);
+                return;
+            }
+            data = inspection.Rewritten ?? data;
         }
-
-        string? rewritten = null;
-        if (data.Length > 0 && mcp is not null)
-            rewritten = mcpFilter.InspectServerMessage(http, mcp, scrubber is null ? data.ToString() : scrubber.Scrub(data.ToString())!);
-
-        var sb = new StringBuilder();
-        foreach (var line in lines)
-        {
-            if (rewritten is not null && line.StartsWith("data:", StringComparison.Ordinal))
-                continue;
-            sb.Append(line).Append('\n');
-        }
-        if (rewritten is not null)
-            sb.Append("data: ").Append(rewritten).Append('\n');
-        sb.Append('\n');
-        // An event is complete here, so a secret cannot straddle what is scrubbed and what comes next.
-        var text = scrubber is null ? sb.ToString() : scrubber.Scrub(sb.ToString())!;
-        await output.WriteAsync(Encoding.UTF8.GetBytes(text), http.RequestAborted).ConfigureAwait(false);
-        await output.FlushAsync(http.RequestAborted).ConfigureAwait(false);
+        SseEventParser.Write(text, e, data);
     }
 
-    private static bool TryReadLine(ref ReadOnlySequence<byte> buffer, out string line)
+    /// <summary>An event that is not relayed: recorded (kind <c>mcp</c>, event <c>server_message_withheld</c>) and logged.</summary>
+    private void WithholdEvent(HttpContext http, string problem)
     {
-        var position = buffer.PositionOf((byte)'\n');
-        if (position is null)
-        {
-            line = "";
-            return false;
-        }
-        var slice = buffer.Slice(0, position.Value);
-        line = Encoding.UTF8.GetString(slice).TrimEnd('\r');
-        buffer = buffer.Slice(buffer.GetPosition(1, position.Value));
-        return true;
+        var action = http.GetAction();
+        Log.Withheld(logger, action.ActionId, action.RouteId ?? "none", problem);
+        _ = recorder.RecordEventAsync(new PerimeterEvent("mcp", "server_message_withheld",
+        [
+            new("action_id", action.ActionId), new("route", action.RouteId), new("agent", action.AgentId),
+            new("session", action.SessionId), new("work_type", action.WorkType), new("reason", problem),
+        ]));
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 140, Level = LogLevel.Warning, Message = "Withheld a server message on action {ActionId} (route {Route}): {Problem}")]
+        public static partial void Withheld(ILogger logger, string actionId, string route, string problem);
     }
 }

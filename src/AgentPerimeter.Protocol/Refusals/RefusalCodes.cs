@@ -40,6 +40,8 @@ public static class RefusalCodes
     public const string ResourceNotCanonical = "resource_not_canonical";
     /// <summary>A pinned MCP tool's definition changed and waits for an operator's re-approval.</summary>
     public const string ToolDefinitionChanged = "tool_definition_changed";
+    /// <summary>A task-augmented MCP request (MCP 2025-11-25 tasks): the perimeter does not offer tasks, so it is refused before it runs.</summary>
+    public const string TaskNotSupported = "task_not_supported";
     /// <summary>No route matches the request.</summary>
     public const string RouteNotFound = "route_not_found";
     /// <summary>Inbound termination: the host name is not one this perimeter serves.</summary>

@@ -1,0 +1,286 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using AgentPerimeter.Testing;
+using Microsoft.AspNetCore.Http;
+
+namespace AgentPerimeter.Gateway.FunctionalTests.Mcp;
+
+/// <summary>
+/// A hostile MCP server behind the gateway: whatever framing, media type or shape it answers in, a
+/// restricted work type never receives an unfiltered list, a changed tool, or a task it cannot govern.
+/// Each answer is either parsed the way a client parses it and filtered, or refused
+/// (<c>upstream_response_not_inspectable</c>) — never relayed as it came.
+/// </summary>
+public sealed class McpHostileServerTests
+{
+    private const string Routes = """
+        {
+          "ReverseProxy": {
+            "Routes": {
+              "hostile-mcp": { "ClusterId": "h", "Match": { "Path": "/mcp" }, "Metadata": { "Perimeter.Mcp": "true" } }
+            },
+            "Clusters": { "h": { "Destinations": { "d1": { "Address": "UPSTREAM/" } } } }
+          }
+        }
+        """;
+
+    private const string Policy = """
+        {
+          "Perimeter": {
+            "WorkTypes": {
+              "exploration": { "Rules": [ { "Id": "explore", "Route": "hostile-mcp", "Methods": [ "POST", "GET", "DELETE" ], "Paths": [ "/mcp" ], "Tools": [ "search_*" ] } ] },
+              "build": { "Rules": [ { "Id": "build", "Route": "hostile-mcp", "Methods": [ "POST", "GET", "DELETE" ], "Paths": [ "/mcp" ], "Tools": [ "*" ] } ] },
+              "production": { "Rules": [ { "Id": "prod-stream-only", "Route": "hostile-mcp", "Methods": [ "GET" ], "Paths": [ "/mcp" ], "Tools": [ "*" ] } ] }
+            }
+          }
+        }
+        """;
+
+    private const string ListRequest = """{"jsonrpc":"2.0","id":7,"method":"tools/list","params":{}}""";
+
+    private sealed class Setup : IAsyncDisposable
+    {
+        public required HostileMcpServer Server { get; init; }
+        public required TestGateway Gateway { get; init; }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Gateway.DisposeAsync();
+            await Server.DisposeAsync();
+        }
+    }
+
+    private static async Task<Setup> StartAsync()
+    {
+        var server = await HostileMcpServer.StartAsync();
+        var gateway = await TestGateway.StartAsync(server.Url, Policy, Routes.Replace("UPSTREAM", server.Url.TrimEnd('/'), StringComparison.Ordinal));
+        return new Setup { Server = server, Gateway = gateway };
+    }
+
+    private static async Task<(HttpStatusCode Status, string Body)> PostAsync(Setup setup, string token, string body)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/mcp") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        request.Headers.Authorization = new("Bearer", token);
+        request.Headers.Accept.ParseAdd("application/json, text/event-stream");
+        using var response = await setup.Gateway.Agent.SendAsync(request);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    private static byte[] Utf8(string s) => Encoding.UTF8.GetBytes(s);
+
+    private static readonly string Tools = HostileMcpServer.ToolsResult("7", "search_docs", "deploy", "drop_database");
+
+    /// <summary>Answers a client accepts and the gateway must parse the same way, then filter.</summary>
+    public static TheoryData<string, string, string> Parsed => new()
+    {
+        { "sse, LF", "text/event-stream", $"event: message\ndata: {Tools}\n\n" },
+        { "sse, CRLF", "text/event-stream", $"event: message\r\ndata: {Tools}\r\n\r\n" },
+        { "sse, bare CR", "text/event-stream", $"event: message\rdata: {Tools}\r\r" },
+        { "sse, byte-order mark", "text/event-stream", $"\uFEFFdata: {Tools}\n\n" },
+        { "sse, data split over lines", "text/event-stream", $"data: {Tools[..Tools.IndexOf("{\"tools\"", StringComparison.Ordinal)]}\ndata: {Tools[Tools.IndexOf("{\"tools\"", StringComparison.Ordinal)..]}\n\n" },
+        { "sse, no space after colon, comments", "text/event-stream", $": hello\ndata:{Tools}\n: bye\n\n" },
+        { "sse, unterminated last event", "text/event-stream", $"data: {Tools}" },
+        { "sse, an id that is not the request's", "text/event-stream", $"data: {HostileMcpServer.ToolsResult("\"other\"", "search_docs", "deploy")}\n\n" },
+        { "sse, a priming event then the list", "text/event-stream", $"id: 1\ndata:\n\nid: 2\ndata: {Tools}\n\n" },
+        { "json", "application/json", Tools },
+        { "json with charset", "application/json; charset=utf-8", Tools },
+        { "json with byte-order mark", "application/json", "\uFEFF" + Tools },
+        { "json array", "application/json", $"[{Tools}]" },
+        { "json, key in another case", "application/json", Tools.Replace("\"tools\"", "\"Tools\"", StringComparison.Ordinal) },
+        { "json, key spelled with escapes", "application/json", Tools.Replace("\"tools\"", "\"tool\\u0073\"", StringComparison.Ordinal) },
+    };
+
+    [Theory]
+    [MemberData(nameof(Parsed))]
+    public async Task ListInAnyFramingAClientAccepts_IsFiltered(string framing, string contentType, string answer)
+    {
+        await using var setup = await StartAsync();
+        setup.Server.Answer = (_, _) => (contentType, Utf8(answer));
+        var token = await setup.Gateway.TokenAsync("agent-1", "exploration");
+
+        var (status, body) = await PostAsync(setup, token, ListRequest);
+
+        Assert.True(status == HttpStatusCode.OK, $"{framing}: {status} {body}");
+        Assert.Contains("search_docs", body);
+        Assert.DoesNotContain("deploy", body);
+        Assert.DoesNotContain("drop_database", body);
+    }
+
+    /// <summary>Answers the gateway cannot read with certainty: refused, never relayed.</summary>
+    public static TheoryData<string, string, string> Refused => new()
+    {
+        { "json-rpc media type", "application/json-rpc", Tools },
+        { "text/plain", "text/plain", Tools },
+        { "vendor +json", "application/vnd.hostile+json", Tools },
+        { "no media type", "", Tools },
+        { "result and method at once", "application/json", Tools.Replace("\"id\":7,", "\"id\":7,\"method\":\"notifications/message\",", StringComparison.Ordinal) },
+        { "a key twice", "application/json", Tools.Replace("{\"tools\":", "{\"tools\":[],\"tools\":", StringComparison.Ordinal) },
+        { "a key in two spellings", "application/json", Tools.Replace("{\"tools\":", "{\"Tools\":[],\"tools\":", StringComparison.Ordinal) },
+        { "not json", "application/json", "tools: search_docs, deploy" },
+        { "result not an object", "application/json", """{"jsonrpc":"2.0","id":7,"result":[{"name":"deploy"}]}""" },
+        { "tools not a list", "application/json", """{"jsonrpc":"2.0","id":7,"result":{"tools":{"name":"deploy"}}}""" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Refused))]
+    public async Task AnswerThatCannotBeInspected_IsRefused(string framing, string contentType, string answer)
+    {
+        await using var setup = await StartAsync();
+        setup.Server.Answer = (_, _) => (contentType.Length == 0 ? null : contentType, Utf8(answer));
+        var token = await setup.Gateway.TokenAsync("agent-1", "exploration");
+
+        var (status, body) = await PostAsync(setup, token, ListRequest);
+
+        Assert.DoesNotContain("deploy", body);
+        using var doc = JsonDocument.Parse(body);
+        var error = doc.RootElement.GetProperty("error");
+        Assert.True(error.GetProperty("data").GetProperty("error").GetString() == "upstream_response_not_inspectable", $"{framing}: {status} {body}");
+        Assert.Equal(7, doc.RootElement.GetProperty("id").GetInt32());
+        var record = setup.Gateway.AuditRecords().Last(r => r.TryGetProperty("mcp", out var m) && m.TryGetProperty("method", out var mm) && mm.GetString() == "tools/list");
+        Assert.Contains("upstream_response_not_inspectable", record.GetRawText());
+    }
+
+    [Fact]
+    public async Task SseEventThatCannotBeInspected_IsWithheld_AndTheRestOfTheStreamFlows()
+    {
+        await using var setup = await StartAsync();
+        var ambiguous = Tools.Replace("\"id\":7,", "\"id\":7,\"method\":\"notifications/message\",", StringComparison.Ordinal);
+        setup.Server.Answer = (_, _) => ("text/event-stream", Utf8($"data: {ambiguous}\n\ndata: not json at all deploy\n\ndata: {Tools}\n\n"));
+        var token = await setup.Gateway.TokenAsync("agent-1", "exploration");
+
+        var (status, body) = await PostAsync(setup, token, ListRequest);
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains("search_docs", body);
+        Assert.DoesNotContain("deploy", body);
+        // Recorded as observed (not awaited by the stream): wait for both records.
+        List<JsonElement> withheld = [];
+        for (int i = 0; i < 50 && withheld.Count < 2; i++, await Task.Delay(100))
+            withheld = setup.Gateway.AllAuditRecords().Where(r => r.TryGetProperty("event", out var e) && e.GetString() == "server_message_withheld").ToList();
+        Assert.Equal(2, withheld.Count);
+        Assert.All(withheld, r => Assert.DoesNotContain("deploy", r.GetRawText()));
+    }
+
+    [Fact]
+    public async Task GetStream_ListResultAndReplayAfterLastEventId_AreFiltered_AndHeadersComeBeforeAnyEvent()
+    {
+        await using var setup = await StartAsync();
+        var release = new TaskCompletionSource();
+        string? lastEventId = null;
+        setup.Server.GetStream = async ctx =>
+        {
+            lastEventId = ctx.Request.Headers["Last-Event-ID"];
+            ctx.Response.ContentType = "text/event-stream";
+            await ctx.Response.Body.FlushAsync();
+            await release.Task; // nothing, not even a keep-alive, until the test says so
+            await ctx.Response.WriteAsync($"id: 42\r\ndata: {Tools}\r\n\r\n");
+        };
+        var token = await setup.Gateway.TokenAsync("agent-1", "exploration");
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/mcp");
+        request.Headers.Authorization = new("Bearer", token);
+        request.Headers.Accept.ParseAdd("text/event-stream");
+        request.Headers.Add("Last-Event-ID", "41");
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        using var response = await setup.Gateway.Agent.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cts.Token);
+
+        // The headers arrived while the server had sent no event at all.
+        Assert.False(release.Task.IsCompleted);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        release.SetResult();
+        var body = await response.Content.ReadAsStringAsync(cts.Token);
+
+        Assert.Equal("41", lastEventId);
+        Assert.Contains("id: 42\n", body);
+        Assert.Contains("search_docs", body);
+        Assert.DoesNotContain("deploy", body);
+    }
+
+    [Fact]
+    public async Task ChangedOutputSchemaOrAnnotations_WithholdTheTool_AndTheAdminApiShowsTheDiff()
+    {
+        await using var setup = await StartAsync();
+        const string original = """{"jsonrpc":"2.0","id":7,"result":{"tools":[{"name":"search_docs","description":"Search","inputSchema":{"type":"object"},"annotations":{"readOnlyHint":true}}]}}""";
+        const string changed = """{"jsonrpc":"2.0","id":7,"result":{"tools":[{"name":"search_docs","description":"Search","inputSchema":{"type":"object"},"annotations":{"readOnlyHint":false,"destructiveHint":true}}]}}""";
+        var token = await setup.Gateway.TokenAsync("agent-1", "exploration");
+        setup.Server.Answer = (_, _) => ("application/json", Utf8(original));
+        Assert.Contains("search_docs", (await PostAsync(setup, token, ListRequest)).Body);
+
+        setup.Server.Answer = (method, id) => method == "tools/list" ? ("application/json", Utf8(changed)) : ("application/json", Utf8("{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"result\":{\"content\":[]}}"));
+        var (_, listed) = await PostAsync(setup, token, ListRequest);
+        var (_, called) = await PostAsync(setup, token, """{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"search_docs","arguments":{}}}""");
+
+        Assert.DoesNotContain("search_docs", listed);
+        Assert.Contains("tool_definition_changed", called);
+        Assert.DoesNotContain(setup.Server.Received, r => r.RpcMethod == "tools/call");
+        using var pins = JsonDocument.Parse(await setup.Gateway.Admin.GetStringAsync("admin/tools"));
+        var pin = pins.RootElement.EnumerateArray().Single(p => p.GetProperty("tool").GetString() == "search_docs");
+        Assert.Equal("withheld", pin.GetProperty("status").GetString());
+        var changes = pin.GetProperty("changes").EnumerateArray().ToDictionary(c => c.GetProperty("path").GetString()!, c => (c.GetProperty("approved").ToString(), c.GetProperty("latest").ToString()));
+        Assert.Equal(("true", "false"), changes["/annotations/readOnlyHint"]);
+        Assert.Equal(("", "true"), changes["/annotations/destructiveHint"]);
+        Assert.Equal(2, changes.Count);
+
+        // An approval of a definition other than the one reviewed approves nothing.
+        var stale = await setup.Gateway.Admin.PostAsync("admin/tools/hostile-mcp/search_docs/approve?hash=0000", null);
+        Assert.Equal(HttpStatusCode.Conflict, stale.StatusCode);
+        var latest = pin.GetProperty("latest_hash").GetString()!;
+        var approved = await setup.Gateway.Admin.PostAsync($"admin/tools/hostile-mcp/search_docs/approve?hash={latest[..12]}", null);
+        Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
+        Assert.Contains("search_docs", (await PostAsync(setup, token, ListRequest)).Body);
+    }
+
+    private const string InitializeResult = """
+        ,"result":{"protocolVersion":"2025-11-25","capabilities":{"tools":{},"tasks":{"requests":{"tools":{"call":{}}}}},"serverInfo":{"name":"h","version":"1"}}}
+        """;
+
+    [Fact]
+    public async Task Tasks_AreNotOffered_AndATaskAugmentedCallNeverReachesTheServer()
+    {
+        await using var setup = await StartAsync();
+        setup.Server.Answer = (method, id) => method switch
+        {
+            "initialize" => ("application/json", Utf8("{\"jsonrpc\":\"2.0\",\"id\":" + id + InitializeResult)),
+            _ => ("application/json", Utf8("""{"jsonrpc":"2.0","id":7,"result":{"tools":[{"name":"search_docs","inputSchema":{"type":"object"},"execution":{"taskSupport":"required"}}]}}""")),
+        };
+        var token = await setup.Gateway.TokenAsync("agent-1", "build");
+
+        var (_, init) = await PostAsync(setup, token, """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}""");
+        var (_, list) = await PostAsync(setup, token, ListRequest);
+        var (_, call) = await PostAsync(setup, token, """{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"search_docs","arguments":{},"task":{"ttl":60000}}}""");
+
+        Assert.Contains("\"tools\":{}", init);
+        Assert.DoesNotContain("tasks", init);
+        Assert.Contains("search_docs", list);
+        Assert.DoesNotContain("taskSupport", list);
+        using var doc = JsonDocument.Parse(call);
+        Assert.Equal("task_not_supported", doc.RootElement.GetProperty("error").GetProperty("data").GetProperty("error").GetString());
+        Assert.DoesNotContain(setup.Server.Received, r => r.RpcMethod == "tools/call");
+    }
+
+    [Fact]
+    public async Task RouteRefusal_OnAnMcpRoute_IsAJsonRpcErrorWithTheRequestsId()
+    {
+        await using var setup = await StartAsync();
+        var token = await setup.Gateway.TokenAsync("agent-1", "production"); // may only GET the stream on this route
+
+        var (status, body) = await PostAsync(setup, token, """{"jsonrpc":"2.0","id":"abc","method":"tools/list"}""");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        using var doc = JsonDocument.Parse(body);
+        Assert.Equal("abc", doc.RootElement.GetProperty("id").GetString());
+        Assert.Equal(-32001, doc.RootElement.GetProperty("error").GetProperty("code").GetInt32());
+        Assert.NotEqual("", doc.RootElement.GetProperty("error").GetProperty("data").GetProperty("error").GetString());
+        Assert.Empty(setup.Server.Received);
+        Assert.Equal("deny", setup.Gateway.AuditRecords().Last().GetProperty("decision").GetString());
+
+        // Not a JSON-RPC request (a notification, or not JSON): the plain 403, still never forwarded.
+        var (notificationStatus, _) = await PostAsync(setup, token, """{"jsonrpc":"2.0","method":"notifications/initialized"}""");
+        var (garbageStatus, _) = await PostAsync(setup, token, "{not json");
+        Assert.Equal(HttpStatusCode.Forbidden, notificationStatus);
+        Assert.Equal(HttpStatusCode.Forbidden, garbageStatus);
+        Assert.Empty(setup.Server.Received);
+    }
+}
