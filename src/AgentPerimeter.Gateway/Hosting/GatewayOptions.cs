@@ -19,6 +19,12 @@ public sealed class GatewayOptions
     /// <summary>The largest MCP message from a server (a JSON answer, one server-sent event) the gateway inspects and relays.</summary>
     public int MaxInspectedMessageBytes { get; set; } = 16 * 1024 * 1024;
 
+    /// <summary>
+    /// How long an upstream may stay silent before an action times out (504 <c>upstream_timeout</c>), for
+    /// every cluster that sets no <c>HttpRequest.ActivityTimeout</c> of its own. Default 10 minutes.
+    /// </summary>
+    public TimeSpan UpstreamActivityTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
     public IdentityOptions Identity { get; set; } = new();
 
     /// <summary>The directory the configuration files were read from (relative secret files start here). Not configurable.</summary>

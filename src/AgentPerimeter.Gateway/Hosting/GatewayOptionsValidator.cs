@@ -33,6 +33,8 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         CheckInbound(options, errors);
         if (options.MaxRequestBodyBytes <= 0)
             errors.Add("Gateway:MaxRequestBodyBytes: must be a positive number of bytes (default 10485760).");
+        if (options.UpstreamActivityTimeout <= TimeSpan.Zero)
+            errors.Add("Gateway:UpstreamActivityTimeout: must be a positive time span such as 00:10:00 (default 10 minutes).");
         if (options.MaxInspectedMessageBytes < 64 * 1024)
             errors.Add("Gateway:MaxInspectedMessageBytes: must be at least 65536 bytes (default 16777216).");
         if (options.Admin.TokenFile is { } tokenFile)

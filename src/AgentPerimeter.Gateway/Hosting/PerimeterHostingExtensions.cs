@@ -49,7 +49,7 @@ public static class PerimeterHostingExtensions
         services.AddSerilog(PerimeterLogging.Configure(options), preserveStaticLogger: true);
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(options);
-        services.AddSingleton(new GatewayLimits { MaxRequestBodyBytes = options.MaxRequestBodyBytes, MaxInspectedMessageBytes = options.MaxInspectedMessageBytes });
+        services.AddSingleton(new GatewayLimits { MaxRequestBodyBytes = options.MaxRequestBodyBytes, MaxInspectedMessageBytes = options.MaxInspectedMessageBytes, UpstreamActivityTimeout = options.UpstreamActivityTimeout });
         services.AddSingleton<PerimeterMetrics>();
         services.AddSingleton<PerimeterListeners>();
         services.AddSingleton<MatcherPolicy, ListenerMatcherPolicy>();

@@ -24,6 +24,27 @@ internal sealed partial class InspectingResponseTransform(SecretScrubber scrubbe
 
     public override async ValueTask ApplyAsync(ResponseTransformContext context)
     {
+        try
+        {
+            await ApplyCoreAsync(context).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (context.HttpContext.Response.HasStarted && ex is OperationCanceledException or IOException or HttpRequestException)
+        {
+            // A stream that ends mid-answer once the agent has the headers: a client walking away from an
+            // SSE stream is normal (nothing to log); an upstream that broke off is the action's exception,
+            // and the agent's connection is aborted so it cannot take a cut answer for a whole one.
+            var http = context.HttpContext;
+            if (!http.RequestAborted.IsCancellationRequested)
+            {
+                if (http.Features.Get<IActionFeature>()?.Action is { } action)
+                    action.Exception ??= $"the upstream's answer broke off: {ex.GetType().Name}";
+                http.Abort();
+            }
+        }
+    }
+
+    private async Task ApplyCoreAsync(ResponseTransformContext context)
+    {
         var http = context.HttpContext;
         var action = http.Features.Get<IActionFeature>()?.Action;
         if (action is null || context.ProxyResponse is not { } upstream)

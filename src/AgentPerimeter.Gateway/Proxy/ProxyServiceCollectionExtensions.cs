@@ -8,7 +8,8 @@ public static class ProxyServiceCollectionExtensions
         services.AddSingleton<InspectingResponseTransform>();
         services.AddReverseProxy()
             .LoadFromConfig(reverseProxy)
-            .AddTransforms<PerimeterTransformProvider>();
+            .AddTransforms<PerimeterTransformProvider>()
+            .AddConfigFilter<DefaultActivityTimeoutFilter>();
         return services;
     }
 }

@@ -256,6 +256,34 @@ public class McpProtocolTests
     }
 
     [Fact]
+    public async Task AClientClosingItsStreams_IsNormal_NotAnErrorInTheLog()
+    {
+        await using var setup = await McpSetup.StartAsync();
+        var token = await setup.Gateway.TokenAsync("agent-1", "build");
+        for (int i = 0; i < 3; i++)
+        {
+            await using var client = await McpSetup.ConnectAsync(setup.McpUri, token, standaloneGetStream: true);
+            await client.CallToolAsync("search_docs", new Dictionary<string, object?> { ["text"] = "x" });
+            await Task.Delay(200); // the GET stream is open
+        }
+        // A GET stream a client walks away from (no DELETE, connection dropped).
+        using (var http = new HttpClient { BaseAddress = setup.Gateway.AgentUri })
+        {
+            await using var client = await McpSetup.ConnectAsync(setup.McpUri, token);
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/mcp");
+            request.Headers.Authorization = new("Bearer", token);
+            request.Headers.Accept.ParseAdd("text/event-stream");
+            request.Headers.Add("Mcp-Session-Id", client.SessionId);
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        }
+        await Task.Delay(500);
+
+        var errors = setup.Gateway.LogText().Split('\n').Where(l => l.Contains("\"@l\":\"Error\"", StringComparison.Ordinal) || l.Contains("\"@l\":\"Fatal\"", StringComparison.Ordinal)).ToList();
+        Assert.True(errors.Count == 0, string.Join("\n", errors));
+    }
+
+    [Fact]
     public async Task UnsolicitedServerMessages_OnTheGetStream_ReachTheClient_AndAreAudited()
     {
         await using var setup = await McpSetup.StartAsync();

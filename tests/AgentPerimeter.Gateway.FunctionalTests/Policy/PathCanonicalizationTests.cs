@@ -97,6 +97,9 @@ public class PathCanonicalizationTests
     // A transfer coding other than plain "chunked" and a repeated Content-Length are refused, never forwarded.
     [Theory]
     [InlineData("Content-Length: 5\r\nContent-Length: 6\r\n", "hello!")]
+    [InlineData("Content-Length: -5\r\n", "hello")]
+    [InlineData("Content-Length: 5, 5\r\n", "hello")]
+    [InlineData("Content-Length: 0x5\r\n", "hello")]
     [InlineData("Transfer-Encoding: gzip\r\n", "hello")]
     [InlineData("Transfer-Encoding: gzip, chunked\r\n", "0\r\n\r\n")]
     [InlineData("Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\n")]
