@@ -87,6 +87,9 @@ public sealed class IdentityResolver
         if (string.IsNullOrEmpty(agent) || string.IsNullOrEmpty(session) || string.IsNullOrEmpty(workType))
             return IdentityResult.Fail(RefusalCodes.InvalidToken, "The token does not name an agent, a session and a work type.");
 
+        if (!own)
+            session = ScopeExternalSession(agent, session);
+
         var expires = result.Properties?.ExpiresUtc ?? now;
         var identity = new AgentIdentity(agent, session, workType, issuer!, expires);
         if (_cache.Count >= MaxCacheEntries)
@@ -94,6 +97,16 @@ public sealed class IdentityResolver
         _cache[token] = identity;
         return new IdentityResult(identity, null, null);
     }
+
+    /// <summary>
+    /// An external token's session id as the gateway keys it: <c>ext:{agent}:{sid}</c> (each part
+    /// percent-escaped, so no two pairs give one key). Everything keyed by session — MCP session
+    /// bindings, rate-limit partitions, revocations, approvals, idempotency keys — is then scoped to
+    /// the issuer and the agent: an external token that carries another session's id (one of the
+    /// gateway's own <c>ses_…</c> ids, or another agent's) reaches nothing of that session.
+    /// </summary>
+    public static string ScopeExternalSession(string agent, string session) =>
+        $"ext:{Uri.EscapeDataString(agent)}:{Uri.EscapeDataString(session)}";
 
     private void Prune(DateTimeOffset now)
     {

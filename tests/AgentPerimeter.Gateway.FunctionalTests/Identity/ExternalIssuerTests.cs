@@ -48,7 +48,8 @@ public class ExternalIssuerTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var record = gw.AuditFor(response);
         Assert.Equal("sso-agent", record.GetProperty("agent").GetString());
-        Assert.Equal("okta-123", record.GetProperty("session").GetString());
+        // Scoped by issuer and agent: the IdP's session id, as the gateway keys it.
+        Assert.Equal("ext:sso-agent:okta-123", record.GetProperty("session").GetString());
         Assert.Single(upstream.Received);
     }
 
@@ -68,4 +69,42 @@ public class ExternalIssuerTests
         Assert.Equal(HttpStatusCode.Unauthorized, ownKeyIdpIssuer.StatusCode);
         Assert.Empty(upstream.Received);
     }
+
+    [Fact]
+    public async Task AnExternalTokenCarryingAnotherSessionsId_ReachesNothingOfThatSession()
+    {
+        var (idp, key) = StartIdp();
+        using var _ = idp;
+        await using var server = await TestMcpServer.StartAsync();
+        await using var gw = await TestGateway.StartAsync(server.Url, McpPolicies.Policy, McpPolicies.Routes(server.Url), ExternalArgs(idp));
+        var mcpUri = new Uri(gw.AgentUri, "mcp");
+
+        // The victim: one of the gateway's own sessions, with an MCP session bound to it.
+        var victimToken = await gw.TokenAsync("victim", "build");
+        var victimSid = new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(victimToken).GetClaim("sid").Value;
+        await using var victim = await Mcp.McpSetup.ConnectAsync(mcpUri, victimToken);
+        await victim.ListToolsAsync();
+
+        // The IdP vouches for a token naming the same agent and the victim's session id.
+        var forged = Tokens.Create(key, SecurityAlgorithms.RsaSha256, issuer: idp.Url!, agent: "victim", session: victimSid, workType: "build");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/mcp")
+        {
+            Content = new StringContent("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search_docs","arguments":{"text":"x"}}}""", System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new("Bearer", forged);
+        request.Headers.Accept.ParseAdd("application/json, text/event-stream");
+        request.Headers.Add("Mcp-Session-Id", victim.SessionId);
+        using var response = await gw.Agent.SendAsync(request);
+
+        Assert.Contains("mcp_session_not_owned", await response.Content.ReadAsStringAsync());
+        Assert.Empty(server.ToolCalls);
+
+        // Revoking the forged session's key leaves the victim's session working, and the reverse.
+        Assert.True((await gw.Admin.PostAsync($"admin/sessions/{Uri.EscapeDataString(IdentityResolverScope("victim", victimSid))}/revoke", null)).IsSuccessStatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await gw.GetAsync("/api/repos", forged)).StatusCode);
+        await victim.CallToolAsync("search_docs", new Dictionary<string, object?> { ["text"] = "x" });
+        Assert.Single(server.ToolCalls);
+    }
+
+    private static string IdentityResolverScope(string agent, string sid) => AgentPerimeter.Gateway.Identity.IdentityResolver.ScopeExternalSession(agent, sid);
 }
