@@ -51,6 +51,7 @@ public static class PerimeterHostingExtensions
         services.AddSingleton(options);
         services.AddSingleton(new GatewayLimits { MaxRequestBodyBytes = options.MaxRequestBodyBytes, MaxInspectedMessageBytes = options.MaxInspectedMessageBytes, UpstreamActivityTimeout = options.UpstreamActivityTimeout });
         services.AddSingleton<PerimeterMetrics>();
+        services.AddHostedService<KestrelRejectionCounter>(); // requests Kestrel refuses before the pipeline
         services.AddSingleton<PerimeterListeners>();
         services.AddSingleton<MatcherPolicy, ListenerMatcherPolicy>();
         services.AddHostedService<PerimeterStartup>();

@@ -30,12 +30,17 @@ public sealed class PerimeterMetrics
     private readonly Counter _tunnelEvents;
     private readonly Counter _inboundHandshakes;
     private readonly Gauge _egressTunnels;
+    private readonly Counter _rejectedRequests;
 
     public PerimeterMetrics()
     {
         Registry = Prometheus.Metrics.NewCustomRegistry();
         var factory = Prometheus.Metrics.WithCustomRegistry(Registry);
 
+        _rejectedRequests = factory.CreateCounter(
+            "agentperimeter_rejected_requests_total",
+            "Requests Kestrel refused before the perimeter's pipeline saw them (malformed request line or headers, headers too large, bad framing, too slow), by Kestrel's reason.",
+            ["reason"]);
         _actions = factory.CreateCounter(
             "agentperimeter_actions_total",
             "Actions decided by the perimeter, one per HTTP request or MCP JSON-RPC request.",
@@ -178,6 +183,8 @@ public sealed class PerimeterMetrics
     public void InboundRefused(string reason) => _inboundHandshakes.WithLabels(reason).Inc();
 
     public void EgressTunnels(int open) => _egressTunnels.Set(open);
+
+    public void RejectedRequest(string reason) => _rejectedRequests.WithLabels(reason).Inc();
 
     public void SessionIssued(string workType) => _sessions.WithLabels(workType).Inc();
 }
