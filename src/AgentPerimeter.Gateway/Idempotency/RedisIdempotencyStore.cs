@@ -22,7 +22,27 @@ public sealed class RedisIdempotencyStore(IConnectionMultiplexer redis, string p
         var value = JsonSerializer.Serialize(new IdempotencyEntry(fingerprint, null, claim, now));
         for (int attempt = 0; attempt < 3; attempt++)
         {
-            if (await db.StringSetAsync(Key(key), value, keepFor, When.NotExists).WaitAsync(timeout).ConfigureAwait(false))
+            var set = db.StringSetAsync(Key(key), value, keepFor, When.NotExists);
+            bool claimed;
+            try
+            {
+                claimed = await set.WaitAsync(timeout).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // The gateway gives up, so nothing will execute under this claim, but Redis may still run
+                // the SET later: should it land, take it back at once, or it would block the key (409, then
+                // "outcome unknown" for the whole window) although nothing was executed.
+                _ = set.ContinueWith(static (t, state) =>
+                {
+                    var (db, redisKey, written) = ((IDatabase, RedisKey, string))state!;
+                    if (t.IsCompletedSuccessfully && t.Result)
+                        _ = db.ScriptEvaluateAsync(ReleaseScript, [redisKey], [written]).ContinueWith(static r => _ = r.Exception, TaskScheduler.Default);
+                    _ = t.Exception; // observed: a late failure means no claim was written
+                }, (db, Key(key), value), TaskScheduler.Default);
+                throw;
+            }
+            if (claimed)
                 return new IdempotencyBegin(IdempotencyState.Started, null);
             var existing = await db.StringGetAsync(Key(key)).WaitAsync(timeout).ConfigureAwait(false);
             if (existing.HasValue && JsonSerializer.Deserialize<IdempotencyEntry>(existing.ToString()) is { } entry)

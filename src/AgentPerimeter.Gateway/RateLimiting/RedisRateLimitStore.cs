@@ -53,19 +53,32 @@ public sealed partial class RedisRateLimitStore : IRateLimitStore
         _logger = logger;
         // Load the script before the first action needs it, and again after every reconnect, so no
         // action pays for a script load inside its few-millisecond budget.
-        _redis.ConnectionRestored += (_, _) => _ = WarmAsync();
+        _redis.ConnectionRestored += (_, _) => _ = WarmOnceAsync();
         _redis.ConnectionFailed += (_, _) => _ready = false;
-        _ = WarmAsync();
+        _ = WarmOnceAsync();
     }
 
     private volatile bool _ready;
-    private int _warming;
 
     /// <summary>
     /// Ready once a command has gone through on the connection actions use (the script load proves it);
     /// not ready while it is down. A single slow answer does not take a replica out of rotation.
     /// </summary>
     public string? Problem => _ready && _redis.IsConnected ? null : _problem ?? "redis is not connected";
+
+    private readonly Lock _warmLock = new();
+    private Task? _warmTask;
+
+    /// <summary>The script load in flight, or a new one if none is.</summary>
+    private Task WarmOnceAsync()
+    {
+        lock (_warmLock)
+        {
+            if (_warmTask is null || _warmTask.IsCompleted)
+                _warmTask = WarmAsync();
+            return _warmTask;
+        }
+    }
 
     private async Task WarmAsync()
     {
@@ -96,12 +109,20 @@ public sealed partial class RedisRateLimitStore : IRateLimitStore
         }
         // Until the connection is back and the script loaded, do not send: a call that timed out on a cold
         // connection could still run later and spend budget nobody was answered for.
-        if (!_ready || !_redis.IsConnected)
+        if (!_ready && _redis.IsConnected)
         {
-            if (_redis.IsConnected && Interlocked.Exchange(ref _warming, 1) == 0)
-                _ = WarmAsync().ContinueWith(_ => Volatile.Write(ref _warming, 0), TaskScheduler.Default);
-            return Fail("redis is not connected (or reconnecting)");
+            // Connected but the script is not loaded yet (just started, just reconnected): the first
+            // actions wait for the one load in flight, within their own timeout, rather than fail closed.
+            try
+            {
+                await WarmOnceAsync().WaitAsync(_timeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+            }
         }
+        if (!_ready || !_redis.IsConnected)
+            return Fail("redis is not connected (or reconnecting)");
         try
         {
             // The timeout bounds the wait. (A call that runs after its action was refused still spends

@@ -40,4 +40,41 @@ public class RedisIdempotencyTests
         Assert.Single(upstream.Received);
         Assert.True(b.AuditFor(second).GetProperty("replay").GetBoolean());
     }
+
+    [Fact]
+    public async Task AClaimRedisWritesAfterTheGatewayGaveUp_DoesNotBlockTheKey_TheRetryExecutesOnce()
+    {
+        using var redis = await RedisServer.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
+        var (a, b) = await RedisReplicas.StartAsync(redis, upstream.Url, Policy);
+        await using var _ = a;
+        await using var __ = b;
+        var token = await a.TokenAsync("ci-bot", "build");
+
+        async Task<HttpResponseMessage> Post()
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/builds") { Content = new StringContent("""{"repo":"late"}""", Encoding.UTF8, "application/json") };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            request.Headers.Add("Idempotency-Key", "late-claim-1");
+            return await a.Agent.SendAsync(request);
+        }
+
+        // Redis holds every write for 2.5 s: the gateway's SET NX waits past its timeout, then runs.
+        await using (var control = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.ConnectionString + ",allowAdmin=true"))
+            await control.GetServer(control.GetEndPoints()[0]).ExecuteAsync("CLIENT", "PAUSE", "2500", "WRITE");
+        var gaveUp = await Post();
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, gaveUp.StatusCode);
+        Assert.Contains("idempotency_unavailable", await gaveUp.Content.ReadAsStringAsync());
+        Assert.Empty(upstream.Received);
+
+        // Once the late claim has landed (and been taken back), the retry executes, once.
+        HttpResponseMessage? retry = null;
+        await Eventually.WithinAsync(async () => (retry = await Post()).StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(10));
+        var replay = await Post();
+
+        Assert.Equal(HttpStatusCode.OK, retry!.StatusCode);
+        Assert.False(retry.Headers.Contains("Idempotent-Replayed"));
+        Assert.True(replay.Headers.Contains("Idempotent-Replayed"));
+        Assert.Single(upstream.Received);
+    }
 }

@@ -70,6 +70,56 @@ public class RedisRateLimitTests
     }
 
     [Fact]
+    public async Task ABurstRightAfterStart_WithTheDefaultTimeout_GetsExactlyTheBudget_AndNoUnavailable()
+    {
+        using var redis = await RedisServer.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
+        const int budget = 40;
+        var dir = Directory.CreateTempSubdirectory("perimeter-burst-").FullName;
+        var replicas = new List<(ChildProcess Process, Uri Agent, Uri Admin)>();
+        try
+        {
+            string? keyPath = null;
+            for (int i = 0; i < 3; i++)
+            {
+                // The default Redis timeout: what an operator who sets nothing gets.
+                var args = TestGateway.PrepareConfig(Path.Combine(dir, $"r{i}"), upstream.Url, RateLimitPolicies.Policy(budget, "01:00:00"))
+                    .Where(a => a != "--Gateway:Logging:Console=false")
+                    .Append($"--Gateway:Redis:ConnectionString={redis.ConnectionString}")
+                    .Concat(keyPath is null ? [] : [$"--Gateway:Identity:SigningKeyPath={keyPath}"]);
+                var process = ChildProcess.Start(ChildProcess.ProductDll("AgentPerimeter.Gateway", "AgentPerimeter.Gateway"), args);
+                await process.WaitForOutputAsync("AgentPerimeter gateway listening", TimeSpan.FromSeconds(60));
+                var m = Regex.Match(process.Output, "\"AgentUri\":\"(?<agent>[^\"]+)\",\"AdminUri\":\"(?<admin>[^\"]+)\"");
+                replicas.Add((process, new Uri(m.Groups["agent"].Value), new Uri(m.Groups["admin"].Value)));
+                keyPath ??= Path.Combine(dir, "r0", "data", "signing-key.pem");
+            }
+            using var admin = new HttpClient { BaseAddress = replicas[0].Admin };
+            var (token, _) = await InMemoryRateLimitTests.MintAsync(admin, "ci-bot");
+            var clients = replicas.Select(r => new HttpClient { BaseAddress = r.Agent }).ToArray();
+
+            // No readiness wait, no warm-up request: 64 clients at once, ten rounds, as soon as the replicas listen.
+            var statuses = new List<HttpStatusCode>();
+            string? firstUnexpected = null;
+            for (int round = 0; round < 10; round++)
+            {
+                var responses = await Task.WhenAll(Enumerable.Range(0, 64).Select(i => InMemoryRateLimitTests.Get(clients[i % 3], token, $"/api/repos/{round}-{i}")));
+                statuses.AddRange(responses.Select(r => r.StatusCode));
+                foreach (var r in responses.Where(r => r.StatusCode is not (HttpStatusCode.OK or HttpStatusCode.TooManyRequests)))
+                    firstUnexpected ??= $"{r.StatusCode}: {await r.Content.ReadAsStringAsync()}";
+            }
+
+            Assert.True(firstUnexpected is null, firstUnexpected);
+            Assert.Equal(budget, statuses.Count(s => s == HttpStatusCode.OK));
+            Assert.Equal(640 - budget, statuses.Count(s => s == HttpStatusCode.TooManyRequests));
+        }
+        finally
+        {
+            foreach (var r in replicas)
+                r.Process.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task Partitions_SessionsDoNotShare_AgentPartitionDoes_RouteLimitOnlyOnItsRoute()
     {
         using var redis = await RedisServer.StartAsync();
