@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of AgentPerimeter. Installs what the tests need when it is missing
 # (Debian packages: prometheus for the dashboard test, redis-server for the rate-limit tests;
-# the npm package @modelcontextprotocol/sdk for the MCP interop test),
+# the npm packages @modelcontextprotocol/sdk and @modelcontextprotocol/conformance for the MCP
+# interop and conformance tests),
 # builds the solution, runs every test assembly, and ends with one line summing them all:
 # "N passed, N failed".
 #
@@ -27,10 +28,11 @@ if [ ${#missing[@]} -gt 0 ]; then
     || { echo "could not install ${missing[*]} (apt-get failed)"; echo "0 passed, 1 failed"; exit 1; }
 fi
 
-# The MCP interop test drives the gateway with a client nobody here wrote: the TypeScript SDK.
+# The MCP interop and conformance tests drive the gateway with software nobody here wrote: the
+# TypeScript SDK and the official MCP conformance suite.
 node_dir=tests/AgentPerimeter.Gateway.FunctionalTests/Mcp/node
-if [ ! -d "$node_dir/node_modules/@modelcontextprotocol/sdk" ]; then
-  echo "Installing the TypeScript MCP SDK for the interop test (npm ci)"
+if [ ! -d "$node_dir/node_modules/@modelcontextprotocol/sdk" ] || [ ! -d "$node_dir/node_modules/@modelcontextprotocol/conformance" ]; then
+  echo "Installing the TypeScript MCP SDK and the MCP conformance suite (npm ci)"
   (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) \
     || { echo "npm ci failed in $node_dir"; echo "0 passed, 1 failed"; exit 1; }
 fi
