@@ -30,6 +30,17 @@ internal sealed class Args
 
     public IReadOnlyList<string> Positionals => _positionals;
 
+    /// <summary>Refuses any option not in <paramref name="known"/>: a mistyped flag is an error, never silently ignored.</summary>
+    public Args Only(IEnumerable<string> known)
+    {
+        var allowed = known.ToHashSet(StringComparer.Ordinal);
+        var unknown = _options.Keys.Where(k => !allowed.Contains(k)).ToList();
+        if (unknown.Count > 0)
+            throw new ArgsException($"unknown option{(unknown.Count > 1 ? "s" : "")} {string.Join(", ", unknown.Select(u => "--" + u))}; "
+                + (allowed.Count == 0 ? "this command takes none." : $"this command takes {string.Join(", ", allowed.Order(StringComparer.Ordinal).Select(a => "--" + a))}."));
+        return this;
+    }
+
     public bool Flag(string name) => _options.ContainsKey(name);
 
     public string? Get(string name) => _options.TryGetValue(name, out var v) ? v : null;

@@ -61,18 +61,18 @@ internal static class Cli
             var rest = args[1..];
             return args[0] switch
             {
-                "demo" => await DemoCommand.RunAsync(new Args(rest)),
-                "token" => await TokenCommand.RunAsync(new Args(rest)),
-                "check" => await CheckCommand.RunAsync(new Args(rest)),
-                "tools" => await ToolsCommand.RunAsync(new Args(rest)),
-                "secrets" => await SecretsCommand.RunAsync(new Args(rest)),
-                "sessions" => await SessionsCommand.RunAsync(new Args(rest)),
-                "tunnels" => await TunnelsCommand.RunAsync(new Args(rest)),
-                "approvals" => await ApprovalsCommand.RunAsync(new Args(rest)),
-                "actions" => await ActionsCommand.RunAsync(new Args(rest)),
-                "ca" => await CaCommand.RunAsync(new Args(rest)),
+                "demo" => await DemoCommand.RunAsync(new Args(rest).Only(["exit", "agent-port", "admin-port", "upstream-port", "data-dir"])),
+                "token" => await TokenCommand.RunAsync(new Args(rest).Only([.. AdminOptions, "work-type", "agent", "ttl"])),
+                "check" => await CheckCommand.RunAsync(new Args(rest).Only(["routes"])),
+                "tools" => await ToolsCommand.RunAsync(new Args(rest).Only([.. AdminOptions, "hash"])),
+                "secrets" => await SecretsCommand.RunAsync(new Args(rest).Only([.. AdminOptions, "json"])),
+                "sessions" => await SessionsCommand.RunAsync(new Args(rest).Only([.. AdminOptions, "agent"])),
+                "tunnels" => await TunnelsCommand.RunAsync(new Args(rest).Only(AdminOptions)),
+                "approvals" => await ApprovalsCommand.RunAsync(new Args(rest).Only([.. AdminOptions, "all"])),
+                "actions" => await ActionsCommand.RunAsync(new Args(rest).Only(AdminOptions)),
+                "ca" => await CaCommand.RunAsync(new Args(rest).Only(AdminOptions)),
                 "sandbox" => await SandboxCommand.RunAsync(rest),
-                "audit" when rest.Length > 0 && rest[0] == "verify" => AuditCommand.Verify(new Args(rest[1..])),
+                "audit" when rest.Length > 0 && rest[0] == "verify" => AuditCommand.Verify(new Args(rest[1..]).Only(["checkpoints"])),
                 _ => Fail($"unknown command '{string.Join(' ', args)}'. Run 'perimeter --help'."),
             };
         }
@@ -82,13 +82,20 @@ internal static class Cli
         }
     }
 
+    /// <summary>Options of every command that talks to the admin listener.</summary>
+    private static readonly string[] AdminOptions = ["admin", "admin-token-file"];
+
+    /// <summary>Exit codes (sysexits): 0 done; 1 a check failed (audit verify: tampered); 64 usage; 69 the gateway
+    /// cannot be reached (or answered something that is not its admin API); 77 the admin API refused (admin token).</summary>
+    public const int ExitUsage = 64, ExitUnavailable = 69, ExitRefused = 77;
+
     /// <summary>The gateway program is not installed beside the CLI (its build or publish puts it in gateway/).</summary>
     public const string GatewayMissing =
         "cannot find the gateway program (AgentPerimeter.Gateway.dll) in the gateway/ folder beside the CLI. Build or publish the CLI project, which puts it there.";
 
-    public static int Fail(string message)
+    public static int Fail(string message, int exitCode = ExitUsage)
     {
         Console.Error.WriteLine($"perimeter: {message}");
-        return 64;
+        return exitCode;
     }
 }

@@ -38,9 +38,15 @@ internal static class SessionsCommand
                 else
                     throw new ArgsException("usage: perimeter sessions revoke SESSION_ID | perimeter sessions revoke --agent NAME");
                 var response = await http.PostAsync(path, null);
+                var body = await response.Content.ReadAsStringAsync();
                 if (!response.IsSuccessStatusCode)
-                    return Cli.Fail($"the gateway refused ({(int)response.StatusCode}): {await response.Content.ReadAsStringAsync()}");
+                    return Cli.Fail($"the gateway refused ({(int)response.StatusCode}): {body}", Cli.ExitUnavailable);
                 Console.Out.WriteLine($"revoked: {what}");
+                using (var answer = JsonDocument.Parse(body))
+                {
+                    if (answer.RootElement.TryGetProperty("known", out var known) && known.ValueKind == JsonValueKind.False)
+                        Console.Error.WriteLine($"perimeter: note: this gateway never issued a token for {what}; check the id (it is revoked all the same, in case it is another replica's or an external issuer's).");
+                }
                 return 0;
             }
             default:

@@ -36,7 +36,7 @@ internal static class TokenCommand
         if (!response.IsSuccessStatusCode)
         {
             var message = JsonSerializer.Deserialize(body, ProtocolJsonContext.Default.PerimeterRefusal)?.Message ?? response.ReasonPhrase;
-            return (null, Cli.Fail($"the gateway refused the session ({(int)response.StatusCode}): {message}"));
+            return (null, Cli.Fail($"the gateway refused the session ({(int)response.StatusCode}): {message}", Cli.ExitRefused));
         }
         return (JsonSerializer.Deserialize(body, ProtocolJsonContext.Default.SessionTokenResponse)!.Token, 0);
     }

@@ -28,8 +28,11 @@ internal static class HealthEndpoints
             return Results.Json(body, statusCode: ready ? 200 : 503);
         });
 
-        open.MapGet("/metrics", async (HttpContext ctx, PerimeterMetrics metrics) =>
+        open.MapGet("/metrics", async (HttpContext ctx, PerimeterMetrics metrics, AuditLog audit, RateLimiting.IRateLimitStore limits, Identity.IRevocationStore revocations) =>
         {
+            // Readiness as a series too, measured at each scrape: alerts need not probe /readyz.
+            var storeUp = (limits.Problem ?? revocations.Problem) is null;
+            metrics.Readiness(audit.EnsureWritable() && storeUp, storeUp);
             ctx.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
             await metrics.Registry.CollectAndExportAsTextAsync(ctx.Response.Body, ctx.RequestAborted);
         });

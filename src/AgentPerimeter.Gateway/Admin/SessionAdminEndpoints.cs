@@ -15,7 +15,12 @@ internal static class SessionAdminEndpoints
             if (!await records.RecordAsync(context, "revoked", new("target_kind", kind), new("target", Actions.ActionResponses.Printable(id, 128))))
                 return Results.Json(new { revoked = $"{kind}:{id}", recorded = false, error = Protocol.Refusals.RefusalCodes.AuditUnavailable,
                     message = "The revocation is in force on every replica, but the audit log could not record it." }, statusCode: 503);
-            return Results.Json(new { revoked = $"{kind}:{id}" });
+            // Known: a session this gateway issued, or an agent it issued one to. An unknown id is revoked all the
+            // same (an external issuer's session, another replica's, one issued later), and the answer says so.
+            var issuer = context.RequestServices.GetRequiredService<Identity.SessionIssuer>();
+            bool known = kind == "session" ? issuer.Sessions.Any(s => s.SessionId == id) || id.StartsWith("ext:", StringComparison.Ordinal)
+                : issuer.Sessions.Any(s => s.AgentId == id);
+            return Results.Json(new { revoked = $"{kind}:{id}", known });
         }
         catch (Exception ex) when (ex is TimeoutException or StackExchange.Redis.RedisException or IOException)
         {

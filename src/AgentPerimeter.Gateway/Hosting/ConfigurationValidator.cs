@@ -62,6 +62,8 @@ public static class ConfigurationValidator
             }
         }
 
+        Policy.RouteConfigCheck.CheckRoutes(configuration, errors);
+
         // Two routes matching the same path, methods and hosts make every request to it fail at routing
         // time (an ambiguous match); say so at startup instead.
         var seen = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);

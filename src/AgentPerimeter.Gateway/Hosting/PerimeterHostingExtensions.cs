@@ -32,8 +32,10 @@ public static class PerimeterHostingExtensions
         var config = builder.Configuration;
         var configDir = ResolveConfigDirectory(config);
         config.AddJsonFile(Path.Combine(configDir, "gateway.json"), optional: true, reloadOnChange: false);
-        config.AddJsonFile(Path.GetFullPath(config["routes"] ?? Path.Combine(configDir, "routes.json")), optional: false, reloadOnChange: true);
-        config.AddJsonFile(Path.GetFullPath(config["policy"] ?? Path.Combine(configDir, "perimeter.json")), optional: false, reloadOnChange: true);
+        var files = new ConfigFiles(configDir, Path.GetFullPath(config["routes"] ?? Path.Combine(configDir, "routes.json")),
+            Path.GetFullPath(config["policy"] ?? Path.Combine(configDir, "perimeter.json")));
+        AddWatchedJsonFile(config, files.Routes);
+        AddWatchedJsonFile(config, files.Policy);
         // Environment and command line override the files (e.g. --Gateway:Listeners:Agent=http://127.0.0.1:0).
         config.AddEnvironmentVariables();
         config.AddCommandLine(args);
@@ -77,7 +79,12 @@ public static class PerimeterHostingExtensions
         services.AddPerimeterRateLimiting(redis, TimeSpan.FromMilliseconds(options.Redis.TimeoutMilliseconds));
         services.AddPerimeterEgress(options.Egress, options.ResolveDataPath("egress-ca.pem"), options.ResolveDataPath("egress-ca.key.pem"));
         services.AddPerimeterTunnels(new DeclaredTunnels(options.TunnelDefinitions), options.Inbound);
-        services.AddPerimeterProxy(config.GetSection("ReverseProxy"));
+        // YARP reads the routes through a gate the policy store opens only for a reload that is valid
+        // whole (routes and policy together); a half-written routes.json never reaches the route table.
+        var gate = new RouteGate(config);
+        services.AddSingleton(gate);
+        services.AddSingleton(files);
+        services.AddPerimeterProxy(new ConfigurationBuilder().Add(gate).Build().GetSection("ReverseProxy"));
 
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {
@@ -164,6 +171,26 @@ public static class PerimeterHostingExtensions
             return StackExchange.Redis.ConnectionMultiplexer.Connect(config);
         });
         return redis.KeyPrefix;
+    }
+
+    /// <summary>
+    /// A configuration file that reloads on change. A version that does not parse is not thrown on the
+    /// file watcher's thread (where it would be lost, and the reload signal with it): the reload goes
+    /// on, and <see cref="PolicyStore"/> finds the syntax error in the file and refuses the change whole.
+    /// At startup a parse error still throws, and the gateway exits with code 2 naming the file.
+    /// </summary>
+    private static void AddWatchedJsonFile(IConfigurationBuilder config, string path)
+    {
+        bool loading = true; // the first load happens inside AddJsonFile: its errors are not ignored
+        config.AddJsonFile(source =>
+        {
+            source.Path = path;
+            source.Optional = false;
+            source.ReloadOnChange = true;
+            source.ResolveFileProvider();
+            source.OnLoadException = context => context.Ignore = !loading;
+        });
+        loading = false;
     }
 
     private static string ResolveConfigDirectory(IConfiguration config)

@@ -31,12 +31,26 @@ public sealed class PerimeterMetrics
     private readonly Counter _inboundHandshakes;
     private readonly Gauge _egressTunnels;
     private readonly Counter _rejectedRequests;
+    private readonly Gauge _ready;
+    private readonly Gauge _limitStoreUp;
 
     public PerimeterMetrics()
     {
         Registry = Prometheus.Metrics.NewCustomRegistry();
         var factory = Prometheus.Metrics.WithCustomRegistry(Registry);
 
+        _ready = factory.CreateGauge("agentperimeter_ready",
+            "1 while the gateway is ready to take actions (audit log writable, limit store reachable), else 0; as /readyz answers.");
+        _limitStoreUp = factory.CreateGauge("agentperimeter_limit_store_up",
+            "1 while the rate-limit and revocation store (Redis, or memory) answers, else 0.");
+        var version = typeof(PerimeterMetrics).Assembly
+            .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "unknown";
+        var plus = version.IndexOf('+', StringComparison.Ordinal);
+        factory.CreateGauge("agentperimeter_build_info", "The running build: version and source commit (value 1).", ["version", "commit"])
+            .WithLabels(plus < 0 ? version : version[..plus], plus < 0 ? "unknown" : version[(plus + 1)..]).Set(1);
+        // .NET runtime and process metrics (GC, thread pool, CPU, memory) in this gateway's registry.
+        DotNetStats.Register(Registry);
         _rejectedRequests = factory.CreateCounter(
             "agentperimeter_rejected_requests_total",
             "Requests Kestrel refused before the perimeter's pipeline saw them (malformed request line or headers, headers too large, bad framing, too slow), by Kestrel's reason.",
@@ -185,6 +199,38 @@ public sealed class PerimeterMetrics
     public void EgressTunnels(int open) => _egressTunnels.Set(open);
 
     public void RejectedRequest(string reason) => _rejectedRequests.WithLabels(reason).Inc();
+
+    public void Readiness(bool ready, bool limitStoreUp)
+    {
+        _ready.Set(ready ? 1 : 0);
+        _limitStoreUp.Set(limitStoreUp ? 1 : 0);
+    }
+
+    private static readonly string[] PrimedDecisions = ["allow", "deny"];
+    private static readonly string[] PrimedGoverned = ["true", "false"];
+    private static readonly string[] PrimedOutcomes = ["forwarded", "upstream_failed"];
+
+    /// <summary>
+    /// Creates at zero the series an SRE alerts on — for each work type and route its rules name:
+    /// allowed and denied, governed and not; forwarded and upstream failures — and both reload results,
+    /// so the first event of each is visible to <c>rate()</c> and <c>increase()</c> (a series that starts
+    /// at 1 hides its first event from both).
+    /// </summary>
+    public void Prime(IEnumerable<(string WorkType, string Route, string Kind)> actions)
+    {
+        foreach (var (workType, route, kind) in actions)
+        {
+            foreach (var decision in PrimedDecisions)
+            {
+                foreach (var governed in PrimedGoverned)
+                    _actions.WithLabels(workType, route, kind, decision, governed);
+            }
+            foreach (var outcome in PrimedOutcomes)
+                _outcomes.WithLabels(workType, route, kind, outcome);
+        }
+        _policyReloads.WithLabels("applied");
+        _policyReloads.WithLabels("rejected");
+    }
 
     public void SessionIssued(string workType) => _sessions.WithLabels(workType).Inc();
 }

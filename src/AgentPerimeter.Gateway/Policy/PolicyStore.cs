@@ -5,8 +5,11 @@ using Microsoft.Extensions.Primitives;
 namespace AgentPerimeter.Gateway.Policy;
 
 /// <summary>
-/// Holds the running policy and swaps it when the policy or route files change. A new version that
-/// fails validation is refused with every error logged; the running one stays.
+/// Holds the running policy and swaps it, together with the route table YARP serves
+/// (<see cref="RouteGate"/>), when the policy or route files change. A change is applied whole or not
+/// at all: each file must be JSON, the routes valid (<see cref="RouteConfigCheck"/>) and the policy
+/// valid against them; otherwise every error is logged, the reload counted as rejected and recorded,
+/// and the running routes and policy both stay.
 /// </summary>
 public sealed partial class PolicyStore : IDisposable
 {
@@ -16,12 +19,17 @@ public sealed partial class PolicyStore : IDisposable
     private readonly IDisposable _subscription;
     private readonly IPolicySectionLoader[] _sections;
     private readonly IActionRecorder? _recorder;
+    private readonly RouteGate? _gate;
+    private readonly ConfigFiles? _files;
+    private readonly Lock _reloadLock = new();
     private volatile PerimeterPolicy _current;
 
     public PolicyStore(IConfiguration configuration, ILogger<PolicyStore> logger, PerimeterMetrics metrics, IEnumerable<IPolicySectionLoader> sections,
-        IActionRecorder? recorder = null)
+        IActionRecorder? recorder = null, RouteGate? gate = null, ConfigFiles? files = null)
     {
         _recorder = recorder;
+        _gate = gate;
+        _files = files;
         _configuration = configuration;
         _logger = logger;
         _metrics = metrics;
@@ -30,6 +38,7 @@ public sealed partial class PolicyStore : IDisposable
         if (!result.IsValid)
             throw new PolicyValidationException(result.Errors);
         _current = result.Policy!;
+        PrimeMetrics();
         Log.PolicyLoaded(_logger, _current.Version, _current.WorkTypes.Count);
         _subscription = ChangeToken.OnChange(configuration.GetReloadToken, Reload);
     }
@@ -52,35 +61,67 @@ public sealed partial class PolicyStore : IDisposable
 
     internal void Reload()
     {
-        PolicyLoadResult result;
-        try
+        lock (_reloadLock)
+            ReloadLocked();
+    }
+
+    private void ReloadLocked()
+    {
+        var errors = new List<string>();
+        // A file caught half-written is not JSON: its keys are missing from the configuration now, so
+        // nothing else is read until it parses.
+        if (_files is not null)
         {
-            result = PolicyLoader.Load(_configuration, KnownRoutes(_configuration), _sections);
+            RouteConfigCheck.CheckJsonFile(_files.Routes, errors);
+            RouteConfigCheck.CheckJsonFile(_files.Policy, errors);
         }
-        catch (Exception ex)
+        PolicyLoadResult? result = null;
+        if (errors.Count == 0)
         {
-            // A half-written file can fail to parse; keep the running policy.
-            result = new PolicyLoadResult(null, [$"policy could not be read: {ex.Message}"]);
+            RouteConfigCheck.CheckRoutes(_configuration, errors);
+            try
+            {
+                result = PolicyLoader.Load(_configuration, KnownRoutes(_configuration), _sections);
+                errors.AddRange(result.Errors);
+            }
+            catch (Exception ex)
+            {
+                errors.Add($"policy could not be read: {ex.Message}");
+            }
         }
 
-        if (!result.IsValid)
+        if (errors.Count > 0)
         {
-            foreach (var error in result.Errors)
+            foreach (var error in errors)
                 Log.ReloadError(_logger, error);
-            Log.ReloadRefused(_logger, result.Errors.Count, _current.Version);
+            Log.ReloadRefused(_logger, errors.Count, _current.Version);
             _metrics.PolicyReload(applied: false);
-            Record("policy_reload_refused", new("running_version", _current.Version), new("errors", result.Errors.Count),
-                new("first_error", result.Errors.Count > 0 ? result.Errors[0] : null));
+            Record("policy_reload_refused", new("running_version", _current.Version), new("errors", errors.Count),
+                new("first_error", errors[0]));
             return;
         }
 
-        if (result.Policy!.Version == _current.Version)
+        bool routesChanged = _gate is not null && !_gate.Matches(_configuration);
+        bool policyChanged = result!.Policy!.Version != _current.Version;
+        if (!routesChanged && !policyChanged)
             return;
         var previous = _current.Version;
+        // The policy first: a new rule for a new route is in place before the route can match.
         _current = result.Policy;
-        Record("policy_reload_applied", new("version", _current.Version), new("previous_version", previous));
+        if (routesChanged)
+            _gate!.Open(_configuration);
+        PrimeMetrics();
+        Record("policy_reload_applied", new("version", _current.Version), new("previous_version", previous), new("routes_changed", routesChanged ? "true" : "false"));
         _metrics.PolicyReload(applied: true);
         Log.PolicyLoaded(_logger, _current.Version, _current.WorkTypes.Count);
+    }
+
+    /// <summary>The alert-relevant series of the running policy, at zero (see <see cref="PerimeterMetrics.Prime"/>).</summary>
+    private void PrimeMetrics()
+    {
+        var mcp = McpRoutes(_configuration);
+        _metrics.Prime(_current.WorkTypes.Values.SelectMany(w => w.Rules.Select(r => r.Route).Distinct(StringComparer.OrdinalIgnoreCase)
+            .Select(route => (w.Name, route, mcp.Contains(route) ? "mcp" : "http"))));
     }
 
     /// <summary>A reload is an operator action (someone changed the files): a record of the chain, not awaited (reloads run on a file-watcher thread).</summary>

@@ -7,6 +7,27 @@ internal static class CliRunner
     // test's output lands in another's writer and a restore puts back the wrong one.
     private static readonly SemaphoreSlim OneAtATime = new(1, 1);
 
+    /// <summary>Runs the CLI capturing stdout and stderr.</summary>
+    public static async Task<(int Exit, string Output, string Error)> RunCapturingErrorsAsync(string[] args)
+    {
+        await OneAtATime.WaitAsync();
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var (originalOut, originalError) = (Console.Out, Console.Error);
+        Console.SetOut(output);
+        Console.SetError(error);
+        try
+        {
+            return (await Cli.Cli.RunAsync(args), output.ToString(), error.ToString());
+        }
+        finally
+        {
+            Console.SetOut(originalOut);
+            Console.SetError(originalError);
+            OneAtATime.Release();
+        }
+    }
+
     public static async Task<(int Exit, string Output)> RunAsync(string[] args)
     {
         await OneAtATime.WaitAsync();
