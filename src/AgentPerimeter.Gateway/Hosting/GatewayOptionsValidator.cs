@@ -44,7 +44,7 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
                 errors.Add($"Gateway:Admin:TokenFile: '{path}' must exist and hold a token of at least 16 characters (e.g. openssl rand -hex 32 > {path}).");
         }
         if (options.Redis.TimeoutMilliseconds is < 1 or > 10_000)
-            errors.Add("Gateway:Redis:TimeoutMilliseconds: must be between 1 and 10000 (default 100).");
+            errors.Add("Gateway:Redis:TimeoutMilliseconds: must be between 1 and 10000 (default 250).");
         if (!Enum.TryParse<Serilog.Events.LogEventLevel>(options.Logging.MinimumLevel, ignoreCase: true, out _))
             errors.Add($"Gateway:Logging:MinimumLevel: '{options.Logging.MinimumLevel}' is not a level. Use Verbose, Debug, Information, Warning, Error or Fatal.");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -10,7 +10,7 @@ public sealed class RedisOptions
     public string? ConnectionString { get; set; }
 
     /// <summary>How long a rate-limit decision may wait for Redis before the work type's failure mode decides.</summary>
-    public int TimeoutMilliseconds { get; set; } = 100;
+    public int TimeoutMilliseconds { get; set; } = 250;
 
     /// <summary>Prefix of every key and channel the gateway uses.</summary>
     public string KeyPrefix { get; set; } = "agentperimeter";

@@ -81,7 +81,7 @@ internal static class MethodSection
             + "in full on every action. The in-memory gateway keeps limit state in the process (no `Gateway:Redis`); the Redis gateway runs with "
             + $"`--Gateway:Redis:ConnectionString=127.0.0.1:PORT` against a `redis-server` {rl.RedisVersion} the benchmark starts on a free loopback port "
             + "(`--save '' --appendonly no`, files in the run's temporary directory) and stops at the end; every other Redis option is the default "
-            + "(50 ms timeout). Each gateway has its own data directory, signing key and bearer token.");
+            + "(`Gateway:Redis:TimeoutMilliseconds` as shipped). Each gateway has its own data directory, signing key and bearer token.");
         sb.AppendLine("- **why two more processes**: **gateway** stays exactly the shipped config with no limits, so its numbers compare with earlier runs; "
             + "Redis or memory is chosen at start-up, so the two limits gateways must be separate processes anyway, and they differ only in that option.");
         sb.AppendLine($"- **load**: the same wrk rounds (all {v.Data.Targets.Count} HTTP targets rotate together) and the same fixed-rate hey run; {s.LimitsWarmupSeconds} s warm-up each "

@@ -208,24 +208,19 @@ public sealed class WriteAheadTests
         }
     }
 
+    // A route whose cluster is missing used to start and answer 503 route_unavailable at request time;
+    // the configuration check (issue 16) now refuses it at startup and on reload, naming route and cluster.
     [Fact]
-    public async Task RouteWhoseClusterIsMissing_AnswersInThePerimetersShape_WithAnActionId_NotABare503()
+    public async Task RouteWhoseClusterIsMissing_IsRefusedAtStartup_NamingTheRouteAndTheCluster()
     {
         await using var upstream = await TestUpstream.StartAsync();
         var routes = TestPolicies.Routes(upstream.Url).Replace(
             "\"other\": { \"ClusterId\": \"up\"", "\"other\": { \"ClusterId\": \"nowhere\"");
-        var policy = TestPolicies.Default.Replace("\"Paths\": [ \"/api/builds\" ] }", "\"Paths\": [ \"/api/builds\" ] },\n { \"Id\": \"build-other\", \"Route\": \"other\", \"Methods\": [ \"GET\" ], \"Paths\": [ \"/other/**\" ] }");
-        await using var gw = await TestGateway.StartAsync(upstream.Url, policy, routes);
-        var token = await gw.TokenAsync("ci-bot", "build");
 
-        using var response = await gw.GetAsync("/other/x", token);
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
-        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        Assert.Equal("route_unavailable", body.RootElement.GetProperty("error").GetString());
-        var record = gw.AuditFor(response);
-        Assert.Equal("route_unavailable", record.GetProperty("code").GetString());
-        Assert.Equal("other", record.GetProperty("route").GetString());
-        Assert.NotEqual("pending", record.GetProperty("decision").GetString());
+        var refused = await Assert.ThrowsAsync<AgentPerimeter.Gateway.Hosting.ConfigurationValidationException>(
+            () => TestGateway.StartAsync(upstream.Url, TestPolicies.Default, routes));
+
+        Assert.Contains(refused.Errors, e => e.Contains("ReverseProxy:Routes:other:ClusterId: cluster 'nowhere' is not defined", StringComparison.Ordinal));
         Assert.Empty(upstream.Received);
     }
 
