@@ -7,21 +7,26 @@
 #     --gateway https://gateway.example.com:8443 --tunnel crm-mcp --target http://crm-mcp:7000 \
 #     --credential-file /etc/agentperimeter/tunnel-crm-mcp
 #
+#   openssl rand -hex 32 > admin-token
 #   docker run --rm \
 #     -p 8080:8080 -p 127.0.0.1:9090:9090 \
 #     -v agentperimeter-data:/var/lib/agentperimeter \
 #     -v "$PWD/config:/app/config:ro" \
+#     -v "$PWD/admin-token:/run/secrets/agentperimeter-admin-token:ro" \
 #     agentperimeter
 #
 # Ports: 8080 is the agent listener (proxied routes only); 9090 is the admin listener (/metrics,
-# /healthz, /readyz, /admin/sessions). Publish 9090 to loopback or a private network only, and set
-# Gateway__Admin__TokenFile so /admin/* (which mints session tokens) needs the operators' token.
+# /healthz, /readyz, /admin/sessions). Publish 9090 to loopback or a private network only. /admin/*
+# (which mints session tokens) needs the operators' token from /run/secrets/agentperimeter-admin-token
+# (Gateway__Admin__TokenFile): the gateway does not start without that file, so the image never runs
+# with an open admin API.
 #
 # Checking a configuration change before it is deployed (the same validation as startup, nothing started):
 #   docker run --rm -v "$PWD/config:/app/config:ro" agentperimeter --check --config-dir /app/config
 #
-# Configuration: the shipped config/*.json (gateway.json, routes.json, perimeter.json) is baked into
-# /app/config as a working default. In production mount your own directory over it (read-only is
+# Configuration: deploy/container/config/*.json (gateway.json, routes.json, perimeter.json) is baked into
+# /app/config: a gateway that starts and refuses every action (no route, no secret, no demo address
+# that could not exist in a container). Mount your own directory over it (read-only is
 # fine): routes.json and perimeter.json are reloaded when they change. On mounts whose change events
 # do not reach the container (some network or Kubernetes ConfigMap volumes) set
 # DOTNET_USE_POLLING_FILE_WATCHER=true. Any setting can also be overridden with environment variables,
@@ -95,7 +100,10 @@ WORKDIR /app
 RUN mkdir -p /var/lib/agentperimeter && chown "$APP_UID:$APP_UID" /var/lib/agentperimeter
 
 COPY --from=build /app/publish/ ./
-COPY config/ /app/config/
+# Not the repository's demo config (its upstream is 127.0.0.1, its secret a demo value), which the
+# build links beside the binary: the image's own, and nothing else.
+RUN rm -rf /app/config
+COPY deploy/container/config/ /app/config/
 
 # Listeners on all interfaces inside the container; the data directory on the volume. The gateway
 # binds its own two listeners, so the base image's ASPNETCORE_HTTP_PORTS=8080 is cleared (otherwise
@@ -104,6 +112,7 @@ ENV PERIMETER_CONFIG_DIR=/app/config \
     Gateway__DataDirectory=/var/lib/agentperimeter \
     Gateway__Listeners__Agent=http://0.0.0.0:8080 \
     Gateway__Listeners__Admin=http://0.0.0.0:9090 \
+    Gateway__Admin__TokenFile=/run/secrets/agentperimeter-admin-token \
     ASPNETCORE_HTTP_PORTS=
 
 VOLUME ["/var/lib/agentperimeter"]

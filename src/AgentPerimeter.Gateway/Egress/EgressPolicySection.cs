@@ -37,7 +37,8 @@ internal sealed class EgressPolicySection : IPolicySectionLoader
             }
             var rules = new List<EgressRule>();
             var rulesSection = section.GetSection("Rules");
-            if (rulesSection.Value is not null)
+            // An empty JSON array ("Rules": []) reaches the configuration as an empty value: no rules, not a mistake.
+            if (!string.IsNullOrEmpty(rulesSection.Value))
                 context.Errors.Add($"{rulesSection.Path}: must be a list of rules, not a single value.");
             foreach (var ruleSection in rulesSection.GetChildren())
             {

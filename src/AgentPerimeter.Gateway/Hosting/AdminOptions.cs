@@ -12,4 +12,10 @@ public sealed class AdminOptions
     /// Relative to the data directory. Unset: the admin API relies on the listener being private.
     /// </summary>
     public string? TokenFile { get; set; }
+
+    /// <summary>
+    /// Lets an admin listener that other hosts can reach run without <see cref="TokenFile"/> — only for a
+    /// network that is private by other means. Without it such a gateway refuses to start.
+    /// </summary>
+    public bool AllowUnauthenticated { get; set; }
 }

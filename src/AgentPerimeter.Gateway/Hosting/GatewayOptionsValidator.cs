@@ -8,6 +8,9 @@ namespace AgentPerimeter.Gateway.Hosting;
 /// </summary>
 internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
 {
+    private static bool IsLoopback(Uri uri) =>
+        uri.Host is "localhost" || (System.Net.IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip) && System.Net.IPAddress.IsLoopback(ip));
+
     public ValidateOptionsResult Validate(string? name, GatewayOptions options)
     {
         var errors = new List<string>();
@@ -37,6 +40,12 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             errors.Add("Gateway:UpstreamActivityTimeout: must be a positive time span such as 00:10:00 (default 10 minutes).");
         if (options.MaxInspectedMessageBytes < 64 * 1024)
             errors.Add("Gateway:MaxInspectedMessageBytes: must be at least 65536 bytes (default 16777216).");
+        // The admin API mints session tokens: reachable from other hosts, it needs the operators' token.
+        if (options.Admin.TokenFile is null && !options.Admin.AllowUnauthenticated && options.Listeners.Admin is { } adminUrl
+            && Uri.TryCreate(adminUrl, UriKind.Absolute, out var adminUri) && !IsLoopback(adminUri))
+            errors.Add($"Gateway:Listeners:Admin: '{adminUrl}' can be reached from other hosts, and the admin API (which mints session tokens) would answer anyone: "
+                + "set Gateway:Admin:TokenFile to a file holding the operators' token (openssl rand -hex 32 > admin-token), bind the admin listener to 127.0.0.1, "
+                + "or — only on a network private by other means — set Gateway:Admin:AllowUnauthenticated to true.");
         if (options.Admin.TokenFile is { } tokenFile)
         {
             var path = options.ResolveDataPath(tokenFile);

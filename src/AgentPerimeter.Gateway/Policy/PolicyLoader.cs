@@ -61,7 +61,8 @@ public static class PolicyLoader
 
             var rules = new List<PolicyRule>();
             var rulesSection = wtSection.GetSection("Rules");
-            if (rulesSection.Value is not null)
+            // An empty JSON array ("Rules": []) reaches the configuration as an empty value: no rules, not a mistake.
+            if (!string.IsNullOrEmpty(rulesSection.Value))
                 errors.Add($"{rulesSection.Path}: must be a list of rules, not a single value.");
             foreach (var ruleSection in rulesSection.GetChildren())
             {
