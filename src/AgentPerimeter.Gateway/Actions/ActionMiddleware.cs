@@ -14,6 +14,7 @@ internal sealed partial class ActionMiddleware(
     IActionRecorder recorder,
     TimeProvider time,
     GatewayLimits limits,
+    ActionLogOptions logOptions,
     ILogger<ActionMiddleware> logger)
 {
     private static readonly Func<object, Task> OnStartingCallback = static state =>
@@ -31,6 +32,9 @@ internal sealed partial class ActionMiddleware(
         };
         context.Features.Set<IActionFeature>(new ActionFeature(action));
         context.Response.OnStarting(OnStartingCallback, (this, context));
+        // Every log line written while this action runs — YARP's proxy errors included — carries its id
+        // and route (read when the line is written, so the route is there once it is known).
+        using var scope = logger.BeginScope(new ActionLogScope(action));
 
         if (!recorder.CanRecord())
         {
@@ -116,7 +120,40 @@ internal sealed partial class ActionMiddleware(
             // The answer must not reach the agent unrecorded: drop the connection instead.
             Log.AbortedUnrecorded(logger, action.ActionId, action.Method, action.Path, action.DecisionLabel);
             context.Abort();
+            return;
         }
+        if (logOptions.AccessLog)
+        {
+            Log.Access(logger, action.ActionId, action.AgentId ?? "-", action.WorkType ?? "-", action.RouteId ?? "-",
+                action.Mcp?.Target ?? action.Mcp?.Method ?? action.Path, action.DecisionLabel, action.OutcomeLabel, action.Status, (long)action.Elapsed.TotalMilliseconds);
+        }
+        else if (action.Refused)
+        {
+            Log.Refused(logger, action.ActionId, action.AgentId ?? "-", action.WorkType ?? "-", action.RouteId ?? "-", action.Method, action.Path, action.DecisionLabel, action.Code);
+        }
+    }
+
+    /// <summary>The action's id and route as log scope properties, read when a line is written.</summary>
+    private sealed class ActionLogScope(ActionContext action) : IReadOnlyList<KeyValuePair<string, object?>>
+    {
+        public int Count => 2;
+
+        public KeyValuePair<string, object?> this[int index] => index switch
+        {
+            0 => new("ActionId", action.ActionId),
+            1 => new("Route", action.RouteId),
+            _ => throw new ArgumentOutOfRangeException(nameof(index)),
+        };
+
+        public IEnumerator<KeyValuePair<string, object?>> GetEnumerator()
+        {
+            yield return this[0];
+            yield return this[1];
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+        public override string ToString() => $"action {action.ActionId} route {action.RouteId}";
     }
 
     private static partial class Log
@@ -129,5 +166,13 @@ internal sealed partial class ActionMiddleware(
 
         [LoggerMessage(EventId = 3, Level = LogLevel.Error, Message = "Action {ActionId}: a pipeline stage failed")]
         public static partial void StageFailed(ILogger logger, string actionId, Exception exception);
+
+        [LoggerMessage(EventId = 4, Level = LogLevel.Information,
+            Message = "Action {ActionId} agent={Agent} work_type={WorkType} route={Route} target={Target} decision={Decision} outcome={Outcome} status={Status} duration_ms={DurationMs}")]
+        public static partial void Access(ILogger logger, string actionId, string agent, string workType, string route, string target, string decision, string outcome, int status, long durationMs);
+
+        [LoggerMessage(EventId = 5, Level = LogLevel.Information,
+            Message = "Refused {ActionId}: agent={Agent} work_type={WorkType} route={Route} {Method} {Path} decision={Decision} code={Code}")]
+        public static partial void Refused(ILogger logger, string actionId, string agent, string workType, string route, string method, string path, string decision, string code);
     }
 }

@@ -13,4 +13,10 @@ public sealed class LoggingOptions
 
     /// <summary>Minimum level: Verbose, Debug, Information, Warning, Error, Fatal.</summary>
     public string MinimumLevel { get; set; } = "Information";
+
+    /// <summary>
+    /// One line per action at Information: action id, agent, work type, route, target, decision, outcome,
+    /// status and duration. Off by default (the audit log has every action); refusals are logged either way.
+    /// </summary>
+    public bool AccessLog { get; set; }
 }

@@ -52,6 +52,7 @@ public static class PerimeterHostingExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(options);
         services.AddSingleton(new GatewayLimits { MaxRequestBodyBytes = options.MaxRequestBodyBytes, MaxInspectedMessageBytes = options.MaxInspectedMessageBytes, UpstreamActivityTimeout = options.UpstreamActivityTimeout });
+        services.AddSingleton(new ActionLogOptions { AccessLog = options.Logging.AccessLog });
         services.AddSingleton<PerimeterMetrics>();
         services.AddHostedService<KestrelRejectionCounter>(); // requests Kestrel refuses before the pipeline
         services.AddSingleton<PerimeterListeners>();

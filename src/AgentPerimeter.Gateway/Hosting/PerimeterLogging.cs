@@ -18,9 +18,9 @@ internal static class PerimeterLogging
         // Every sink sits behind the scrubber: no secret value reaches a log line.
         var sinks = new LoggerConfiguration().MinimumLevel.Verbose();
         if (options.Logging.Console)
-            sinks.WriteTo.Console(new CompactJsonFormatter());
+            sinks.WriteTo.Console(new RenderedCompactJsonFormatter());
         if (options.Logging.File is { } file)
-            sinks.WriteTo.File(new CompactJsonFormatter(), options.ResolveDataPath(file));
+            sinks.WriteTo.File(new RenderedCompactJsonFormatter(), options.ResolveDataPath(file));
         log.WriteTo.Sink(new ScrubbingLogSink(sinks.CreateLogger(), services.GetRequiredService<SecretScrubber>()));
     };
 }

@@ -39,7 +39,8 @@ internal sealed partial class PolicyStage(RequestDelegate next, ILogger<PolicySt
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 110, Level = LogLevel.Warning,
+        // A report-only hit is the rule working as configured: Information, not a Warning.
+        [LoggerMessage(EventId = 110, Level = LogLevel.Information,
             Message = "Would deny {ActionId}: work type {WorkType} {Method} {Path} on route {Route} (allowed by report-only rule {Rule})")]
         public static partial void WouldDeny(ILogger logger, string actionId, string workType, string method, string path, string route, string rule);
     }
