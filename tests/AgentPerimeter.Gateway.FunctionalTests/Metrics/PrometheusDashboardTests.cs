@@ -72,8 +72,12 @@ public class PrometheusDashboardTests
         var dashboard = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "dashboards", "agentperimeter.json")));
         var panels = dashboard.RootElement.GetProperty("panels").EnumerateArray().ToList();
         Assert.Equal("Governed-action percentage", panels[0].GetProperty("title").GetString());
-        Assert.Equal("sum(rate(agentperimeter_actions_total{governed=\"true\"}[5m])) / sum(rate(agentperimeter_actions_total[5m]))",
+        // Every query is scoped by the dashboard's job and instance variables (All: ".+").
+        Assert.Equal("sum(rate(agentperimeter_actions_total{job=~\"$job\",instance=~\"$instance\",governed=\"true\"}[5m])) / sum(rate(agentperimeter_actions_total{job=~\"$job\",instance=~\"$instance\"}[5m]))",
             panels[0].GetProperty("targets")[0].GetProperty("expr").GetString());
+        var variables = dashboard.RootElement.GetProperty("templating").GetProperty("list").EnumerateArray().Select(v => v.GetProperty("name").GetString()).ToList();
+        Assert.Contains("job", variables);
+        Assert.Contains("instance", variables);
 
         int queries = 0;
         foreach (var panel in panels)
@@ -83,7 +87,8 @@ public class PrometheusDashboardTests
             foreach (var target in targets.EnumerateArray())
             {
                 var expr = target.GetProperty("expr").GetString()!;
-                var result = await QueryAsync(api, expr);
+                Assert.Contains("$job", expr);
+                var result = await QueryAsync(api, expr.Replace("$job", ".+", StringComparison.Ordinal).Replace("$instance", ".+", StringComparison.Ordinal));
                 Assert.True(result.GetArrayLength() > 0, $"panel '{panel.GetProperty("title").GetString()}' query returned no data: {expr}");
                 queries++;
             }
