@@ -13,14 +13,14 @@ internal static class HealthEndpoints
     {
         open.MapGet("/healthz", () => Results.Text("ok\n"));
 
-        open.MapGet("/readyz", (AuditLog audit, PolicyStore policy, RateLimiting.IRateLimitStore limits, Identity.IRevocationStore revocations) =>
+        open.MapGet("/readyz", (AuditLog audit, PolicyStore policy, RateLimiting.IRateLimitStore limits, Identity.IRevocationStore revocations, Hosting.ShutdownDrain drain) =>
         {
             bool auditOk = audit.EnsureWritable();
             var limitProblem = limits.Problem ?? revocations.Problem;
-            bool ready = auditOk && limitProblem is null;
+            bool ready = auditOk && limitProblem is null && !drain.Stopping;
             var body = new
             {
-                status = ready ? "ready" : "not_ready",
+                status = drain.Stopping ? "stopping" : ready ? "ready" : "not_ready",
                 audit = auditOk ? "writable" : "unwritable",
                 ratelimit_store = limitProblem ?? "ok",
                 policy_version = policy.Current.Version,
@@ -37,6 +37,6 @@ internal static class HealthEndpoints
             await metrics.Registry.CollectAndExportAsTextAsync(ctx.Response.Body, ctx.RequestAborted);
         });
 
-        open.MapGet("/.well-known/jwks.json", (SigningKeys keys) => Results.Json(new { keys = new[] { keys.PublicJwk() } }));
+        open.MapGet("/.well-known/jwks.json", (SigningKeys keys) => Results.Json(new { keys = keys.PublicJwks() }));
     }
 }

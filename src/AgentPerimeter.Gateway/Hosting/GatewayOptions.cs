@@ -25,6 +25,15 @@ public sealed class GatewayOptions
     /// </summary>
     public TimeSpan UpstreamActivityTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// On SIGTERM, how long the gateway keeps serving with <c>/readyz</c> answering 503 before it stops
+    /// taking connections, so load balancers take it out of rotation first (lame duck). Default 0.
+    /// </summary>
+    public TimeSpan ShutdownDrainDelay { get; set; } = TimeSpan.Zero;
+
+    /// <summary>After the drain delay: how long in-flight actions may take to finish before the gateway stops anyway.</summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     public IdentityOptions Identity { get; set; } = new();
 
     /// <summary>The directory the configuration files were read from (relative secret files start here). Not configurable.</summary>

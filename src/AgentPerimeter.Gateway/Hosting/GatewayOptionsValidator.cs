@@ -36,6 +36,10 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         CheckInbound(options, errors);
         if (options.MaxRequestBodyBytes <= 0)
             errors.Add("Gateway:MaxRequestBodyBytes: must be a positive number of bytes (default 10485760).");
+        if (options.ShutdownDrainDelay < TimeSpan.Zero || options.ShutdownDrainDelay > TimeSpan.FromMinutes(5))
+            errors.Add("Gateway:ShutdownDrainDelay: must be between 00:00:00 and 00:05:00 (default 0).");
+        if (options.ShutdownTimeout <= TimeSpan.Zero)
+            errors.Add("Gateway:ShutdownTimeout: must be a positive time span such as 00:00:30 (default).");
         if (options.UpstreamActivityTimeout <= TimeSpan.Zero)
             errors.Add("Gateway:UpstreamActivityTimeout: must be a positive time span such as 00:10:00 (default 10 minutes).");
         if (options.MaxInspectedMessageBytes < 64 * 1024)
@@ -46,6 +50,12 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             errors.Add($"Gateway:Listeners:Admin: '{adminUrl}' can be reached from other hosts, and the admin API (which mints session tokens) would answer anyone: "
                 + "set Gateway:Admin:TokenFile to a file holding the operators' token (openssl rand -hex 32 > admin-token), bind the admin listener to 127.0.0.1, "
                 + "or — only on a network private by other means — set Gateway:Admin:AllowUnauthenticated to true.");
+        for (int i = 0; i < options.Identity.VerificationKeyPaths.Count; i++)
+        {
+            var keyPath = options.ResolveDataPath(options.Identity.VerificationKeyPaths[i]);
+            if (!File.Exists(keyPath))
+                errors.Add($"Gateway:Identity:VerificationKeyPaths:{i}: '{keyPath}' does not exist (a PEM key whose tokens this gateway should accept).");
+        }
         if (options.Admin.TokenFile is { } tokenFile)
         {
             var path = options.ResolveDataPath(tokenFile);

@@ -55,6 +55,9 @@ public static class PerimeterHostingExtensions
         services.AddSingleton(new ActionLogOptions { AccessLog = options.Logging.AccessLog });
         services.AddSingleton<PerimeterMetrics>();
         services.AddHostedService<KestrelRejectionCounter>(); // requests Kestrel refuses before the pipeline
+        services.Configure<HostOptions>(h => h.ShutdownTimeout = options.ShutdownTimeout);
+        services.AddSingleton(sp => new ShutdownDrain(options.ShutdownDrainDelay, sp.GetRequiredService<IHostApplicationLifetime>()));
+        services.AddHostedService(sp => sp.GetRequiredService<ShutdownDrain>());
         services.AddSingleton<PerimeterListeners>();
         services.AddSingleton<MatcherPolicy, ListenerMatcherPolicy>();
         services.AddHostedService<PerimeterStartup>();
@@ -73,6 +76,7 @@ public static class PerimeterHostingExtensions
         }, redis);
         services.AddPerimeterPolicy();
         services.AddPerimeterSecrets(options.ConfigDirectory);
+        options.Identity.VerificationKeyPaths = [.. options.Identity.VerificationKeyPaths.Select(options.ResolveDataPath)];
         services.AddPerimeterIdentity(options.Identity, options.ResolveDataPath(options.Identity.SigningKeyPath), options.ResolveDataPath("revocations.json"), redis);
         services.AddPerimeterMcp(options.ResolveDataPath("tool-pins.json"), redis, redisTimeout);
         services.AddPerimeterIdempotency(redis, redisTimeout);

@@ -12,6 +12,13 @@ public sealed class IdentityOptions
     /// <summary>PEM file of the RSA signing key; created on first run when missing. Relative to the data directory.</summary>
     public string SigningKeyPath { get; set; } = "signing-key.pem";
 
+    /// <summary>
+    /// More public or private keys (PEM files, relative to the data directory) whose tokens are accepted and
+    /// which the JWKS publishes, but which never sign: a key being rolled in (publish it on every replica
+    /// before any signs with it) or rolled out (kept until the tokens it signed have expired).
+    /// </summary>
+    public List<string> VerificationKeyPaths { get; set; } = [];
+
     public TimeSpan DefaultTokenLifetime { get; set; } = TimeSpan.FromMinutes(30);
     public TimeSpan MaxTokenLifetime { get; set; } = TimeSpan.FromHours(8);
     public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);

@@ -127,7 +127,9 @@ public sealed class IdentityResolver
         SecurityTokenInvalidAudienceException => IdentityResult.Fail(RefusalCodes.InvalidAudience, "The token was not issued for this perimeter."),
         SecurityTokenInvalidIssuerException => IdentityResult.Fail(RefusalCodes.InvalidIssuer, "The token's issuer is not trusted by this perimeter."),
         SecurityTokenInvalidAlgorithmException => IdentityResult.Fail(RefusalCodes.InvalidSignature, "The token's signing algorithm is not accepted."),
-        SecurityTokenSignatureKeyNotFoundException or SecurityTokenInvalidSignatureException
+        SecurityTokenSignatureKeyNotFoundException
+            => IdentityResult.Fail(RefusalCodes.InvalidSignature, "The token is signed by a key this gateway does not know. Replicas of one perimeter must share Gateway:Identity:SigningKeyPath (and list keys being rotated in Gateway:Identity:VerificationKeyPaths)."),
+        SecurityTokenInvalidSignatureException
             => IdentityResult.Fail(RefusalCodes.InvalidSignature, "The token's signature does not verify."),
         _ => IdentityResult.Fail(RefusalCodes.InvalidToken, "The bearer token is not valid."),
     };

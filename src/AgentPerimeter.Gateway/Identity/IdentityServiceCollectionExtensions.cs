@@ -16,7 +16,8 @@ public static class IdentityServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<IdentityOptions>, IdentityOptionsValidator>();
         services.AddOptions<IdentityOptions>().BindConfiguration("Gateway:Identity").ValidateOnStart();
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<IdentityOptions>>().Value);
-        services.AddSingleton(sp => new SigningKeys(signingKeyPath, sp.GetRequiredService<ILogger<SigningKeys>>()));
+        services.AddSingleton(sp => new SigningKeys(signingKeyPath, sp.GetRequiredService<ILogger<SigningKeys>>(),
+            identity.VerificationKeyPaths));
         services.AddSingleton<SessionIssuer>();
         services.AddSingleton<IdentityResolver>();
         if (redisKeyPrefix is null)
@@ -39,7 +40,7 @@ public static class IdentityServiceCollectionExtensions
             {
                 ValidIssuer = identity.Issuer,
                 ValidAudience = identity.Audience,
-                IssuerSigningKey = keys.Key,
+                IssuerSigningKeys = keys.VerificationKeys,
                 ValidAlgorithms = [SecurityAlgorithms.RsaSha256],
                 ClockSkew = identity.ClockSkew,
                 RequireExpirationTime = true,
