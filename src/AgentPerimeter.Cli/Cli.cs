@@ -9,7 +9,7 @@ internal static class Cli
         perimeter — the AgentPerimeter operator's command line
 
         Usage:
-          perimeter demo [--exit] [--agent-port N] [--admin-port N] [--upstream-port N]
+          perimeter demo [--exit] [--agent-port N] [--admin-port N] [--upstream-port N] [--egress-port N] [--data-dir DIR]
               Start the gateway and the bundled demo upstream on embedded defaults, run a scripted
               tour of allowed and denied actions, then keep serving (Ctrl+C stops) unless --exit.
           perimeter token --work-type TYPE --agent NAME [--ttl SECONDS] [--admin URL]
@@ -61,7 +61,7 @@ internal static class Cli
             var rest = args[1..];
             return args[0] switch
             {
-                "demo" => await DemoCommand.RunAsync(new Args(rest).Only(["exit", "agent-port", "admin-port", "upstream-port", "data-dir"])),
+                "demo" => await DemoCommand.RunAsync(new Args(rest).Only(["exit", "agent-port", "admin-port", "upstream-port", "egress-port", "data-dir"])),
                 "token" => await TokenCommand.RunAsync(new Args(rest).Only([.. AdminOptions, "work-type", "agent", "ttl"])),
                 "check" => await CheckCommand.RunAsync(new Args(rest).Only(["routes"])),
                 "tools" => await ToolsCommand.RunAsync(new Args(rest).Only([.. AdminOptions, "hash"])),

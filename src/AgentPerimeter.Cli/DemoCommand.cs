@@ -18,12 +18,17 @@ namespace AgentPerimeter.Cli;
 /// </summary>
 internal static partial class DemoCommand
 {
+    private static string _builderAgent = "ci-bot";
+    private static string _releaseAgent = "release-bot";
+
     public static async Task<int> RunAsync(Args args)
     {
         int agentPort = args.Int("agent-port") ?? 8080;
         int adminPort = args.Int("admin-port") ?? 9090;
         int upstreamPort = args.Int("upstream-port") ?? 5081;
+        int egressPort = args.Int("egress-port") ?? 3128;
         var dataDir = Path.GetFullPath(args.Get("data-dir") ?? "data");
+        bool reusing = File.Exists(Path.Combine(dataDir, "audit.jsonl"));
         if (GatewayProcess.Locate() is not { } gatewayDll)
             return Cli.Fail(Cli.GatewayMissing);
 
@@ -56,7 +61,7 @@ internal static partial class DemoCommand
             "--Gateway:Logging:File=gateway.log",
             $"--ReverseProxy:Clusters:demo:Destinations:demo-1:Address={upstreamUrl}/",
             // The sandbox egress proxy: TCP for sandboxes you point at it, a Unix socket for 'perimeter sandbox run'.
-            "--Gateway:Listeners:Egress=http://127.0.0.1:3128",
+            $"--Gateway:Listeners:Egress=http://127.0.0.1:{egressPort}",
             "--Gateway:Egress:UnixSocket=egress.sock",
         ];
         GatewayProcess gateway;
@@ -85,12 +90,30 @@ internal static partial class DemoCommand
               gateway log      {Path.Combine(dataDir, "gateway.log")}
 
             """);
+        if (reusing)
+            Console.Out.WriteLine($"""
+                Note: reusing the data directory {dataDir} of an earlier run: its audit log goes on (one chain),
+                its signing key, revocations and pinned tools stay. Pass --data-dir DIR for a fresh one.
+
+                """);
 
         using var admin = new HttpClient { BaseAddress = adminUri };
         using var agent = new HttpClient { BaseAddress = agentUri };
-        var explorer = await MintAsync(admin, "alice", "exploration");
-        var builder = await MintAsync(admin, "ci-bot", "build");
-        var analyst = await MintAsync(admin, "data-analyst", "sensitive-data");
+        // An earlier run's kill switch stays in force (perimeter sessions revoke --agent alice): a revoked
+        // demo agent is not brought back; this run uses a new name for it instead.
+        var revoked = (await admin.GetFromJsonAsync<List<string>>("admin/revocations") ?? []).ToHashSet(StringComparer.Ordinal);
+        string Agent(string name)
+        {
+            if (!revoked.Contains($"agent:{name}"))
+                return name;
+            var fresh = $"{name}-{Guid.NewGuid().ToString("N")[..4]}";
+            Console.Out.WriteLine($"Note: agent '{name}' was revoked in an earlier run and stays revoked; this run uses '{fresh}'.");
+            return fresh;
+        }
+        var explorer = await MintAsync(admin, Agent("alice"), "exploration");
+        var builder = await MintAsync(admin, _builderAgent = Agent("ci-bot"), "build");
+        var analyst = await MintAsync(admin, Agent("data-analyst"), "sensitive-data");
+        _releaseAgent = Agent("release-bot");
 
         Console.Out.WriteLine($"{"work type",-15} {"action",-38} {"status",6}  {"decision",-16} {"rule / reason",-28} action id");
         await ShowAsync(agent, explorer.Token, "exploration", HttpMethod.Get, "/api/repos");
@@ -195,7 +218,7 @@ internal static partial class DemoCommand
         Console.Out.WriteLine("Sandboxed command (perimeter sandbox run --work-type build --agent ci-bot -- sh -c '…'): its network namespace has no way out but the gateway");
         var script = $"for u in http://localhost:{upstreamPort}/api/repos http://example.com/; do printf '  %-38s HTTP %s\\n' \"curl $u\" \"$(curl -s -o /dev/null -w '%{{http_code}}' $u)\"; done";
         int exit = await Sandbox.SandboxCommand.RunAsync(
-            ["run", "--agent", "ci-bot", "--work-type", "build", "--admin", adminUri.ToString(), "--egress-socket", Path.Combine(dataDir, "egress.sock"), "--", "sh", "-c", script]);
+            ["run", "--agent", _builderAgent, "--work-type", "build", "--admin", adminUri.ToString(), "--egress-socket", Path.Combine(dataDir, "egress.sock"), "--", "sh", "-c", script]);
         if (exit != 0)
             Console.Out.WriteLine($"  (the sandbox could not run here, exit {exit}: see the message above; everything else in the tour is unaffected)");
         else
@@ -241,7 +264,7 @@ internal static partial class DemoCommand
         {
             Gateway = agentUri,
             Admin = adminUri,
-            Agent = "release-bot",
+            Agent = _releaseAgent,
             WorkType = "production",
             Task = "Ship payments-service to staging: read the deployment docs first, then deploy it to staging. " +
                    "Builds may be refused to you; if a tool is refused, say so and carry on with what you may do.",

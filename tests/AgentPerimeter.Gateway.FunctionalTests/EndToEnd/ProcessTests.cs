@@ -64,7 +64,7 @@ public class ProcessTests
         var dir = Directory.CreateTempSubdirectory("perimeter-demo-").FullName;
         // No Anthropic key, whatever the machine's environment holds: the scripted model.
         using var demo = ChildProcess.StartExecutable("dotnet", [ChildProcess.ProductDll("AgentPerimeter.Cli", "perimeter"),
-            "demo", "--exit", "--agent-port", "0", "--admin-port", "0", "--upstream-port", "0", "--data-dir", Path.Combine(dir, "data")], dir,
+            "demo", "--exit", "--agent-port", "0", "--admin-port", "0", "--upstream-port", "0", "--egress-port", "0", "--data-dir", Path.Combine(dir, "data")], dir,
             [("ANTHROPIC_API_KEY", "")]);
 
         var exit = await demo.WaitForExitAsync(TimeSpan.FromSeconds(120));
@@ -116,7 +116,7 @@ public class ProcessTests
 
         var dir = Directory.CreateTempSubdirectory("perimeter-demo-").FullName;
         using var demo = ChildProcess.StartExecutable("dotnet", [ChildProcess.ProductDll("AgentPerimeter.Cli", "perimeter"),
-            "demo", "--exit", "--agent-port", "0", "--admin-port", "0", "--upstream-port", "0", "--data-dir", Path.Combine(dir, "data")], dir,
+            "demo", "--exit", "--agent-port", "0", "--admin-port", "0", "--upstream-port", "0", "--egress-port", "0", "--data-dir", Path.Combine(dir, "data")], dir,
             [("ANTHROPIC_API_KEY", "sk-ant-demo-test"), ("ANTHROPIC_BASE_URL", api.Url!)]);
         var exit = await demo.WaitForExitAsync(TimeSpan.FromSeconds(120));
 
