@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of AgentPerimeter. Installs what the tests need when it is missing
-# (Debian packages: prometheus for the dashboard test, redis-server for the rate-limit tests;
+# (Debian packages: prometheus for the dashboard and alert tests, redis-server for the rate-limit tests,
+# nginx as the load balancer of the rolling-restart test;
 # the npm packages @modelcontextprotocol/sdk and @modelcontextprotocol/conformance for the MCP
 # interop and conformance tests),
 # builds the solution, runs every test assembly, and ends with one line summing them all:
@@ -20,8 +21,9 @@ cd "$(dirname "$0")/.."
 missing=()
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing+=(nginx)
 if [ ${#missing[@]} -gt 0 ]; then
-  echo "Installing test dependencies: ${missing[*]}"
+  echo "Installing test dependencies with apt-get (Debian packages): ${missing[*]}"
   sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
   $sudo apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null \
