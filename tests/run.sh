@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of AgentPerimeter. Installs what the tests need when it is missing
 # (Debian packages: prometheus for the dashboard and alert tests, redis-server for the rate-limit tests,
-# nginx as the load balancer of the rolling-restart test;
+# nginx as the load balancer of the rolling-restart test, kubectl to render deploy/kubernetes;
 # the npm packages @modelcontextprotocol/sdk and @modelcontextprotocol/conformance for the MCP
 # interop and conformance tests),
 # builds the solution, runs every test assembly, and ends with one line summing them all:
@@ -22,6 +22,7 @@ missing=()
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing+=(nginx)
+command -v kubectl >/dev/null 2>&1 || missing+=(kubectl)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing test dependencies with apt-get (Debian packages): ${missing[*]}"
   sudo=""
@@ -37,6 +38,14 @@ if [ ! -d "$node_dir/node_modules/@modelcontextprotocol/sdk" ] || [ ! -d "$node_
   echo "Installing the TypeScript MCP SDK and the MCP conformance suite (npm ci)"
   (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) \
     || { echo "npm ci failed in $node_dir"; echo "0 passed, 1 failed"; exit 1; }
+fi
+
+# The Kubernetes manifests are validated against the Kubernetes schemas (npm kubernetes-models).
+deploy_dir=tests/AgentPerimeter.Gateway.FunctionalTests/Deploy/node
+if [ ! -d "$deploy_dir/node_modules/kubernetes-models" ]; then
+  echo "Installing the Kubernetes schemas for the manifest test (npm ci)"
+  (cd "$deploy_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) \
+    || { echo "npm ci failed in $deploy_dir"; echo "0 passed, 1 failed"; exit 1; }
 fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
