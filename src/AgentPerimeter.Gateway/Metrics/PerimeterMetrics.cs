@@ -6,7 +6,7 @@ namespace AgentPerimeter.Gateway.Metrics;
 /// <summary>
 /// The gateway's Prometheus metrics, created once per gateway in its own registry (so several
 /// gateways in one test process never mix counts). Names, units and labels are documented in the
-/// README's metrics table and read by <c>dashboards/agentperimeter.json</c>.
+/// metrics table of docs/metrics-and-alerts.md and read by <c>dashboards/agentperimeter.json</c>.
 /// </summary>
 public sealed class PerimeterMetrics
 {
