@@ -58,6 +58,7 @@ public static class PerimeterHostingExtensions
         services.Configure<HostOptions>(h => h.ShutdownTimeout = options.ShutdownTimeout);
         services.AddSingleton(sp => new ShutdownDrain(options.ShutdownDrainDelay, sp.GetRequiredService<IHostApplicationLifetime>()));
         services.AddHostedService(sp => sp.GetRequiredService<ShutdownDrain>());
+        services.AddSingleton<IShutdownSignal>(sp => sp.GetRequiredService<ShutdownDrain>());
         services.AddSingleton<PerimeterListeners>();
         services.AddSingleton<MatcherPolicy, ListenerMatcherPolicy>();
         services.AddHostedService<PerimeterStartup>();

@@ -8,12 +8,16 @@ namespace AgentPerimeter.Gateway.Hosting;
 /// the host's <c>ApplicationStopping</c> notification, which comes before any service (the web server
 /// included) is stopped.
 /// </summary>
-public sealed class ShutdownDrain(TimeSpan delay, IHostApplicationLifetime lifetime) : IHostedService
+public sealed class ShutdownDrain(TimeSpan delay, IHostApplicationLifetime lifetime) : IHostedService, Actions.IShutdownSignal, IDisposable
 {
+    private readonly CancellationTokenSource _drained = new();
     private volatile bool _stopping;
     private CancellationTokenRegistration _registration;
 
     public bool Stopping => _stopping;
+
+    /// <summary>Cancelled when the drain delay is over: long-lived connections (connector tunnels) close then, not before.</summary>
+    public CancellationToken Drained => _drained.Token;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -22,6 +26,7 @@ public sealed class ShutdownDrain(TimeSpan delay, IHostApplicationLifetime lifet
             _stopping = true;
             if (delay > TimeSpan.Zero)
                 Thread.Sleep(delay); // bounded (at most 5 minutes, validated); the server serves meanwhile
+            _drained.Cancel();
         });
         return Task.CompletedTask;
     }
@@ -29,6 +34,9 @@ public sealed class ShutdownDrain(TimeSpan delay, IHostApplicationLifetime lifet
     public Task StopAsync(CancellationToken cancellationToken)
     {
         _registration.Dispose();
+        _drained.Cancel(); // stopped without ApplicationStopping (tests): close what waits on it
         return Task.CompletedTask;
     }
+
+    public void Dispose() => _drained.Dispose();
 }

@@ -75,7 +75,8 @@ internal static partial class TunnelEndpoints
         var connection = new TunnelConnection(socket, pool, connector);
         if (pool.Add(connection))
             await registry.RecordAsync("connected", name, connector, remote, code: null, reason: null);
-        var stopping = context.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+        // Closed once the gateway's drain is over (not at SIGTERM): during the drain, tunneled routes still work.
+        var stopping = context.RequestServices.GetRequiredService<IShutdownSignal>().Drained;
         using (context.RequestAborted.Register(static c => ((TunnelConnection)c!).Shutdown(), connection))
         using (stopping.Register(static c => ((TunnelConnection)c!).Shutdown(), connection))
             await connection.Completion;

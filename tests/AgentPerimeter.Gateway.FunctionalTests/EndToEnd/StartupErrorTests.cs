@@ -73,4 +73,14 @@ public sealed class StartupErrorTests
         Assert.Contains("--config-dir DIR", output);
         Assert.DoesNotContain("listening", output, StringComparison.OrdinalIgnoreCase);
     }
+
+    [Fact]
+    public async Task TheDemoUpstreamsHelp_PrintsUsage_AndStartsNothing()
+    {
+        using var upstream = ChildProcess.Start(ChildProcess.ProductDll("AgentPerimeter.DemoUpstream", "AgentPerimeter.DemoUpstream"), ["--help", "--urls", "http://127.0.0.1:0"]);
+
+        Assert.Equal(0, await upstream.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("usage: AgentPerimeter.DemoUpstream", upstream.Output);
+        Assert.DoesNotContain("Now listening", upstream.Output);
+    }
 }
