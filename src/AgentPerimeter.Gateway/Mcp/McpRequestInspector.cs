@@ -123,6 +123,16 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
                 return false;
             }
 
+            // MCP 2026-07-28 mirrors the method and target into headers for intermediaries; the server
+            // must refuse a request whose headers and body disagree. So does the perimeter, before
+            // anything is forwarded: a header must never say one thing while the body does another.
+            if (MirroredHeaderProblem(context.Request, message, mcp) is { } headerProblem)
+            {
+                await McpResponses.RefuseAsync(context, StatusCodes.Status400BadRequest, HeaderMismatchCode,
+                    new PolicyDecision(DecisionOutcome.BadRequest, RefusalCodes.HeaderMismatch, null, headerProblem), message.RawId, headerProblem).ConfigureAwait(false);
+                return false;
+            }
+
             var decision = context.GetPolicy().Decide(action.WorkType!, action.RouteId!, message.Kind == McpMessageKind.Response ? null : message.Method, mcp.Target, arguments);
             if (decision.Permits && message.Method == "tools/call" && pins.IsWithheld(action.RouteId!, mcp.Target!))
             {
@@ -198,6 +208,43 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
         using (var writer = new Utf8JsonWriter(buffer, DecodedWriter))
             arguments.WriteTo(writer);
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>JSON-RPC error code of a header/body mismatch (MCP 2026-07-28, <c>HeaderMismatch</c>).</summary>
+    public const int HeaderMismatchCode = -32020;
+
+    /// <summary>The first protocol version whose requests carry mirrored headers a server must check.</summary>
+    private const string MirroredHeadersSince = "2026-07-28";
+
+    /// <summary>
+    /// On a request of MCP 2026-07-28 or later: <c>Mcp-Method</c> present once and equal to the body's
+    /// method; <c>Mcp-Name</c> present once and equal to the target on tools/call, resources/read and
+    /// prompts/get, and absent elsewhere. Null when the headers agree (or the version predates them).
+    /// </summary>
+    internal static string? MirroredHeaderProblem(HttpRequest request, McpMessage message, McpActionInfo mcp)
+    {
+        var version = request.Headers["MCP-Protocol-Version"].ToString();
+        if (version.Length != MirroredHeadersSince.Length || string.CompareOrdinal(version, MirroredHeadersSince) < 0 || message.Kind == McpMessageKind.Response)
+            return null;
+        var methodHeader = request.Headers["Mcp-Method"];
+        if (methodHeader.Count == 0)
+            return $"The Mcp-Method header is required on MCP {version} requests (it must repeat the body's method, '{message.Method}').";
+        if (methodHeader.Count > 1 || methodHeader[0] != message.Method)
+            return $"The Mcp-Method header ('{ActionResponses.Printable(methodHeader.ToString(), 80)}') does not match the body's method ('{message.Method}').";
+        bool nameBearing = message.Method is "tools/call" or "resources/read" or "prompts/get";
+        var nameHeader = request.Headers["Mcp-Name"];
+        if (nameBearing && mcp.Target is not null)
+        {
+            if (nameHeader.Count == 0)
+                return $"The Mcp-Name header is required on MCP {version} '{message.Method}' requests (it must repeat '{ActionResponses.Printable(mcp.Target, 80)}').";
+            if (nameHeader.Count > 1 || nameHeader[0] != mcp.Target)
+                return $"The Mcp-Name header ('{ActionResponses.Printable(nameHeader.ToString(), 80)}') does not match the body's target ('{ActionResponses.Printable(mcp.Target, 80)}').";
+        }
+        else if (nameHeader.Count > 0)
+        {
+            return $"The Mcp-Name header ('{ActionResponses.Printable(nameHeader.ToString(), 80)}') names a target the body does not have.";
+        }
+        return null;
     }
 
     /// <summary>Answers the route policy's refusal (deferred until the id was read), if there is one.</summary>

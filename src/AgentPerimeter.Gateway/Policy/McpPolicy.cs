@@ -12,6 +12,8 @@ public static class McpPolicy
     {
         "initialize", "ping", "tools/list", "resources/list", "resources/templates/list", "prompts/list",
         "completion/complete", "logging/setLevel",
+        // MCP 2026-07-28: the version and capability probe that replaces initialize.
+        "server/discover",
     };
 
     public static PolicyDecision Decide(this PerimeterPolicy policy, string workType, string routeId, string? method, string? target, JsonElement? arguments)

@@ -42,6 +42,8 @@ public static class RefusalCodes
     public const string ToolDefinitionChanged = "tool_definition_changed";
     /// <summary>A task-augmented MCP request (MCP 2025-11-25 tasks): the perimeter does not offer tasks, so it is refused before it runs.</summary>
     public const string TaskNotSupported = "task_not_supported";
+    /// <summary>MCP 2026-07-28: the mirrored headers (<c>Mcp-Method</c>, <c>Mcp-Name</c>) are missing or disagree with the body (JSON-RPC <c>-32020</c>).</summary>
+    public const string HeaderMismatch = "header_mismatch";
     /// <summary>No route matches the request.</summary>
     public const string RouteNotFound = "route_not_found";
     /// <summary>Inbound termination: the host name is not one this perimeter serves.</summary>

@@ -58,9 +58,11 @@ public sealed class McpHostileServerTests
         return new Setup { Server = server, Gateway = gateway };
     }
 
-    private static async Task<(HttpStatusCode Status, string Body)> PostAsync(Setup setup, string token, string body)
+    private static async Task<(HttpStatusCode Status, string Body)> PostAsync(Setup setup, string token, string body, params (string Name, string Value)[] headers)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/mcp") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        foreach (var (name, value) in headers)
+            request.Headers.TryAddWithoutValidation(name, value);
         request.Headers.Authorization = new("Bearer", token);
         request.Headers.Accept.ParseAdd("application/json, text/event-stream");
         using var response = await setup.Gateway.Agent.SendAsync(request);
@@ -282,5 +284,52 @@ public sealed class McpHostileServerTests
         Assert.Equal(HttpStatusCode.Forbidden, notificationStatus);
         Assert.Equal(HttpStatusCode.Forbidden, garbageStatus);
         Assert.Empty(setup.Server.Received);
+    }
+
+    private const string EchoCall = """{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"search_docs","arguments":{}}}""";
+
+    public static TheoryData<string, (string, string)[]> MismatchedHeaders => new()
+    {
+        { "a body 'search_docs' under Mcp-Name 'secret_tool'", [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/call"), ("Mcp-Name", "secret_tool")] },
+        { "Mcp-Method missing", [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Name", "search_docs")] },
+        { "Mcp-Name missing", [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/call")] },
+        { "Mcp-Method of another method", [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/list"), ("Mcp-Name", "search_docs")] },
+        { "Mcp-Name given twice", [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/call"), ("Mcp-Name", "search_docs"), ("Mcp-Name", "deploy")] },
+    };
+
+    [Theory]
+    [MemberData(nameof(MismatchedHeaders))]
+    public async Task Mcp20260728_MirroredHeadersThatDisagreeWithTheBody_AreRefusedBeforeForwarding(string what, (string, string)[] headers)
+    {
+        await using var setup = await StartAsync();
+        var token = await setup.Gateway.TokenAsync("agent-1", "build");
+
+        var (status, body) = await PostAsync(setup, token, EchoCall, headers);
+
+        Assert.True(status == HttpStatusCode.BadRequest, $"{what}: {status} {body}");
+        using var doc = JsonDocument.Parse(body);
+        Assert.Equal(-32020, doc.RootElement.GetProperty("error").GetProperty("code").GetInt32());
+        Assert.Equal("header_mismatch", doc.RootElement.GetProperty("error").GetProperty("data").GetProperty("error").GetString());
+        Assert.Equal(5, doc.RootElement.GetProperty("id").GetInt32());
+        Assert.Empty(setup.Server.Received);
+    }
+
+    [Fact]
+    public async Task Mcp20260728_MatchingHeaders_AndOlderVersionsWithoutThem_PassAsBefore_AndServerDiscoverNeedsOnlyARouteRule()
+    {
+        await using var setup = await StartAsync();
+        var token = await setup.Gateway.TokenAsync("agent-1", "exploration");
+
+        var (modern, _) = await PostAsync(setup, token, EchoCall,
+            ("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/call"), ("Mcp-Name", "search_docs"));
+        var (older, _) = await PostAsync(setup, token, EchoCall, ("MCP-Protocol-Version", "2025-11-25"));
+        var (discover, discoverBody) = await PostAsync(setup, token, """{"jsonrpc":"2.0","id":9,"method":"server/discover","params":{}}""",
+            ("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "server/discover"));
+
+        Assert.Equal(HttpStatusCode.OK, modern);
+        Assert.Equal(HttpStatusCode.OK, older);
+        Assert.True(discover == HttpStatusCode.OK, discoverBody);
+        Assert.DoesNotContain("method_not_allowed", discoverBody);
+        Assert.Equal(["tools/call", "tools/call", "server/discover"], setup.Server.Received.Select(r => r.RpcMethod));
     }
 }
