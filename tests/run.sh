@@ -34,8 +34,9 @@ fi
 # The MCP interop and conformance tests drive the gateway with software nobody here wrote: the
 # TypeScript SDK and the official MCP conformance suite.
 node_dir=tests/AgentPerimeter.Gateway.FunctionalTests/Mcp/node
-if [ ! -d "$node_dir/node_modules/@modelcontextprotocol/sdk" ] || [ ! -d "$node_dir/node_modules/@modelcontextprotocol/conformance" ]; then
-  echo "Installing the TypeScript MCP SDK and the MCP conformance suite (npm ci)"
+if [ ! -d "$node_dir/node_modules/@modelcontextprotocol/sdk" ] || [ ! -d "$node_dir/node_modules/@modelcontextprotocol/conformance" ] \
+   || [ ! -d "$node_dir/node_modules/@modelcontextprotocol/client" ]; then
+  echo "Installing the TypeScript MCP SDKs (v1 and v2) and the MCP conformance suite (npm ci)"
   (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) \
     || { echo "npm ci failed in $node_dir"; echo "0 passed, 1 failed"; exit 1; }
 fi

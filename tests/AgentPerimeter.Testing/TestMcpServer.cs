@@ -59,7 +59,8 @@ public sealed class TestMcpServer : IAsyncDisposable
         builder.Logging.ClearProviders();
         TestMcpServer? server = null;
         builder.Services.AddMcpServer()
-            .WithHttpTransport(o => o.Stateless = false)
+            // Sessions for clients that initialize (2025 protocol versions); MCP 2026-07-28 clients served stateless, as that version requires.
+            .WithHttpTransport(o => o.SessionMode = ModelContextProtocol.AspNetCore.HttpServerSessionMode.StatefulForInitializeClients)
             .WithListToolsHandler((ctx, ct) => ValueTask.FromResult(new ListToolsResult
             {
                 Tools = server!.Descriptions.OrderBy(d => d.Key).Select(d => new Tool

@@ -36,4 +36,40 @@ public class McpInteropTests
         var line = node.Output.Split('\n').Last(l => l.StartsWith('{'));
         return JsonDocument.Parse(line).RootElement.Clone();
     }
+
+    /// <summary>The v2 TypeScript SDK, pinned to MCP 2026-07-28 and in auto mode: server/discover passes, the list is filtered, the perimeter's reason reaches the client.</summary>
+    [Theory]
+    [InlineData("pin")]
+    [InlineData("auto")]
+    public async Task TypeScriptSdkV2Client_Mcp20260728_ThroughTheGateway(string mode)
+    {
+        var dir = NodeDir();
+        Assert.True(Directory.Exists(Path.Combine(dir, "node_modules", "@modelcontextprotocol", "client")),
+            "the TypeScript MCP SDK v2 is not installed: run tests/run.sh (it runs 'npm ci' in " + dir + ")");
+        await using var setup = await McpSetup.StartAsync();
+        var token = await setup.Gateway.TokenAsync("ts-v2-agent", "exploration");
+
+        var allowed = await RunV2Async(dir, setup, token, "search_docs", """{"text":"hello"}""", mode);
+        var denied = await RunV2Async(dir, setup, token, "deploy", """{"env":"production"}""", mode);
+
+        Assert.True(allowed.GetProperty("connected").GetBoolean(), allowed.ToString());
+        if (mode == "pin")
+            Assert.Equal("2026-07-28", allowed.GetProperty("protocolVersion").GetString());
+        Assert.Equal(["read_file", "search_docs", "slow_job"], allowed.GetProperty("tools").EnumerateArray().Select(t => t.GetString()!).Order());
+        Assert.True(allowed.GetProperty("call").GetProperty("ok").GetBoolean(), allowed.ToString());
+        Assert.False(denied.GetProperty("call").GetProperty("ok").GetBoolean());
+        Assert.Contains("policy_denied", denied.GetProperty("call").ToString());
+        Assert.Equal(["tools/call:search_docs"], setup.Server.ToolCalls);
+        // Nothing of the negotiation was refused by the perimeter.
+        Assert.DoesNotContain(setup.Gateway.AuditRecords(), r => r.TryGetProperty("code", out var c) && c.GetString() == "method_not_allowed");
+    }
+
+    private static async Task<JsonElement> RunV2Async(string dir, McpSetup setup, string token, string tool, string args, string mode)
+    {
+        using var node = ChildProcess.StartExecutable("node", [Path.Combine(dir, "client-v2.mjs"), setup.McpUri.ToString(), token, tool, args, mode], dir);
+        var exit = await node.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(exit == 0, node.Output);
+        var line = node.Output.Split('\n').Last(l => l.StartsWith('{'));
+        return JsonDocument.Parse(line).RootElement.Clone();
+    }
 }
