@@ -141,6 +141,10 @@ public sealed class ActionContext
     /// <summary>W3C trace context the caller sent (<c>traceparent</c>), carried into the records.</summary>
     public string? TraceParent { get; set; }
 
+    /// <summary>A W3C <c>traceparent</c> value when it has the standard shape (version-trace id-span id-flags), else null.</summary>
+    public static string? ValidTraceParent(string? value) =>
+        value is { Length: 55 } v && System.Text.RegularExpressions.Regex.IsMatch(v, "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$") ? v : null;
+
     /// <summary>Bytes of the request body as forwarded (when known) and of the answer (when known by the record).</summary>
     public long? RequestBytes { get; set; }
 

@@ -29,6 +29,7 @@ internal sealed partial class ActionMiddleware(
         {
             Method = context.Request.Method,
             Path = context.Request.Path.Value ?? "/",
+            TraceParent = ActionContext.ValidTraceParent(context.Request.Headers["traceparent"].ToString()),
         };
         context.Features.Set<IActionFeature>(new ActionFeature(action));
         context.Response.OnStarting(OnStartingCallback, (this, context));

@@ -20,6 +20,9 @@ public sealed class McpActionInfo
     /// <summary>SHA-256 (hex) of the arguments exactly as sent: what approvals and idempotency keys bind to.</summary>
     public string? ArgumentsHash { get; set; }
 
+    /// <summary>The MCP protocol version the message was sent under (<c>MCP-Protocol-Version</c>, or an initialize's <c>protocolVersion</c>).</summary>
+    public string? ProtocolVersion { get; set; }
+
     /// <summary>The <c>Mcp-Session-Id</c> in use.</summary>
     public string? SessionId { get; set; }
 

@@ -64,6 +64,8 @@ public static class AuditRecord
                 // The arguments are stored as text (already capped), never re-parsed into the record.
                 w.WriteString("arguments", Clean(mcp.Arguments));
                 w.WriteString("session", Cap(mcp.SessionId, 128));
+                if (mcp.ProtocolVersion is { } version)
+                    w.WriteString("protocol_version", Cap(version, 32));
                 w.WriteEndObject();
             }
             if (action.Egress is { } egress)

@@ -64,6 +64,7 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
         mcp.Method = message.Method;
         mcp.RawId = message.RawId;
         mcp.MessageKind = message.Kind;
+        mcp.ProtocolVersion = ProtocolVersionOf(request, message);
         // From here on, any stage's refusal of this request is a JSON-RPC error MCP clients can read.
         if (message.Kind == McpMessageKind.Request)
             action.RefusalWriter = new McpRefusalWriter(message.RawId);
@@ -187,6 +188,10 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
                 action.IdempotencyKey = idem.GetString();
             if (meta.TryGetProperty(McpStage.ApprovalMetaKey, out var approval) && approval.ValueKind == JsonValueKind.String)
                 action.ApprovalId = approval.GetString();
+            // MCP 2026-07-28 carries the caller's trace context in _meta: into the audit record (and spans).
+            if (meta.TryGetProperty("traceparent", out var trace) && trace.ValueKind == JsonValueKind.String
+                && ActionContext.ValidTraceParent(trace.GetString()) is { } traceParent)
+                action.TraceParent = traceParent;
         }
         mcp.ArgumentsHash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
             p.TryGetProperty("arguments", out var hashed) ? Encoding.UTF8.GetBytes(hashed.GetRawText()) : []));
@@ -208,6 +213,26 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
         using (var writer = new Utf8JsonWriter(buffer, DecodedWriter))
             arguments.WriteTo(writer);
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>The header's version, else an initialize's <c>params.protocolVersion</c> (capped, printable), else null.</summary>
+    private static string? ProtocolVersionOf(HttpRequest request, McpMessage message)
+    {
+        var header = request.Headers["MCP-Protocol-Version"].ToString();
+        if (header.Length > 0)
+            return ActionResponses.Printable(header, 32);
+        if (message.Method != "initialize" || message.Params.IsEmpty)
+            return null;
+        try
+        {
+            using var doc = JsonDocument.Parse(message.Params);
+            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("protocolVersion", out var v) && v.ValueKind == JsonValueKind.String
+                ? ActionResponses.Printable(v.GetString()!, 32) : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     /// <summary>JSON-RPC error code of a header/body mismatch (MCP 2026-07-28, <c>HeaderMismatch</c>).</summary>

@@ -32,6 +32,7 @@ public sealed class PerimeterMetrics
     private readonly Gauge _egressTunnels;
     private readonly Counter _rejectedRequests;
     private readonly Gauge _ready;
+    private readonly Counter _mcpProtocolActions;
     private readonly Gauge _limitStoreUp;
 
     public PerimeterMetrics()
@@ -39,6 +40,9 @@ public sealed class PerimeterMetrics
         Registry = Prometheus.Metrics.NewCustomRegistry();
         var factory = Prometheus.Metrics.WithCustomRegistry(Registry);
 
+        _mcpProtocolActions = factory.CreateCounter("agentperimeter_mcp_protocol_actions_total",
+            "MCP actions by the protocol version they were sent under (known versions, else other / none).",
+            ["work_type", "route", "protocol_version"]);
         _ready = factory.CreateGauge("agentperimeter_ready",
             "1 while the gateway is ready to take actions (audit log writable, limit store reachable), else 0; as /readyz answers.");
         _limitStoreUp = factory.CreateGauge("agentperimeter_limit_store_up",
@@ -152,6 +156,7 @@ public sealed class PerimeterMetrics
             _denials.WithLabels(workType, route, action.Code).Inc();
         if (action.Mcp is { } mcp)
         {
+            _mcpProtocolActions.WithLabels(workType, route, BoundedVersion(mcp.ProtocolVersion)).Inc();
             // The tool label only carries names the policy allowed, so agents cannot mint label values.
             var tool = mcp.Target is not null && mcp.Method == "tools/call" && !action.Refused && action.Kind != ActionKind.External ? mcp.Target : "";
             _mcpActions.WithLabels(workType, route, BoundedMethod(mcp.Method), tool, decision).Inc();
@@ -199,6 +204,11 @@ public sealed class PerimeterMetrics
     public void EgressTunnels(int open) => _egressTunnels.Set(open);
 
     public void RejectedRequest(string reason) => _rejectedRequests.WithLabels(reason).Inc();
+
+    private static readonly HashSet<string> KnownProtocolVersions = new(StringComparer.Ordinal) { "2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28" };
+
+    /// <summary>A label value from a bounded set: a client chooses the header, not the series count.</summary>
+    private static string BoundedVersion(string? version) => version is null ? "none" : KnownProtocolVersions.Contains(version) ? version : "other";
 
     public void Readiness(bool ready, bool limitStoreUp)
     {

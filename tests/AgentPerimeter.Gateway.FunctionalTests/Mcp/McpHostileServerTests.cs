@@ -332,4 +332,21 @@ public sealed class McpHostileServerTests
         Assert.DoesNotContain("method_not_allowed", discoverBody);
         Assert.Equal(["tools/call", "tools/call", "server/discover"], setup.Server.Received.Select(r => r.RpcMethod));
     }
+
+    [Fact]
+    public async Task TheCallersTraceContext_FromMetaOrHeader_IsInTheAuditRecord_AndAMalformedOneIsNot()
+    {
+        await using var setup = await StartAsync();
+        var token = await setup.Gateway.TokenAsync("agent-1", "build");
+        const string trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+        await PostAsync(setup, token, "{\"jsonrpc\":\"2.0\",\"id\":11,\"method\":\"tools/call\",\"params\":{\"name\":\"search_docs\",\"arguments\":{},\"_meta\":{\"traceparent\":\"" + trace + "\"}}}");
+        await PostAsync(setup, token, """{"jsonrpc":"2.0","id":12,"method":"tools/list"}""", ("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"));
+        await PostAsync(setup, token, """{"jsonrpc":"2.0","id":13,"method":"tools/list"}""", ("traceparent", "00-not-a-trace-at-all"));
+
+        var records = setup.Gateway.AuditRecords().Where(r => r.TryGetProperty("mcp", out var m) && m.TryGetProperty("id", out _)).ToList();
+        Assert.Equal(trace, records.Single(r => r.GetProperty("mcp").GetProperty("id").GetString() == "11").GetProperty("traceparent").GetString());
+        Assert.True(records.Single(r => r.GetProperty("mcp").GetProperty("id").GetString() == "12").TryGetProperty("traceparent", out _));
+        Assert.False(records.Single(r => r.GetProperty("mcp").GetProperty("id").GetString() == "13").TryGetProperty("traceparent", out _));
+    }
 }

@@ -60,6 +60,10 @@ public class McpInteropTests
         Assert.False(denied.GetProperty("call").GetProperty("ok").GetBoolean());
         Assert.Contains("policy_denied", denied.GetProperty("call").ToString());
         Assert.Equal(["tools/call:search_docs"], setup.Server.ToolCalls);
+        // Each action's protocol version is in its record and in a bounded metric label.
+        var version = mode == "pin" ? "2026-07-28" : allowed.GetProperty("protocolVersion").GetString();
+        Assert.Contains(setup.Gateway.AuditRecords(), r => r.TryGetProperty("mcp", out var m) && m.TryGetProperty("protocol_version", out var v) && v.GetString() == version);
+        Assert.Contains($"agentperimeter_mcp_protocol_actions_total{{work_type=\"exploration\",route=\"tools-mcp\",protocol_version=\"{version}\"}}", await setup.Gateway.MetricsAsync());
         // Nothing of the negotiation was refused by the perimeter.
         Assert.DoesNotContain(setup.Gateway.AuditRecords(), r => r.TryGetProperty("code", out var c) && c.GetString() == "method_not_allowed");
     }
