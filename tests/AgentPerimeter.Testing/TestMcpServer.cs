@@ -52,15 +52,24 @@ public sealed class TestMcpServer : IAsyncDisposable
 
     public IEnumerable<string> ToolCalls => Received.Where(r => r.StartsWith("tools/call", StringComparison.Ordinal));
 
-    public static async Task<TestMcpServer> StartAsync()
+    /// <param name="serveModernClients">
+    /// Also serve MCP 2026-07-28 clients, stateless as that version requires (sessions stay for clients that
+    /// initialize). Off by default: the session tests rely on the plain stateful mode.
+    /// </param>
+    public static async Task<TestMcpServer> StartAsync(bool serveModernClients = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         TestMcpServer? server = null;
         builder.Services.AddMcpServer()
-            // Sessions for clients that initialize (2025 protocol versions); MCP 2026-07-28 clients served stateless, as that version requires.
-            .WithHttpTransport(o => o.SessionMode = ModelContextProtocol.AspNetCore.HttpServerSessionMode.StatefulForInitializeClients)
+            .WithHttpTransport(o =>
+            {
+                if (serveModernClients)
+                    o.SessionMode = ModelContextProtocol.AspNetCore.HttpServerSessionMode.StatefulForInitializeClients;
+                else
+                    o.Stateless = false;
+            })
             .WithListToolsHandler((ctx, ct) => ValueTask.FromResult(new ListToolsResult
             {
                 Tools = server!.Descriptions.OrderBy(d => d.Key).Select(d => new Tool

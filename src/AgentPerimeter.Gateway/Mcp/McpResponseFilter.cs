@@ -122,7 +122,17 @@ internal sealed class McpResponseFilter(ToolPins pins, IActionRecorder recorder)
                 }
             }
         }
-        // An initialize result: tasks are not offered through the perimeter (their results could not be governed).
+        // MCP 2026-07-28 caching hints: a list cut to this work type must never be reused for another
+        // caller, whatever the server declared (cacheScope "public", or a ttlMs without a scope).
+        bool listed = Lists.Any(l => Property(result, l.Key) is not null);
+        if (listed && (Property(result, "ttlMs") is not null || Property(result, "cacheScope") is not null)
+            && !(Property(result, "cacheScope") is JsonValue scope && scope.TryGetValue<string>(out var value) && value == "private"))
+        {
+            RemoveAll(result, "cacheScope");
+            result["cacheScope"] = "private";
+            changed = true;
+        }
+                // An initialize result: tasks are not offered through the perimeter (their results could not be governed).
         if (Property(result, "protocolVersion") is not null && Property(result, "capabilities") is JsonObject capabilities)
             changed |= RemoveAll(capabilities, "tasks");
         return changed;

@@ -349,4 +349,24 @@ public sealed class McpHostileServerTests
         Assert.True(records.Single(r => r.GetProperty("mcp").GetProperty("id").GetString() == "12").TryGetProperty("traceparent", out _));
         Assert.False(records.Single(r => r.GetProperty("mcp").GetProperty("id").GetString() == "13").TryGetProperty("traceparent", out _));
     }
+
+    [Theory]
+    [InlineData("\"ttlMs\":60000,\"cacheScope\":\"public\"")]
+    [InlineData("\"ttlMs\":60000")]
+    [InlineData("\"cacheScope\":\"PUBLIC\"")]
+    public async Task AFilteredList_IsMarkedPrivateToTheCaller_WhateverCachingTheServerDeclared(string hints)
+    {
+        await using var setup = await StartAsync();
+        setup.Server.Answer = (_, _) => ("application/json", Utf8(Tools.Replace("\"result\":{", "\"result\":{" + hints + ",", StringComparison.Ordinal)));
+        var token = await setup.Gateway.TokenAsync("agent-1", "exploration");
+
+        var (_, body) = await PostAsync(setup, token, ListRequest);
+
+        using var doc = JsonDocument.Parse(body);
+        var result = doc.RootElement.GetProperty("result");
+        Assert.Equal("private", result.GetProperty("cacheScope").GetString());
+        Assert.DoesNotContain("deploy", body);
+        if (hints.Contains("ttlMs", StringComparison.Ordinal))
+            Assert.Equal(60000, result.GetProperty("ttlMs").GetInt32());
+    }
 }

@@ -46,7 +46,7 @@ public class McpInteropTests
         var dir = NodeDir();
         Assert.True(Directory.Exists(Path.Combine(dir, "node_modules", "@modelcontextprotocol", "client")),
             "the TypeScript MCP SDK v2 is not installed: run tests/run.sh (it runs 'npm ci' in " + dir + ")");
-        await using var setup = await McpSetup.StartAsync();
+        await using var setup = await McpSetup.StartForModernClientsAsync();
         var token = await setup.Gateway.TokenAsync("ts-v2-agent", "exploration");
 
         var allowed = await RunV2Async(dir, setup, token, "search_docs", """{"text":"hello"}""", mode);

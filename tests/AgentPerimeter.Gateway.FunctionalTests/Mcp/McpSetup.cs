@@ -16,9 +16,14 @@ public sealed class McpSetup : IAsyncDisposable
     public TestGateway Gateway { get; }
     public Uri McpUri => new(Gateway.AgentUri, "mcp");
 
-    public static async Task<McpSetup> StartAsync(params string[] extraArgs)
+    public static Task<McpSetup> StartAsync(params string[] extraArgs) => StartAsync(serveModernClients: false, extraArgs);
+
+    /// <summary>As <see cref="StartAsync(string[])"/>, with a server that also speaks MCP 2026-07-28 (stateless for those clients).</summary>
+    public static Task<McpSetup> StartForModernClientsAsync() => StartAsync(serveModernClients: true, []);
+
+    private static async Task<McpSetup> StartAsync(bool serveModernClients, string[] extraArgs)
     {
-        var server = await TestMcpServer.StartAsync();
+        var server = await TestMcpServer.StartAsync(serveModernClients);
         var gateway = await TestGateway.StartAsync(server.Url, McpPolicies.Policy, McpPolicies.Routes(server.Url), extraArgs);
         return new McpSetup(server, gateway);
     }
