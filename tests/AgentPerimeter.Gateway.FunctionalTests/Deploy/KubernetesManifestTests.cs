@@ -30,6 +30,9 @@ public sealed class KubernetesManifestTests
         foreach (var kind in new[] { "Deployment", "PodDisruptionBudget", "NetworkPolicy", "ServiceMonitor", "PrometheusRule", "ConfigMap", "Secret", "Service" })
             Assert.Contains($"\"kind\":\"{kind}\",", validate.Output);
         Assert.Contains("replicas: 3", rendered);
+        // Services for every listener people reach: agents, sandboxes' egress, connectors' tunnels, operators.
+        foreach (var service in new[] { "name: agentperimeter\n", "name: agentperimeter-egress", "name: agentperimeter-tunnel", "name: agentperimeter-admin" })
+            Assert.Contains(service, rendered);
         Assert.Contains("path: /readyz", rendered);
         Assert.Contains("path: /healthz", rendered);
         // The grace period covers the drain delay (10 s) and the shutdown timeout (30 s).
