@@ -17,8 +17,13 @@ internal sealed partial class PerimeterStartup(
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        _ = services.GetRequiredService<PolicyStore>();
+        var policy = services.GetRequiredService<PolicyStore>();
         _ = services.GetRequiredService<SigningKeys>();
+        // Egress actions have their own route: with an egress listener, its alert series exist at zero too.
+        var options = services.GetRequiredService<GatewayOptions>();
+        if (options.Listeners.Egress is not null || options.Egress.UnixSocket is not null)
+            services.GetRequiredService<Metrics.PerimeterMetrics>().Prime(
+                policy.Current.WorkTypes.Keys.Select(w => (w, Egress.EgressConnectionHandler.RouteId, "egress")));
         _ = services.GetRequiredService<AuditLog>();
         _ = services.GetRequiredService<RateLimiting.IRateLimitStore>();
         _ = services.GetRequiredService<IRevocationStore>();

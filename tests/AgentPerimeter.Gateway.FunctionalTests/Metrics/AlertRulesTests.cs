@@ -43,6 +43,16 @@ public sealed class AlertRulesTests
         Assert.Contains("process_cpu_seconds_total", metrics);
     }
 
+    [Fact]
+    public async Task WithAnEgressListener_EgressSeriesExistAtZero_ForEveryWorkType()
+    {
+        await using var gw = await TestGateway.StartWithUpstreamAsync(extraArgs: ["--Gateway:Listeners:Egress=http://127.0.0.1:0"]);
+        var metrics = await gw.MetricsAsync();
+
+        foreach (var workType in new[] { "build", "exploration" })
+            Assert.Contains($"agentperimeter_actions_total{{work_type=\"{workType}\",route=\"egress\",kind=\"egress\",decision=\"allow\",governed=\"false\"}} 0", metrics);
+    }
+
     private static string[] TunnelArgs()
     {
         var credential = Path.Combine(Directory.CreateTempSubdirectory("perimeter-tunnel-cred-").FullName, "crm");
