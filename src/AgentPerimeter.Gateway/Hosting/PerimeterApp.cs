@@ -99,11 +99,8 @@ public static class PerimeterApp
             {
                 var json = FindInner<System.Text.Json.JsonException>(invalid);
                 var file = System.Text.RegularExpressions.Regex.Match(invalid.Message, "'(?<file>[^']+)'").Groups["file"].Value;
-                if (json is { LineNumber: { } line })
-                {
-                    var detail = json.Message.Split(" Path:", 2)[0].Split(" LineNumber:", 2)[0];
-                    return $"{(file.Length > 0 ? file : "a configuration file")}: line {line + 1}, column {(json.BytePositionInLine ?? 0) + 1}: not valid JSON: {detail}";
-                }
+                if (json is { LineNumber: not null })
+                    return Policy.RouteConfigCheck.Describe(file.Length > 0 ? file : "a configuration file", json);
                 return $"{(file.Length > 0 ? file : "a configuration file")}: {invalid.InnerException?.Message ?? invalid.Message}";
             }
             default:

@@ -248,7 +248,12 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
     /// </summary>
     internal static string? MirroredHeaderProblem(HttpRequest request, McpMessage message, McpActionInfo mcp)
     {
-        var version = request.Headers["MCP-Protocol-Version"].ToString();
+        // Two versions at once — two header lines, or one comma-joined line — and the gateway and the
+        // server could each act on a different one (one that requires the header check, one that does not).
+        var versions = request.Headers["MCP-Protocol-Version"];
+        if (versions.Count > 1 || versions.ToString().Contains(',', StringComparison.Ordinal))
+            return "The MCP-Protocol-Version header is given more than once; send one version.";
+        var version = versions.ToString();
         if (version.Length != MirroredHeadersSince.Length || string.CompareOrdinal(version, MirroredHeadersSince) < 0 || message.Kind == McpMessageKind.Response)
             return null;
         var methodHeader = request.Headers["Mcp-Method"];

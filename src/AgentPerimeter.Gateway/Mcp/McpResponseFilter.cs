@@ -161,6 +161,7 @@ internal sealed class McpResponseFilter(ToolPins pins, IActionRecorder recorder)
     /// </summary>
     private static JsonNode? Property(JsonObject o, string key)
     {
+        // A JSON null reads as absent, as the SDKs read an optional field.
         JsonNode? found = null;
         bool seen = false;
         foreach (var (k, v) in o)
@@ -170,9 +171,9 @@ internal sealed class McpResponseFilter(ToolPins pins, IActionRecorder recorder)
             if (seen)
                 throw new NotInspectableException($"the key '{key}' appears in more than one spelling");
             seen = true;
-            found = v ?? JsonValue.Create((string?)null);
+            found = v;
         }
-        return seen && found is null ? null : found;
+        return found;
     }
 
     private sealed class NotInspectableException(string message) : Exception(message);

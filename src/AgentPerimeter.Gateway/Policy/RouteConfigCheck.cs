@@ -41,13 +41,19 @@ public static class RouteConfigCheck
         }
         catch (JsonException ex)
         {
-            var detail = ex.Message.Split(" Path:", 2)[0].Split(" LineNumber:", 2)[0];
-            errors.Add($"{path}: line {(ex.LineNumber ?? 0) + 1}, column {(ex.BytePositionInLine ?? 0) + 1}: not valid JSON: {detail}");
+            errors.Add(Describe(path, ex));
         }
         catch (IOException ex)
         {
             errors.Add($"{path}: could not be read: {ex.Message}");
         }
+    }
+
+    /// <summary>A JSON syntax error as an operator reads it: the file, 1-based line and column, and the reason without the reader's internals.</summary>
+    public static string Describe(string file, JsonException ex)
+    {
+        var detail = ex.Message.Split(" Path:", 2)[0].Split(" LineNumber:", 2)[0];
+        return $"{file}: line {(ex.LineNumber ?? 0) + 1}, column {(ex.BytePositionInLine ?? 0) + 1}: not valid JSON: {detail}";
     }
 
     /// <summary>Adds an error for each problem of the <c>ReverseProxy</c> section.</summary>

@@ -12,6 +12,14 @@ public class RedisIdempotencyTests
         { "Perimeter": { "WorkTypes": { "build": { "Rules": [ { "Id": "build-start", "Route": "api", "Methods": [ "POST" ], "Paths": [ "/api/builds" ] } ] } } } }
         """;
 
+    private static async Task<HttpResponseMessage> PostBuildAsync(TestGateway gateway, string token, string body, string idempotencyKey)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/builds") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        request.Headers.Add("Idempotency-Key", idempotencyKey);
+        return await gateway.Agent.SendAsync(request);
+    }
+
     [Fact]
     public async Task AKeyUsedOnOneReplica_IsReplayedByAnother_AndExecutedOnce()
     {
@@ -22,13 +30,7 @@ public class RedisIdempotencyTests
         await using var __ = b;
         var token = await a.TokenAsync("ci-bot", "build");
 
-        async Task<HttpResponseMessage> Post(TestGateway gateway)
-        {
-            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/builds") { Content = new StringContent("""{"repo":"x"}""", Encoding.UTF8, "application/json") };
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-            request.Headers.Add("Idempotency-Key", "replica-key-1");
-            return await gateway.Agent.SendAsync(request);
-        }
+        Task<HttpResponseMessage> Post(TestGateway gateway) => PostBuildAsync(gateway, token, """{"repo":"x"}""", "replica-key-1");
 
         var first = await Post(a);
         var second = await Post(b);
@@ -51,13 +53,7 @@ public class RedisIdempotencyTests
         await using var __ = b;
         var token = await a.TokenAsync("ci-bot", "build");
 
-        async Task<HttpResponseMessage> Post()
-        {
-            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/builds") { Content = new StringContent("""{"repo":"late"}""", Encoding.UTF8, "application/json") };
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-            request.Headers.Add("Idempotency-Key", "late-claim-1");
-            return await a.Agent.SendAsync(request);
-        }
+        Task<HttpResponseMessage> Post() => PostBuildAsync(a, token, """{"repo":"late"}""", "late-claim-1");
 
         // Redis holds every write for 2.5 s: the gateway's SET NX waits past its timeout, then runs.
         await using (var control = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.ConnectionString + ",allowAdmin=true"))

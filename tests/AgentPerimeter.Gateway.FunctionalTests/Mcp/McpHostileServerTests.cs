@@ -295,6 +295,8 @@ public sealed class McpHostileServerTests
         { "Mcp-Name missing", [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/call")] },
         { "Mcp-Method of another method", [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/list"), ("Mcp-Name", "search_docs")] },
         { "Mcp-Name given twice", [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/call"), ("Mcp-Name", "search_docs"), ("Mcp-Name", "deploy")] },
+        { "two protocol versions, one old, headers absent", [("MCP-Protocol-Version", "2025-11-25"), ("MCP-Protocol-Version", "2026-07-28")] },
+        { "two protocol versions in one comma-joined line", [("MCP-Protocol-Version", "2025-11-25, 2026-07-28")] },
     };
 
     [Theory]

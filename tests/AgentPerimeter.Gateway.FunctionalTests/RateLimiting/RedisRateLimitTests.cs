@@ -11,6 +11,27 @@ public class RedisRateLimitTests
     private static string[] RedisArgs(RedisServer redis, params string[] more) =>
         [$"--Gateway:Redis:ConnectionString={redis.ConnectionString}", "--Gateway:Redis:TimeoutMilliseconds=1000", .. more];
 
+    /// <summary>
+    /// Three gateway processes with the limits policy of <paramref name="budget"/> per hour and one signing
+    /// key (the first replica's), added to <paramref name="replicas"/> as each starts listening.
+    /// </summary>
+    private static async Task StartReplicasAsync(List<(ChildProcess Process, Uri Agent, Uri Admin)> replicas, string dir, string upstreamUrl, int budget, IEnumerable<string> redisArgs)
+    {
+        string? keyPath = null;
+        for (int i = 0; i < 3; i++)
+        {
+            var args = TestGateway.PrepareConfig(Path.Combine(dir, $"r{i}"), upstreamUrl, RateLimitPolicies.Policy(budget, "01:00:00"))
+                .Where(a => a != "--Gateway:Logging:Console=false")
+                .Concat(redisArgs)
+                .Concat(keyPath is null ? [] : [$"--Gateway:Identity:SigningKeyPath={keyPath}"]);
+            var process = ChildProcess.Start(ChildProcess.ProductDll("AgentPerimeter.Gateway", "AgentPerimeter.Gateway"), args);
+            await process.WaitForOutputAsync("AgentPerimeter gateway listening", TimeSpan.FromSeconds(60));
+            var m = Regex.Match(process.Output, "\"AgentUri\":\"(?<agent>[^\"]+)\",\"AdminUri\":\"(?<admin>[^\"]+)\"");
+            replicas.Add((process, new Uri(m.Groups["agent"].Value), new Uri(m.Groups["admin"].Value)));
+            keyPath ??= Path.Combine(dir, "r0", "data", "signing-key.pem"); // one signing key for the perimeter
+        }
+    }
+
     [Fact]
     public async Task ThreeGatewayProcesses_OneRedis_AllowExactlyTheBudget()
     {
@@ -23,21 +44,9 @@ public class RedisRateLimitTests
         var replicas = new List<(ChildProcess Process, Uri Agent, Uri Admin)>();
         try
         {
-            string? keyPath = null;
-            for (int i = 0; i < 3; i++)
-            {
-                var args = TestGateway.PrepareConfig(Path.Combine(dir, $"r{i}"), upstream.Url, RateLimitPolicies.Policy(budget, "01:00:00"))
-                    .Where(a => a != "--Gateway:Logging:Console=false")
-                    // Accuracy, not latency, is under test here: a generous timeout keeps a loaded CI
-                    // machine from turning slow answers into fail-closed refusals.
-                    .Concat(RedisArgs(redis, "--Gateway:Redis:TimeoutMilliseconds=5000"))
-                    .Concat(keyPath is null ? [] : [$"--Gateway:Identity:SigningKeyPath={keyPath}"]);
-                var process = ChildProcess.Start(ChildProcess.ProductDll("AgentPerimeter.Gateway", "AgentPerimeter.Gateway"), args);
-                await process.WaitForOutputAsync("AgentPerimeter gateway listening", TimeSpan.FromSeconds(60));
-                var m = Regex.Match(process.Output, "\"AgentUri\":\"(?<agent>[^\"]+)\",\"AdminUri\":\"(?<admin>[^\"]+)\"");
-                replicas.Add((process, new Uri(m.Groups["agent"].Value), new Uri(m.Groups["admin"].Value)));
-                keyPath ??= Path.Combine(dir, "r0", "data", "signing-key.pem"); // one signing key for the perimeter
-            }
+            // Accuracy, not latency, is under test here: a generous timeout keeps a loaded CI
+            // machine from turning slow answers into fail-closed refusals.
+            await StartReplicasAsync(replicas, dir, upstream.Url, budget, RedisArgs(redis, "--Gateway:Redis:TimeoutMilliseconds=5000"));
             // Each replica is ready once its Redis connection is up (readiness reports the limit store).
             foreach (var r in replicas)
             {
@@ -79,20 +88,8 @@ public class RedisRateLimitTests
         var replicas = new List<(ChildProcess Process, Uri Agent, Uri Admin)>();
         try
         {
-            string? keyPath = null;
-            for (int i = 0; i < 3; i++)
-            {
-                // The default Redis timeout: what an operator who sets nothing gets.
-                var args = TestGateway.PrepareConfig(Path.Combine(dir, $"r{i}"), upstream.Url, RateLimitPolicies.Policy(budget, "01:00:00"))
-                    .Where(a => a != "--Gateway:Logging:Console=false")
-                    .Append($"--Gateway:Redis:ConnectionString={redis.ConnectionString}")
-                    .Concat(keyPath is null ? [] : [$"--Gateway:Identity:SigningKeyPath={keyPath}"]);
-                var process = ChildProcess.Start(ChildProcess.ProductDll("AgentPerimeter.Gateway", "AgentPerimeter.Gateway"), args);
-                await process.WaitForOutputAsync("AgentPerimeter gateway listening", TimeSpan.FromSeconds(60));
-                var m = Regex.Match(process.Output, "\"AgentUri\":\"(?<agent>[^\"]+)\",\"AdminUri\":\"(?<admin>[^\"]+)\"");
-                replicas.Add((process, new Uri(m.Groups["agent"].Value), new Uri(m.Groups["admin"].Value)));
-                keyPath ??= Path.Combine(dir, "r0", "data", "signing-key.pem");
-            }
+            // The default Redis timeout: what an operator who sets nothing gets.
+            await StartReplicasAsync(replicas, dir, upstream.Url, budget, [$"--Gateway:Redis:ConnectionString={redis.ConnectionString}"]);
             using var admin = new HttpClient { BaseAddress = replicas[0].Admin };
             var (token, _) = await InMemoryRateLimitTests.MintAsync(admin, "ci-bot");
             var clients = replicas.Select(r => new HttpClient { BaseAddress = r.Agent }).ToArray();
