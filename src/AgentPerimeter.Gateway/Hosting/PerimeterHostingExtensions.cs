@@ -121,6 +121,7 @@ public static class PerimeterHostingExtensions
         {
             agent.UseMiddleware<ActionMiddleware>();    // one action, one audit record, one metric
             agent.UseMiddleware<PolicySnapshotMiddleware>(); // the policy version that decides this action, read once
+            agent.UseMiddleware<RequestFramingGuardMiddleware>(); // one body framing (no CL with TE, no "+2"), before anything else reads it
             agent.UseMiddleware<Tunnels.InboundHostMiddleware>(); // inbound (mTLS) listener: <server>.<domain> only
             agent.UseMiddleware<Proxy.OriginGuardMiddleware>(); // browsers: listed origins (and hosts) only
             agent.UseMiddleware<IdentityMiddleware>();  // JWT → agent, session, work type

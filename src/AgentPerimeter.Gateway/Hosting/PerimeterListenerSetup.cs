@@ -56,6 +56,10 @@ internal static class PerimeterListenerSetup
                 listen.UseHttps(https);
                 kestrel.ApplicationServices.GetRequiredService<PerimeterListeners>().TlsListeners.Add(listen);
             }
+            // Governed listeners: each request's body framing is checked on the bytes Kestrel parses
+            // (after TLS), for what Kestrel accepts but a proxy must not forward (CL with TE, "+2").
+            if (kind is ListenerKind.Agent or ListenerKind.Inbound)
+                listen.Use(Policy.RequestFramingFeature.Observe);
         });
         return captured!;
     }

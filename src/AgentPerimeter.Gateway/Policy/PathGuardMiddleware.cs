@@ -25,9 +25,10 @@ internal sealed class PathGuardMiddleware(RequestDelegate next)
                     "The perimeter does not carry WebSocket or other upgraded connections: their traffic could not be governed."));
         }
         // Request smuggling: a body framed two ways may be split differently by the upstream (or a proxy
-        // between). Kestrel refuses a repeated Content-Length and a final coding other than chunked, and drops
-        // Content-Length when Transfer-Encoding is present (RFC 9112 6.1); this refuses the rest: any
-        // Transfer-Encoding but one plain "chunked" ("gzip, chunked", "chunked, chunked").
+        // between). Kestrel refuses a repeated Content-Length and a final coding other than chunked;
+        // RequestFramingGuardMiddleware refuses Content-Length with Transfer-Encoding (which Kestrel would read
+        // as chunked) and a signed length; this refuses the rest: any Transfer-Encoding but one plain "chunked"
+        // ("gzip, chunked", "chunked, chunked").
         var transferEncoding = context.Request.Headers.TransferEncoding;
         if (transferEncoding.Count > 0
             && !(transferEncoding.Count == 1 && string.Equals(transferEncoding.ToString().Trim(), "chunked", StringComparison.OrdinalIgnoreCase)))

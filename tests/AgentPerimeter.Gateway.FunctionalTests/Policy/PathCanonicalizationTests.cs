@@ -115,24 +115,53 @@ public class PathCanonicalizationTests
         Assert.Empty(upstream.Received);
     }
 
-    // Content-Length with Transfer-Encoding (CL.TE / TE.CL): Kestrel follows RFC 9112 section 6.1 — the
-    // body is read as chunked and Content-Length is dropped — so what hides after the chunked body is
-    // parsed by the gateway as a request of its own (and refused without a token), never smuggled upstream.
+    // Content-Length with Transfer-Encoding (CL.TE / TE.CL): Kestrel alone would read the body as chunked
+    // and drop Content-Length (RFC 9112 section 6.1); an upstream or a proxy in between may frame it by the
+    // length. The perimeter refuses the request (400 ambiguous_framing, audited) and closes the connection,
+    // so neither it nor what hides after it is forwarded. A signed length ("+2" is 2 to Kestrel) likewise.
     [Theory]
-    [InlineData("Transfer-Encoding: chunked\r\nContent-Length: 60\r\n")]
-    [InlineData("Content-Length: 60\r\nTransfer-Encoding: chunked\r\n")]
-    public async Task ContentLengthWithTransferEncoding_CannotSmuggleASecondRequest(string framing)
+    [InlineData("Transfer-Encoding: chunked\r\nContent-Length: 60\r\n", "0\r\n\r\nGET /api/private/keys HTTP/1.1\r\nHost: x\r\n\r\n")]
+    [InlineData("Content-Length: 60\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\nGET /api/private/keys HTTP/1.1\r\nHost: x\r\n\r\n")]
+    [InlineData("Content-Length: +2\r\n", "hiGET /api/private/keys HTTP/1.1\r\nHost: x\r\n\r\n")]
+    [InlineData("Content-Length:  +0 \r\n", "GET /api/private/keys HTTP/1.1\r\nHost: x\r\n\r\n")]
+    public async Task BodyFramedTwoWays_IsRefused_Audited_AndNothingIsForwarded(string framing, string body)
     {
         await using var gw = await TestGateway.StartWithUpstreamAsync();
         var upstream = gw.Upstream;
         var token = await gw.TokenAsync("explorer", "exploration");
-        const string smuggled = "0\r\n\r\nGET /api/private/keys HTTP/1.1\r\nHost: x\r\n\r\n";
 
-        await RawHttp.SendAsync(gw.AgentUri, "GET", "/api/public/readme", token, framing, smuggled);
+        var (status, response) = await RawHttp.SendAsync(gw.AgentUri, "GET", "/api/public/readme", token, framing, body);
 
-        Assert.DoesNotContain(upstream.Received, r => r.Path.Contains("private", StringComparison.Ordinal));
+        Assert.Equal(400, status);
+        Assert.Contains("ambiguous_framing", response, StringComparison.Ordinal);
+        Assert.Contains("Connection: close", response, StringComparison.OrdinalIgnoreCase);
+        Assert.Empty(upstream.Received);
+        var record = Assert.Single(gw.AuditRecords());
+        Assert.Equal("ambiguous_framing", record.GetProperty("code").GetString());
+        Assert.Equal("/api/public/readme", record.GetProperty("path").GetString());
+    }
+
+    // Requests kept alive on one connection: a well-framed chunked body, a Content-Length body and a
+    // bodiless request, sent back to back, are all forwarded (the scan keeps each message's boundary),
+    // and the ambiguous one after them is refused.
+    [Fact]
+    public async Task PipelinedRequests_KeepTheirBoundaries_AndOnlyTheAmbiguousOneIsRefused()
+    {
+        await using var gw = await TestGateway.StartWithUpstreamAsync();
+        var upstream = gw.Upstream;
+        var token = await gw.TokenAsync("explorer", "exploration");
+        string Head(string method, string extra) =>
+            $"{method} /api/public/readme HTTP/1.1\r\nHost: {gw.AgentUri.Authority}\r\nAuthorization: Bearer {token}\r\n{extra}\r\n";
+        const string hidden = "GET /api/private/keys HTTP/1.1\r\nContent-Length: 5\r\n\r\n";
+        var wire = Head("GET", "Transfer-Encoding: chunked\r\n") + "5;ext=1\r\nhello\r\n0\r\nTrailer-Field: x\r\n\r\n"
+            + Head("GET", $"Content-Length: {hidden.Length}\r\n") + hidden
+            + Head("GET", "")
+            + Head("GET", "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n") + "0\r\n\r\n";
+
+        var responses = await RawHttp.SendWireAsync(gw.AgentUri, wire);
+
+        Assert.Equal([200, 200, 200, 400], responses);
+        Assert.Equal(3, upstream.Received.Count);
         Assert.All(upstream.Received, r => Assert.Equal("/api/public/readme", r.RawTarget));
-        Assert.False(upstream.Received.Single().Headers.ContainsKey("Content-Length")
-            && upstream.Received.Single().Headers.ContainsKey("Transfer-Encoding"));
     }
 }
