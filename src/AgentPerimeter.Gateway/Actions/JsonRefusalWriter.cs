@@ -15,6 +15,20 @@ public sealed class JsonRefusalWriter : IRefusalWriter
     {
     }
 
+    /// <summary>
+    /// The 401 challenge (RFC 6750, RFC 9728): where the protected resource's metadata is, so a client
+    /// can discover how to get a token; no <c>error</c> when no token was sent at all.
+    /// </summary>
+    public static string BearerChallenge(HttpContext context, string code)
+    {
+        var baseUrl = context.RequestServices?.GetService<ProtectedResourceInfo>()?.PublicUrl?.TrimEnd('/')
+            ?? $"{context.Request.Scheme}://{context.Request.Host}";
+        var metadata = $"resource_metadata=\"{baseUrl}{ProtectedResourceInfo.MetadataPath}\"";
+        return code == AgentPerimeter.Protocol.Refusals.RefusalCodes.MissingToken
+            ? $"Bearer {metadata}"
+            : $"Bearer error=\"invalid_token\", error_description=\"{code}\", {metadata}";
+    }
+
     public async Task WriteAsync(HttpContext context, ActionContext action, Refusal refusal)
     {
         if (context.Response.HasStarted)
@@ -28,7 +42,7 @@ public sealed class JsonRefusalWriter : IRefusalWriter
         context.Response.ContentType = "application/json";
         context.Response.Headers.CacheControl = "no-store";
         if (refusal.Status == StatusCodes.Status401Unauthorized)
-            context.Response.Headers.WWWAuthenticate = $"Bearer error=\"invalid_token\", error_description=\"{refusal.Code}\"";
+            context.Response.Headers.WWWAuthenticate = BearerChallenge(context, refusal.Code);
 
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var w = new Utf8JsonWriter(buffer, RefusalFields.WriterOptions))

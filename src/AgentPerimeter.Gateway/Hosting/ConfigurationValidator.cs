@@ -25,6 +25,25 @@ public static class ConfigurationValidator
 
     private static IEnumerable<string> Failures(Microsoft.Extensions.Options.ValidateOptionsResult result) => result.Failures ?? [];
 
+    private static void CheckOAuth(GatewayOptions options, IConfiguration configuration, List<string> errors)
+    {
+        var oauth = options.OAuth;
+        if (oauth.PublicUrl is { Length: > 0 } url
+            && (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.AbsolutePath.TrimEnd('/').Length > 0 || uri.Query.Length > 0 || uri.Fragment.Length > 0))
+            errors.Add($"Gateway:OAuth:PublicUrl: '{url}' must be the agent listener's public base URL, scheme and host only, e.g. \"https://perimeter.example.com\".");
+        if (oauth.TokenLifetime <= TimeSpan.Zero || oauth.TokenLifetime > options.Identity.MaxTokenLifetime)
+            errors.Add("Gateway:OAuth:TokenLifetime: must be positive and no longer than Gateway:Identity:MaxTokenLifetime.");
+        var workTypes = configuration.GetSection("Perimeter:WorkTypes");
+        foreach (var client in options.OAuthClients.Values)
+        {
+            foreach (var workType in client.WorkTypes)
+            {
+                if (!workTypes.GetSection(workType).Exists())
+                    errors.Add($"Gateway:OAuth:Clients:{client.Id}:WorkTypes: work type '{workType}' is not defined in Perimeter:WorkTypes.");
+            }
+        }
+    }
+
     public static (GatewayOptions? Options, List<string> Errors) Validate(IConfiguration configuration, string? configDirectory = null)
     {
         var errors = new List<string>();
@@ -50,6 +69,8 @@ public static class ConfigurationValidator
             foreach (var failure in FeatureFailures(options))
                 errors.Add(failure);
             options.TunnelDefinitions = Tunnels.TunnelCatalog.Load(section.GetSection("Tunnels"), secretContext, errors);
+            options.OAuthClients = OAuth.OAuthClientCatalog.Load(section.GetSection("OAuth:Clients"), secretContext, errors);
+            CheckOAuth(options, configuration, errors);
             if (options.TunnelDefinitions.Count > 0 && options.Listeners.Tunnel is null)
                 errors.Add("Gateway:Listeners:Tunnel: tunnels are declared in Gateway:Tunnels, so connectors need a listener to dial, e.g. \"https://0.0.0.0:8443\".");
             foreach (var cluster in configuration.GetSection("ReverseProxy:Clusters").GetChildren())

@@ -47,6 +47,7 @@ public sealed class GatewayOptions
     public Approvals.ApprovalOptions Approvals { get; set; } = new();
     public Tunnels.InboundOptions Inbound { get; set; } = new();
     public Egress.EgressOptions Egress { get; set; } = new();
+    public OAuth.OAuthOptions OAuth { get; set; } = new();
 
     /// <summary>Host names the agent listener serves; empty: any (set it when browsers could reach the gateway).</summary>
     public List<string> AllowedHosts { get; set; } = [];
@@ -57,6 +58,10 @@ public sealed class GatewayOptions
     /// <summary>The declared tunnels (<c>Gateway:Tunnels</c>), loaded and checked by the validator.</summary>
     internal System.Collections.Frozen.FrozenDictionary<string, Tunnels.TunnelDefinition> TunnelDefinitions { get; set; } =
         System.Collections.Frozen.FrozenDictionary<string, Tunnels.TunnelDefinition>.Empty;
+
+    /// <summary>The registered OAuth clients (<c>Gateway:OAuth:Clients</c>), loaded and checked by the validator.</summary>
+    internal System.Collections.Frozen.FrozenDictionary<string, OAuth.OAuthClient> OAuthClients { get; set; } =
+        System.Collections.Frozen.FrozenDictionary<string, OAuth.OAuthClient>.Empty;
 
     /// <summary>Certificates and CA files are configuration: relative paths start in the config directory.</summary>
     public string ResolveConfigPath(string path) =>

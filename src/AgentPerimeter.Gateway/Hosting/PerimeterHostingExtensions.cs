@@ -63,6 +63,9 @@ public static class PerimeterHostingExtensions
         services.AddSingleton<MatcherPolicy, ListenerMatcherPolicy>();
         services.AddHostedService<PerimeterStartup>();
         services.AddSingleton(new Proxy.OriginGuardOptions(options.AllowedHosts, options.AllowedOrigins));
+        services.AddSingleton(options.OAuth);
+        services.AddSingleton(options.OAuthClients);
+        services.AddSingleton(new ProtectedResourceInfo(options.OAuth.PublicUrl));
         services.AddSingleton<Admin.OperatorRecords>();
 
         // Shared state (rate limits, revocations, MCP sessions, approvals, idempotency) lives in Redis when
@@ -124,6 +127,7 @@ public static class PerimeterHostingExtensions
             agent.UseMiddleware<RequestFramingGuardMiddleware>(); // one body framing (no CL with TE, no "+2"), before anything else reads it
             agent.UseMiddleware<Tunnels.InboundHostMiddleware>(); // inbound (mTLS) listener: <server>.<domain> only
             agent.UseMiddleware<Proxy.OriginGuardMiddleware>(); // browsers: listed origins (and hosts) only
+            agent.UseMiddleware<OAuth.OAuthEndpointsMiddleware>(); // how a client gets a token: RFC 9728/8414 metadata, client_credentials
             agent.UseMiddleware<IdentityMiddleware>();  // JWT → agent, session, work type
             agent.UseMiddleware<PathGuardMiddleware>(); // the path checked is the path forwarded
         });

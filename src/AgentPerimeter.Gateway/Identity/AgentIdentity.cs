@@ -1,4 +1,20 @@
 namespace AgentPerimeter.Gateway.Identity;
 
 /// <summary>Who an action is for, taken from a validated token.</summary>
-public sealed record AgentIdentity(string AgentId, string SessionId, string WorkType, string Issuer, DateTimeOffset ExpiresAt);
+/// <param name="Resource">The resource URL the token is bound to (RFC 8707 audience), or null for the whole perimeter.</param>
+public sealed record AgentIdentity(string AgentId, string SessionId, string WorkType, string Issuer, DateTimeOffset ExpiresAt, string? Resource = null)
+{
+    /// <summary>
+    /// Whether a request to <paramref name="host"/> and <paramref name="path"/> is within the resource the
+    /// token was issued for: the same host, and the resource's path or a path under it (segment-wise).
+    /// </summary>
+    public bool Covers(string host, string path)
+    {
+        if (Resource is null)
+            return true;
+        if (!Uri.TryCreate(Resource, UriKind.Absolute, out var uri) || !string.Equals(uri.Authority, host, StringComparison.OrdinalIgnoreCase))
+            return false;
+        var scope = uri.AbsolutePath.TrimEnd('/');
+        return scope.Length == 0 || path == scope || path.StartsWith(scope + "/", StringComparison.Ordinal);
+    }
+}

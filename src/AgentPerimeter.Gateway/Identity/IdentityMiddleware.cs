@@ -26,6 +26,15 @@ internal sealed class IdentityMiddleware(RequestDelegate next, IdentityResolver 
         action.WorkType = identity.WorkType;
         action.Issuer = identity.Issuer;
 
+        // A token bound to a resource (RFC 8707) is good for that resource only.
+        if (!identity.Covers(context.Request.Host.Value ?? "", context.Request.Path.Value ?? "/"))
+        {
+            await ActionResponses.RefuseAsync(context, StatusCodes.Status401Unauthorized,
+                new PolicyDecision(DecisionOutcome.Unauthenticated, RefusalCodes.InvalidAudience, null,
+                    $"This token was issued for the resource {identity.Resource}; get a token for this one.")).ConfigureAwait(false);
+            return;
+        }
+
         // The kill switch: a revoked session (or agent) is refused however valid its token still is.
         if (revocations.IsRevoked(identity.SessionId, identity.AgentId))
         {

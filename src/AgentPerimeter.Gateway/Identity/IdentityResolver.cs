@@ -91,12 +91,20 @@ public sealed class IdentityResolver
             session = ScopeExternalSession(agent, session);
 
         var expires = result.Properties?.ExpiresUtc ?? now;
-        var identity = new AgentIdentity(agent, session, workType, issuer!, expires);
+        string? resource = null;
+        if (own && principal.FindFirst("aud")?.Value is { } aud && aud != _options.Audience && IsResourceAudience(aud))
+            resource = aud;
+        var identity = new AgentIdentity(agent, session, workType, issuer!, expires, resource);
         if (_cache.Count >= MaxCacheEntries)
             Prune(now);
         _cache[token] = identity;
         return new IdentityResult(identity, null, null);
     }
+
+    /// <summary>An audience that names a resource (an absolute http or https URL) rather than the perimeter's audience string.</summary>
+    public static bool IsResourceAudience(string audience) =>
+        (audience.StartsWith("https://", StringComparison.OrdinalIgnoreCase) || audience.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
+        && Uri.TryCreate(audience, UriKind.Absolute, out _);
 
     /// <summary>
     /// An external token's session id as the gateway keys it: <c>ext:{agent}:{sid}</c> (each part

@@ -39,7 +39,10 @@ public static class IdentityServiceCollectionExtensions
             o.TokenValidationParameters = new TokenValidationParameters
             {
                 ValidIssuer = identity.Issuer,
-                ValidAudience = identity.Audience,
+                // The perimeter's audience, or a resource URL the token endpoint bound the token to (RFC 8707);
+                // the identity stage then holds each request to that resource.
+                AudienceValidator = (audiences, _, _) => audiences.Count() == 1 && audiences.Single() is { } aud
+                    && (aud == identity.Audience || IdentityResolver.IsResourceAudience(aud)),
                 IssuerSigningKeys = keys.VerificationKeys,
                 ValidAlgorithms = [SecurityAlgorithms.RsaSha256],
                 ClockSkew = identity.ClockSkew,

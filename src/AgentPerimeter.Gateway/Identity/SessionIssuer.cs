@@ -38,7 +38,8 @@ public sealed class SessionIssuer(
         }
     }
 
-    public SessionResult Issue(SessionRequest request)
+    /// <param name="audience">The token's <c>aud</c>: the perimeter's audience, or a resource URL (RFC 8707) the token is then bound to.</param>
+    public SessionResult Issue(SessionRequest request, string? audience = null)
     {
         var problems = new List<string>();
         if (string.IsNullOrWhiteSpace(request.Agent) || request.Agent.Length > 128 || request.Agent.Any(char.IsControl))
@@ -70,7 +71,7 @@ public sealed class SessionIssuer(
         var token = _handler.CreateToken(new SecurityTokenDescriptor
         {
             Issuer = options.Issuer,
-            Audience = options.Audience,
+            Audience = audience ?? options.Audience,
             IssuedAt = now.UtcDateTime,
             NotBefore = now.UtcDateTime,
             Expires = session.ExpiresAt.UtcDateTime,

@@ -51,6 +51,32 @@ public class ConfigurationTests
     }
 
     [Fact]
+    public void HalfWrittenOAuthClients_AreEachAnErrorNamingTheClient()
+    {
+        var dir = Directory.CreateTempSubdirectory("perimeter-cfg-").FullName;
+        File.WriteAllText(Path.Combine(dir, "short-secret"), "short\n");
+        var args = TestGateway.PrepareConfig(dir, "http://127.0.0.1:1", null, null,
+            "--Gateway:OAuth:PublicUrl=https://perimeter.example.com/mcp",
+            "--Gateway:OAuth:Clients:no-way-in:WorkTypes:0=exploration",
+            "--Gateway:OAuth:Clients:no-work:Secret:Kind=env", "--Gateway:OAuth:Clients:no-work:Secret:Name=PERIMETER_TEST_UNSET_VARIABLE",
+            "--Gateway:OAuth:Clients:short:WorkTypes:0=exploration", "--Gateway:OAuth:Clients:short:Secret:Kind=file", $"--Gateway:OAuth:Clients:short:Secret:Path={Path.Combine(dir, "short-secret")}",
+            "--Gateway:OAuth:Clients:bad-key:WorkTypes:0=nonexistent", $"--Gateway:OAuth:Clients:bad-key:PublicKeyPath={Path.Combine(dir, "short-secret")}",
+            "--Gateway:OAuth:Clients:typo:WorkTypes:0=exploration", "--Gateway:OAuth:Clients:typo:Secrett:Kind=file");
+
+        var ex = Assert.Throws<ConfigurationValidationException>(() => PerimeterApp.Build(args));
+
+        Assert.Contains(ex.Errors, e => e.StartsWith("Gateway:OAuth:PublicUrl:") && e.Contains("scheme and host only"));
+        Assert.Contains(ex.Errors, e => e.Contains("client 'no-way-in' needs a way to authenticate"));
+        Assert.Contains(ex.Errors, e => e.Contains("no-work:WorkTypes: list the work types"));
+        Assert.Contains(ex.Errors, e => e.Contains("the secret of client 'no-work'") && e.Contains("is missing"));
+        Assert.Contains(ex.Errors, e => e.Contains("the secret of client 'short' is shorter than 16 characters"));
+        Assert.Contains(ex.Errors, e => e.Contains("bad-key:PublicKeyPath: client 'bad-key'") && e.Contains("not a PEM RSA or EC public key"));
+        Assert.Contains(ex.Errors, e => e.Contains("work type 'nonexistent' is not defined in Perimeter:WorkTypes"));
+        Assert.Contains(ex.Errors, e => e.Contains("typo") && e.Contains("Secrett"));
+        Assert.DoesNotContain(ex.Errors, e => e.Contains("short\n") || e.Contains("'short'\n"));
+    }
+
+    [Fact]
     public void TwoRoutesOnTheSamePath_AreAConfigurationError()
     {
         var dir = Directory.CreateTempSubdirectory("perimeter-cfg-").FullName;
