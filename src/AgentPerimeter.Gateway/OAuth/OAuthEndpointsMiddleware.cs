@@ -113,7 +113,6 @@ internal sealed class OAuthEndpointsMiddleware(
             // Required by RFC 8414 (and SDK schemas) whenever grants could use it; it answers unsupported_response_type.
             w.WriteString("authorization_endpoint", baseUrl + AuthorizePath);
             w.WriteString("token_endpoint", baseUrl + TokenPath);
-            w.WriteString("jwks_uri", baseUrl + "/.well-known/jwks.json");
             w.WriteStartArray("grant_types_supported");
             w.WriteStringValue("client_credentials");
             w.WriteEndArray();
