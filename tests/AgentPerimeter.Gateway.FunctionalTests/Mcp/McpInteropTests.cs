@@ -26,6 +26,39 @@ public class McpInteropTests
         Assert.False(denied.GetProperty("call").GetProperty("ok").GetBoolean());
         Assert.Contains("policy_denied", denied.GetProperty("call").GetProperty("error").GetString());
         Assert.Equal(["tools/call:search_docs"], setup.Server.ToolCalls);
+        // The v1 SDK stays on 2025-11-25 (initialize handshake, a session id) and keeps working as before.
+        Assert.All(setup.Gateway.AuditRecords().Where(r => r.TryGetProperty("mcp", out var m) && m.TryGetProperty("protocol_version", out _)),
+            r => Assert.Equal("2025-11-25", r.GetProperty("mcp").GetProperty("protocol_version").GetString()));
+        Assert.Contains(setup.Gateway.AuditRecords(), r => r.TryGetProperty("mcp", out var m) && m.TryGetProperty("protocol_version", out _));
+    }
+
+    /// <summary>The official C# SDK pinned to MCP 2026-07-28 (no initialize handshake, no session): list filtered, allowed call, refusal with the perimeter's reason.</summary>
+    [Fact]
+    public async Task CSharpSdkClient_Pinned20260728_ThroughTheGateway()
+    {
+        await using var setup = await McpSetup.StartForModernClientsAsync();
+        var token = await setup.Gateway.TokenAsync("cs-2026-agent", "exploration");
+        await using var client = await ModelContextProtocol.Client.McpClient.CreateAsync(
+            new ModelContextProtocol.Client.HttpClientTransport(new ModelContextProtocol.Client.HttpClientTransportOptions
+            {
+                Endpoint = setup.McpUri,
+                TransportMode = ModelContextProtocol.Client.HttpTransportMode.StreamableHttp,
+                AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = $"Bearer {token}" },
+            }),
+            new ModelContextProtocol.Client.McpClientOptions { ProtocolVersion = "2026-07-28" });
+
+        var tools = await client.ListToolsAsync();
+        var result = await client.CallToolAsync("search_docs", new Dictionary<string, object?> { ["text"] = "hello" });
+        var refused = await Assert.ThrowsAsync<ModelContextProtocol.McpProtocolException>(
+            () => client.CallToolAsync("deploy", new Dictionary<string, object?> { ["env"] = "production" }).AsTask());
+
+        Assert.Equal("2026-07-28", client.NegotiatedProtocolVersion);
+        Assert.Equal(["read_file", "search_docs", "slow_job"], tools.Select(t => t.Name).Order());
+        Assert.Contains("search_docs ran with text=hello", string.Concat(result.Content.OfType<ModelContextProtocol.Protocol.TextContentBlock>().Select(c => c.Text)));
+        Assert.Contains("[policy_denied]", refused.Message);
+        Assert.Equal(["tools/call:search_docs"], setup.Server.ToolCalls);
+        Assert.Contains(setup.Gateway.AuditRecords(), r => r.TryGetProperty("mcp", out var m) && m.TryGetProperty("protocol_version", out var v) && v.GetString() == "2026-07-28");
+        Assert.DoesNotContain(setup.Gateway.AuditRecords(), r => r.TryGetProperty("code", out var c) && c.GetString() == "method_not_allowed");
     }
 
     private static async Task<JsonElement> RunAsync(string dir, McpSetup setup, string token, string tool, string args)
