@@ -267,7 +267,9 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
         {
             if (nameHeader.Count == 0)
                 return $"The Mcp-Name header is required on MCP {version} '{message.Method}' requests (it must repeat '{ActionResponses.Printable(mcp.Target, 80)}').";
-            if (nameHeader.Count > 1 || nameHeader[0] != mcp.Target)
+            // A name that cannot ride as a plain ASCII header value arrives as "=?base64?…?=" (UTF-8, standard
+            // alphabet); it is compared decoded, and a sentinel that does not decode is refused, never taken literally.
+            if (nameHeader.Count > 1 || DecodeHeaderValue(nameHeader[0]!) != mcp.Target)
                 return $"The Mcp-Name header ('{ActionResponses.Printable(nameHeader.ToString(), 80)}') does not match the body's target ('{ActionResponses.Printable(mcp.Target, 80)}').";
         }
         else if (nameHeader.Count > 0)
@@ -275,6 +277,33 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
             return $"The Mcp-Name header ('{ActionResponses.Printable(nameHeader.ToString(), 80)}') names a target the body does not have.";
         }
         return null;
+    }
+
+    private const string Base64Prefix = "=?base64?";
+    private const string Base64Suffix = "?=";
+
+    /// <summary>
+    /// An MCP header value as the body spells it (SEP-2243): <c>=?base64?{Base64 of UTF-8}?=</c> decoded (the
+    /// markers are lower-case and exact), anything else as is; null for a sentinel that is not valid Base64 of
+    /// valid UTF-8, so it matches no body value.
+    /// </summary>
+    internal static string? DecodeHeaderValue(string value)
+    {
+        if (!value.StartsWith(Base64Prefix, StringComparison.Ordinal) || !value.EndsWith(Base64Suffix, StringComparison.Ordinal)
+            || value.Length < Base64Prefix.Length + Base64Suffix.Length)
+            return value;
+        var payload = value.AsSpan(Base64Prefix.Length, value.Length - Base64Prefix.Length - Base64Suffix.Length);
+        var bytes = new byte[(payload.Length / 4 + 1) * 3];
+        if (!Convert.TryFromBase64Chars(payload, bytes, out int written))
+            return null;
+        try
+        {
+            return new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes, 0, written);
+        }
+        catch (System.Text.DecoderFallbackException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Answers the route policy's refusal (deferred until the id was read), if there is one.</summary>

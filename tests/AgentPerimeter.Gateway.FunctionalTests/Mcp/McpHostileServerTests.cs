@@ -297,6 +297,10 @@ public sealed class McpHostileServerTests
         { "Mcp-Name given twice", [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/call"), ("Mcp-Name", "search_docs"), ("Mcp-Name", "deploy")] },
         { "two protocol versions, one old, headers absent", [("MCP-Protocol-Version", "2025-11-25"), ("MCP-Protocol-Version", "2026-07-28")] },
         { "two protocol versions in one comma-joined line", [("MCP-Protocol-Version", "2025-11-25, 2026-07-28")] },
+        { "an Mcp-Name in Base64 that decodes to another tool", [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/call"), ("Mcp-Name", "=?base64?ZGVwbG95?=")] },
+        { "an Mcp-Name sentinel that is not Base64", [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/call"), ("Mcp-Name", "=?base64?c2VhcmNoX2RvY3M?=")] },
+        { "an Mcp-Name sentinel of bytes that are not UTF-8", [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/call"), ("Mcp-Name", "=?base64?wK4=?=")] },
+        { "the sentinel's markers in upper case, taken literally", [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/call"), ("Mcp-Name", "=?BASE64?c2VhcmNoX2RvY3M=?=")] },
     };
 
     [Theory]
@@ -333,6 +337,20 @@ public sealed class McpHostileServerTests
         Assert.True(discover == HttpStatusCode.OK, discoverBody);
         Assert.DoesNotContain("method_not_allowed", discoverBody);
         Assert.Equal(["tools/call", "tools/call", "server/discover"], setup.Server.Received.Select(r => r.RpcMethod));
+    }
+
+    // SEP-2243: a name that cannot ride as a plain ASCII header value is sent as =?base64?…?=; it is compared decoded.
+    [Fact]
+    public async Task Mcp20260728_AnMcpNameInBase64_IsComparedDecoded_AndPasses()
+    {
+        await using var setup = await StartAsync();
+        var token = await setup.Gateway.TokenAsync("agent-1", "exploration");
+
+        var (status, body) = await PostAsync(setup, token, EchoCall,
+            ("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/call"), ("Mcp-Name", "=?base64?c2VhcmNoX2RvY3M=?="));
+
+        Assert.True(status == HttpStatusCode.OK, body);
+        Assert.Equal(["tools/call"], setup.Server.Received.Select(r => r.RpcMethod));
     }
 
     [Fact]
