@@ -29,6 +29,13 @@ public sealed class McpActionInfo
     /// <summary>"tools", "resources", "resourceTemplates" or "prompts" when the answer is a list to filter.</summary>
     public string? ListKind { get; set; }
 
+    /// <summary>
+    /// MCP 2026-07-28: <c>input_required</c> when the server answered with an InputRequiredResult (it asks the
+    /// client for more before it acts; the client's retry is a new action), followed by what it asks for
+    /// (<c>input_required: elicitation/create</c>). Null for an ordinary result.
+    /// </summary>
+    public string? ResultType { get; set; }
+
     /// <summary>"client" for what the agent sent; "server" for messages the server streamed back.</summary>
     public string Direction { get; set; } = "client";
 }

@@ -66,6 +66,8 @@ public static class AuditRecord
                 w.WriteString("session", Cap(mcp.SessionId, 128));
                 if (mcp.ProtocolVersion is { } version)
                     w.WriteString("protocol_version", Cap(version, 32));
+                if (mcp.ResultType is { } resultType)
+                    w.WriteString("result_type", Cap(resultType, 256));
                 w.WriteEndObject();
             }
             if (action.Egress is { } egress)

@@ -108,7 +108,7 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
         try
         {
             JsonElement? arguments = null;
-            if (!message.Params.IsEmpty && message.Method is "tools/call" or "resources/read" or "resources/subscribe" or "resources/unsubscribe" or "prompts/get")
+            if (!message.Params.IsEmpty && message.Method is "tools/call" or "resources/read" or "resources/subscribe" or "resources/unsubscribe" or "prompts/get" or "subscriptions/listen")
             {
                 paramsDoc = JsonDocument.Parse(message.Params);
                 var (ok, args) = await ReadParamsAsync(context, action, mcp, message, paramsDoc.RootElement).ConfigureAwait(false);
@@ -134,6 +134,29 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
                 return false;
             }
 
+            // MCP 2026-07-28 subscriptions/listen: the stream needs the route; each resource it subscribes to
+            // is decided like resources/subscribe, so a listen cannot watch what the work type may not read.
+            if (message.Method == "subscriptions/listen" && message.Kind == McpMessageKind.Request)
+            {
+                var (uris, problem) = ListenSubscriptions(paramsDoc?.RootElement);
+                if (problem is not null)
+                {
+                    await InvalidParamsAsync(context, message, RefusalCodes.InvalidParams, $"Invalid params: {problem}.").ConfigureAwait(false);
+                    return false;
+                }
+                foreach (var uri in uris)
+                {
+                    var watch = context.GetPolicy().Decide(action.WorkType!, action.RouteId!, "resources/subscribe", uri, null);
+                    if (!watch.Permits)
+                    {
+                        mcp.Target = uri;
+                        await McpResponses.RefuseAsync(context, StatusCodes.Status200OK, McpResponses.PerimeterRefusal, watch, message.RawId, watch.Reason!).ConfigureAwait(false);
+                        return false;
+                    }
+                }
+                mcp.Target = uris.Count == 0 ? null : ActionResponses.Printable(string.Join(" ", uris), 512);
+            }
+
             var decision = context.GetPolicy().Decide(action.WorkType!, action.RouteId!, message.Kind == McpMessageKind.Response ? null : message.Method, mcp.Target, arguments);
             if (decision.Permits && message.Method == "tools/call" && pins.IsWithheld(action.RouteId!, mcp.Target!))
             {
@@ -153,6 +176,36 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
         {
             paramsDoc?.Dispose();
         }
+    }
+
+    /// <summary>The resource URIs a <c>subscriptions/listen</c> asks to watch (<c>params.notifications.resourceSubscriptions</c>), or what is malformed.</summary>
+    internal static (List<string> Uris, string? Problem) ListenSubscriptions(JsonElement? parameters)
+    {
+        var uris = new List<string>();
+        if (parameters is not { ValueKind: JsonValueKind.Object } p)
+            return (uris, parameters is null ? null : "'params' must be an object");
+        if (McpMessage.DuplicateKey(p) is { } dup)
+            return (uris, $"the key '{dup}' appears more than once");
+        if (!p.TryGetProperty("notifications", out var filter))
+            return (uris, null);
+        if (filter.ValueKind != JsonValueKind.Object)
+            return (uris, "'notifications' must be an object");
+        if (McpMessage.DuplicateKey(filter) is { } dupFilter)
+            return (uris, $"the key '{dupFilter}' appears more than once");
+        foreach (var property in filter.EnumerateObject())
+        {
+            if (!property.Name.Equals("resourceSubscriptions", StringComparison.OrdinalIgnoreCase))
+                continue;
+            if (property.Value.ValueKind != JsonValueKind.Array)
+                return (uris, "'resourceSubscriptions' must be a list of resource URIs");
+            foreach (var item in property.Value.EnumerateArray())
+            {
+                if (item.ValueKind != JsonValueKind.String)
+                    return (uris, "'resourceSubscriptions' must be a list of resource URIs");
+                uris.Add(item.GetString()!);
+            }
+        }
+        return (uris, null);
     }
 
     /// <summary>Reads target, arguments and <c>_meta</c> of a message whose params policy looks at.</summary>
@@ -221,12 +274,17 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
         var header = request.Headers["MCP-Protocol-Version"].ToString();
         if (header.Length > 0)
             return ActionResponses.Printable(header, 32);
-        if (message.Method != "initialize" || message.Params.IsEmpty)
+        if (message.Params.IsEmpty || (message.Params.Span.IndexOf("protocolVersion"u8) < 0 && message.Params.Span.IndexOf((byte)'\\') < 0))
             return null;
         try
         {
             using var doc = JsonDocument.Parse(message.Params);
-            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("protocolVersion", out var v) && v.ValueKind == JsonValueKind.String
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                return null;
+            // MCP 2026-07-28 stateless requests carry their version in _meta; initialize in its params.
+            if (MetaProtocolVersion(doc.RootElement) is { } meta)
+                return ActionResponses.Printable(meta, 32);
+            return message.Method == "initialize" && doc.RootElement.TryGetProperty("protocolVersion", out var v) && v.ValueKind == JsonValueKind.String
                 ? ActionResponses.Printable(v.GetString()!, 32) : null;
         }
         catch (JsonException)
@@ -234,6 +292,31 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
             return null;
         }
     }
+
+    private const string ProtocolVersionMetaKey = "io.modelcontextprotocol/protocolVersion";
+
+    /// <summary>As below, from the raw params; no parse at all unless the key appears in them.</summary>
+    private static string? MetaProtocolVersion(ReadOnlyMemory<byte> parameters)
+    {
+        // A key spelled with escapes ("protocol\u0056ersion") is the same key to the server: parse then too.
+        if (parameters.IsEmpty || (parameters.Span.IndexOf("protocolVersion"u8) < 0 && parameters.Span.IndexOf((byte)'\\') < 0))
+            return null;
+        try
+        {
+            using var doc = JsonDocument.Parse(parameters);
+            return doc.RootElement.ValueKind == JsonValueKind.Object ? MetaProtocolVersion(doc.RootElement) : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The protocol version a request's <c>params._meta</c> declares (MCP 2026-07-28), or null.</summary>
+    private static string? MetaProtocolVersion(JsonElement parameters) =>
+        parameters.TryGetProperty("_meta", out var meta) && meta.ValueKind == JsonValueKind.Object
+        && meta.TryGetProperty(ProtocolVersionMetaKey, out var version) && version.ValueKind == JsonValueKind.String
+            ? version.GetString() : null;
 
     /// <summary>JSON-RPC error code of a header/body mismatch (MCP 2026-07-28, <c>HeaderMismatch</c>).</summary>
     public const int HeaderMismatchCode = -32020;
@@ -254,6 +337,12 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
         if (versions.Count > 1 || versions.ToString().Contains(',', StringComparison.Ordinal))
             return "The MCP-Protocol-Version header is given more than once; send one version.";
         var version = versions.ToString();
+        // The version in the header and the one in the body's _meta must be one version: the server may act on either.
+        var metaVersion = MetaProtocolVersion(message.Params);
+        if (metaVersion is not null && version.Length > 0 && metaVersion != version)
+            return $"The MCP-Protocol-Version header ('{ActionResponses.Printable(version, 32)}') and the body's _meta protocol version ('{ActionResponses.Printable(metaVersion, 32)}') differ; send one version.";
+        if (version.Length == 0 && metaVersion is not null)
+            version = metaVersion;
         if (version.Length != MirroredHeadersSince.Length || string.CompareOrdinal(version, MirroredHeadersSince) < 0 || message.Kind == McpMessageKind.Response)
             return null;
         var methodHeader = request.Headers["Mcp-Method"];

@@ -79,6 +79,15 @@ internal sealed class McpResponseFilter(ToolPins pins, IActionRecorder recorder)
         {
             if (method is not JsonValue m || !m.TryGetValue<string>(out var name))
                 throw new NotInspectableException("a message's method is not a string");
+            // A resource's updates reach only a work type that may read it (the listen or subscribe that asked
+            // for them was decided so; a server that sends others anyway is not relayed).
+            if (name == "notifications/resources/updated")
+            {
+                var uri = Property(message, "params") is JsonObject p && Property(p, "uri") is JsonValue u && u.TryGetValue<string>(out var value) ? value : null;
+                var action = http.GetAction();
+                if (uri is null || !http.GetPolicy().Decide(action.WorkType!, action.RouteId!, "resources/read", uri, null).Permits)
+                    throw new NotInspectableException($"an update of resource '{ActionResponses.Printable(uri ?? "(none)", 120)}', which this work type may not read");
+            }
             recorder.RecordServerMessage(http.GetAction(), name, Property(message, "id") is not null);
             return false;
         }
@@ -98,6 +107,15 @@ internal sealed class McpResponseFilter(ToolPins pins, IActionRecorder recorder)
         var action = http.GetAction();
         var policy = http.GetPolicy();
         bool changed = false;
+        // MCP 2026-07-28 multi round-trip: the server asks the client for more before it acts. Relayed as is
+        // (what it asks is the client's to show); recorded; the client's retry is a new action, decided again.
+        if (Property(result, "resultType") is JsonValue kind && kind.TryGetValue<string>(out var resultType) && resultType == "input_required" && action.Mcp is { } mcp)
+        {
+            List<string> asks = Property(result, "inputRequests") is JsonObject requests
+                ? [.. requests.Select(r => r.Value is JsonObject o && Property(o, "method") is JsonValue m && m.TryGetValue<string>(out var name) ? ActionResponses.Printable(name, 40) : "?").Distinct().Order(StringComparer.Ordinal)]
+                : [];
+            mcp.ResultType = asks.Count > 0 ? $"input_required: {string.Join(", ", asks)}" : "input_required";
+        }
         foreach (var (key, policyKind, nameKey) in Lists)
         {
             if (Property(result, key) is not { } list)

@@ -12,8 +12,9 @@ public static class McpPolicy
     {
         "initialize", "ping", "tools/list", "resources/list", "resources/templates/list", "prompts/list",
         "completion/complete", "logging/setLevel",
-        // MCP 2026-07-28: the version and capability probe that replaces initialize.
-        "server/discover",
+        // MCP 2026-07-28: the version and capability probe that replaces initialize, and the notification
+        // stream that replaces the GET stream (the resources it watches are decided one by one by the inspector).
+        "server/discover", "subscriptions/listen",
     };
 
     public static PolicyDecision Decide(this PerimeterPolicy policy, string workType, string routeId, string? method, string? target, JsonElement? arguments)

@@ -29,7 +29,7 @@ public sealed class McpHostileServerTests
         {
           "Perimeter": {
             "WorkTypes": {
-              "exploration": { "Rules": [ { "Id": "explore", "Route": "hostile-mcp", "Methods": [ "POST", "GET", "DELETE" ], "Paths": [ "/mcp" ], "Tools": [ "search_*" ] } ] },
+              "exploration": { "Rules": [ { "Id": "explore", "Route": "hostile-mcp", "Methods": [ "POST", "GET", "DELETE" ], "Paths": [ "/mcp" ], "Tools": [ "search_*" ], "Resources": [ "docs://public/**" ] } ] },
               "build": { "Rules": [ { "Id": "build", "Route": "hostile-mcp", "Methods": [ "POST", "GET", "DELETE" ], "Paths": [ "/mcp" ], "Tools": [ "*" ] } ] },
               "production": { "Rules": [ { "Id": "prod-stream-only", "Route": "hostile-mcp", "Methods": [ "GET" ], "Paths": [ "/mcp" ], "Tools": [ "*" ] } ] }
             }
@@ -337,6 +337,117 @@ public sealed class McpHostileServerTests
         Assert.True(discover == HttpStatusCode.OK, discoverBody);
         Assert.DoesNotContain("method_not_allowed", discoverBody);
         Assert.Equal(["tools/call", "tools/call", "server/discover"], setup.Server.Received.Select(r => r.RpcMethod));
+    }
+
+    private const string StatelessCall = """{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"search_docs","arguments":{},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}""";
+
+    // MCP 2026-07-28 stateless requests: the version rides in each request's _meta. It is the action's
+    // version, it brings the mirrored-header rule with it, and it must agree with the header.
+    [Theory]
+    [InlineData("no headers at all", StatelessCall, new string[0])]
+    [InlineData("a header of another version", StatelessCall, new[] { "MCP-Protocol-Version", "2025-11-25" })]
+    [InlineData("the _meta key spelled with an escape", """{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"search_docs","arguments":{},"_meta":{"io.modelcontextprotocol/protocol\u0056ersion":"2026-07-28"}}}""", new string[0])]
+    public async Task Mcp20260728_StatelessMetaVersion_BringsTheHeaderRule_AndMustAgreeWithTheHeader(string what, string body, string[] header)
+    {
+        await using var setup = await StartAsync();
+        var token = await setup.Gateway.TokenAsync("agent-1", "exploration");
+
+        var (status, answer) = await PostAsync(setup, token, body, header.Length == 0 ? [] : [(header[0], header[1])]);
+
+        Assert.True(status == HttpStatusCode.BadRequest, $"{what}: {status} {answer}");
+        Assert.Contains("header_mismatch", answer);
+        Assert.Empty(setup.Server.Received);
+    }
+
+    [Fact]
+    public async Task Mcp20260728_StatelessMetaVersion_WithItsHeaders_PassesAndIsTheRecordedVersion()
+    {
+        await using var setup = await StartAsync();
+        var token = await setup.Gateway.TokenAsync("agent-1", "exploration");
+
+        var (status, answer) = await PostAsync(setup, token, StatelessCall, ("Mcp-Method", "tools/call"), ("Mcp-Name", "search_docs"));
+
+        Assert.True(status == HttpStatusCode.OK, answer);
+        var record = Assert.Single(setup.Gateway.AuditRecords(), r => r.TryGetProperty("mcp", out var m) && m.TryGetProperty("method", out var x) && x.GetString() == "tools/call");
+        Assert.Equal("2026-07-28", record.GetProperty("mcp").GetProperty("protocol_version").GetString());
+    }
+
+    private static string Listen(string resources) =>
+        """{"jsonrpc":"2.0","id":21,"method":"subscriptions/listen","params":{"notifications":{"toolsListChanged":true,"resourceSubscriptions":""" + resources + "}}}";
+
+    private static readonly (string, string)[] ListenHeaders = [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "subscriptions/listen")];
+
+    // MCP 2026-07-28 subscriptions/listen: the stream needs only a rule on the route; each resource it watches
+    // is decided like resources/subscribe; on the stream, an update of a resource the work type may not read
+    // is withheld (recorded), whatever the server sends; everything else is relayed.
+    [Fact]
+    public async Task Mcp20260728_SubscriptionsListen_IsDecidedPerResource_AndItsStreamIsFiltered()
+    {
+        await using var setup = await StartAsync();
+        var token = await setup.Gateway.TokenAsync("agent-1", "exploration");
+        static string Event(string json) => $"event: message\ndata: {json}\n\n";
+        setup.Server.Answer = (method, id) => ("text/event-stream", Encoding.UTF8.GetBytes(
+            Event("""{"jsonrpc":"2.0","method":"notifications/subscriptions/acknowledged","params":{"notifications":{"toolsListChanged":true,"resourceSubscriptions":["docs://public/a"]}}}""")
+            + Event("""{"jsonrpc":"2.0","method":"notifications/resources/updated","params":{"uri":"docs://public/a"}}""")
+            + Event("""{"jsonrpc":"2.0","method":"notifications/resources/updated","params":{"uri":"docs://private/salaries"}}""")
+            + Event("""{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}""")
+            + Event("{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"result\":{\"_meta\":{\"io.modelcontextprotocol/subscriptionId\":" + id + "}}}")));
+
+        var (status, stream) = await PostAsync(setup, token, Listen("""["docs://public/a"]"""), ListenHeaders);
+        var (deniedStatus, denied) = await PostAsync(setup, token, Listen("""["docs://public/a","docs://private/salaries"]"""), ListenHeaders);
+        var (badStatus, bad) = await PostAsync(setup, token, Listen("\"docs://public/a\""), ListenHeaders);
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains("notifications/subscriptions/acknowledged", stream);
+        Assert.Contains("docs://public/a\"}", stream);
+        Assert.Contains("notifications/tools/list_changed", stream);
+        Assert.Contains("subscriptionId", stream);
+        Assert.DoesNotContain("docs://private/salaries", stream);
+        Assert.Contains(setup.Gateway.AllAuditRecords(), r => r.TryGetProperty("event", out var e) && e.GetString() == "server_message_withheld"
+            && r.GetProperty("reason").GetString()!.Contains("docs://private/salaries"));
+        Assert.Equal(HttpStatusCode.OK, deniedStatus);
+        Assert.Contains("policy_denied", denied);
+        Assert.Contains("docs://private/salaries", denied);
+        Assert.Equal(HttpStatusCode.BadRequest, badStatus);
+        Assert.Contains("-32602", bad);
+        Assert.Single(setup.Server.Received); // only the allowed listen reached the server
+        var listen = Assert.Single(setup.Gateway.AuditRecords(), r => r.TryGetProperty("mcp", out var m) && m.TryGetProperty("method", out var x)
+            && x.GetString() == "subscriptions/listen" && r.GetProperty("decision").GetString() == "allow");
+        Assert.Equal("docs://public/a", listen.GetProperty("mcp").GetProperty("target").GetString());
+    }
+
+    // MCP 2026-07-28 multi round-trip requests: the server's InputRequiredResult reaches the client as sent
+    // and is recorded; the client's retry (with inputResponses) is a new action, decided again like the first.
+    [Fact]
+    public async Task Mcp20260728_InputRequiredResult_IsRelayed_AndTheRetryIsDecidedAgain()
+    {
+        await using var setup = await StartAsync();
+        var token = await setup.Gateway.TokenAsync("agent-1", "exploration");
+        const string inputRequired = """{"resultType":"input_required","inputRequests":{"confirm":{"method":"elicitation/create","params":{"mode":"form","message":"Proceed?","requestedSchema":{"type":"object","properties":{"ok":{"type":"boolean"}}}}}},"requestState":"opaque-1"}""";
+        setup.Server.Answer = (method, id) => ("application/json", Encoding.UTF8.GetBytes(setup.Server.Received.Count == 1
+            ? "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"result\":" + inputRequired + "}"
+            : "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"done\"}]}}"));
+        (string, string)[] headers = [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/call"), ("Mcp-Name", "search_docs")];
+        const string retry = """{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"search_docs","arguments":{},"inputResponses":{"confirm":{"action":"accept","content":{"ok":true}}},"requestState":"opaque-1"}}""";
+        const string deniedRetry = """{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"deploy","arguments":{},"inputResponses":{"confirm":{"action":"accept","content":{"ok":true}}},"requestState":"opaque-1"}}""";
+
+        var (firstStatus, first) = await PostAsync(setup, token, EchoCall, headers);
+        var (secondStatus, second) = await PostAsync(setup, token, retry, headers);
+        var (_, denied) = await PostAsync(setup, token, deniedRetry, ("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/call"), ("Mcp-Name", "deploy"));
+
+        Assert.Equal(HttpStatusCode.OK, firstStatus);
+        Assert.Contains("\"input_required\"", first);
+        Assert.Contains("Proceed?", first);
+        Assert.Contains("opaque-1", first);
+        Assert.Equal(HttpStatusCode.OK, secondStatus);
+        Assert.Contains("done", second);
+        Assert.Contains("policy_denied", denied);
+        Assert.Equal(2, setup.Server.Received.Count);
+        var calls = setup.Gateway.AuditRecords().Where(r => r.TryGetProperty("mcp", out var m) && m.GetProperty("method").GetString() == "tools/call").ToList();
+        Assert.Equal(3, calls.Count);
+        Assert.Equal("input_required: elicitation/create", calls[0].GetProperty("mcp").GetProperty("result_type").GetString());
+        Assert.False(calls[1].GetProperty("mcp").TryGetProperty("result_type", out _));
+        Assert.Equal(["allow", "allow", "deny"], calls.Select(c => c.GetProperty("decision").GetString()));
     }
 
     // SEP-2243: a name that cannot ride as a plain ASCII header value is sent as =?base64?…?=; it is compared decoded.
