@@ -168,6 +168,16 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
                 await McpResponses.RefuseAsync(context, StatusCodes.Status200OK, McpResponses.PerimeterRefusal, decision, message.RawId, decision.Reason!).ConfigureAwait(false);
                 return false;
             }
+            if (message.Kind == McpMessageKind.Request && ParamHeaderProblem(context, action, mcp, message, decision, arguments) is var (paramProblem, notAllowed))
+            {
+                if (notAllowed)
+                    await McpResponses.RefuseAsync(context, StatusCodes.Status200OK, McpResponses.PerimeterRefusal,
+                        new PolicyDecision(DecisionOutcome.Deny, RefusalCodes.ParamHeaderNotAllowed, decision.RuleId, paramProblem), message.RawId, paramProblem).ConfigureAwait(false);
+                else
+                    await McpResponses.RefuseAsync(context, StatusCodes.Status400BadRequest, HeaderMismatchCode,
+                        new PolicyDecision(DecisionOutcome.BadRequest, RefusalCodes.HeaderMismatch, null, paramProblem), message.RawId, paramProblem).ConfigureAwait(false);
+                return false;
+            }
             // The message's decision replaces the route's proposal; the approval gate may still hold it.
             action.Proposal = decision;
             return true;
@@ -176,6 +186,98 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
         {
             paramsDoc?.Dispose();
         }
+    }
+
+    private const string ParamHeaderPrefix = "Mcp-Param-";
+
+    /// <summary>
+    /// MCP 2026-07-28 <c>Mcp-Param-{Name}</c> headers (SEP-2243: arguments a tool marks <c>x-mcp-header</c>, mirrored
+    /// for intermediaries to route on). Each must be allowed by the deciding rule's <c>ParamHeaders</c> (else
+    /// NotAllowed), only on tools/call, once, and equal — decoded — to the argument the tool's approved
+    /// definition maps it to (else a header/body mismatch). Null when there are none, or all agree.
+    /// </summary>
+    private (string Problem, bool NotAllowed)? ParamHeaderProblem(HttpContext context, ActionContext action, McpActionInfo mcp, McpMessage message, PolicyDecision decision, JsonElement? arguments)
+    {
+        List<(string Name, Microsoft.Extensions.Primitives.StringValues Values)>? found = null;
+        foreach (var header in context.Request.Headers)
+        {
+            if (header.Key.StartsWith(ParamHeaderPrefix, StringComparison.OrdinalIgnoreCase))
+                (found ??= []).Add((header.Key[ParamHeaderPrefix.Length..], header.Value));
+        }
+        if (found is null)
+            return null;
+        if (message.Method != "tools/call" || mcp.Target is null)
+            return ($"Mcp-Param headers belong to tools/call requests only; this is '{ActionResponses.Printable(message.Method ?? "", 40)}'.", false);
+        var rule = decision.RuleId is { } ruleId && context.GetPolicy().WorkTypes.TryGetValue(action.WorkType!, out var wt)
+            ? wt.Rules.FirstOrDefault(r => r.Id == ruleId) : null;
+        foreach (var (name, _) in found)
+        {
+            if (rule is null || !rule.ParamHeaders.Contains(name))
+                return ($"The header 'Mcp-Param-{ActionResponses.Printable(name, 64)}' is not allowed for work type '{action.WorkType}' (rule '{decision.RuleId}' lists no such ParamHeaders entry).", true);
+        }
+        Dictionary<string, string[]>? declared = null;
+        if (pins.ApprovedDefinition(action.RouteId!, mcp.Target) is { } definition)
+        {
+            try
+            {
+                using var doc = JsonDocument.Parse(definition);
+                declared = DeclaredParamHeaders(doc.RootElement);
+            }
+            catch (JsonException)
+            {
+            }
+        }
+        foreach (var (name, values) in found)
+        {
+            if (values.Count != 1)
+                return ($"The header 'Mcp-Param-{ActionResponses.Printable(name, 64)}' is given more than once.", false);
+            if (declared is null || !declared.TryGetValue(name, out var path))
+                return ($"Tool '{ActionResponses.Printable(mcp.Target, 80)}' declares no x-mcp-header '{ActionResponses.Printable(name, 64)}' in the definition approved for this route (list the tools first).", false);
+            var expected = ArgumentAt(arguments, path);
+            if (expected is null || DecodeHeaderValue(values[0]!) != expected)
+                return ($"The header 'Mcp-Param-{ActionResponses.Printable(name, 64)}' does not match the body's argument '{string.Join('.', path)}'.", false);
+        }
+        return null;
+    }
+
+    /// <summary>x-mcp-header name → property path, over a tool definition's input schema (nested objects included).</summary>
+    internal static Dictionary<string, string[]> DeclaredParamHeaders(JsonElement tool)
+    {
+        var map = new Dictionary<string, string[]>(StringComparer.OrdinalIgnoreCase);
+        if (tool.ValueKind == JsonValueKind.Object && tool.TryGetProperty("inputSchema", out var schema))
+            Walk(schema, []);
+        return map;
+
+        void Walk(JsonElement node, string[] path)
+        {
+            if (node.ValueKind != JsonValueKind.Object || path.Length > 8 || !node.TryGetProperty("properties", out var properties) || properties.ValueKind != JsonValueKind.Object)
+                return;
+            foreach (var property in properties.EnumerateObject())
+            {
+                string[] here = [.. path, property.Name];
+                if (property.Value.ValueKind == JsonValueKind.Object && property.Value.TryGetProperty("x-mcp-header", out var header) && header.ValueKind == JsonValueKind.String)
+                    map.TryAdd(header.GetString()!, here);
+                Walk(property.Value, here);
+            }
+        }
+    }
+
+    /// <summary>The argument at <paramref name="path"/> as a header carries it (a string as is; an integer or boolean as JSON text), or null.</summary>
+    private static string? ArgumentAt(JsonElement? arguments, string[] path)
+    {
+        if (arguments is not { } node)
+            return null;
+        foreach (var key in path)
+        {
+            if (node.ValueKind != JsonValueKind.Object || !node.TryGetProperty(key, out node))
+                return null;
+        }
+        return node.ValueKind switch
+        {
+            JsonValueKind.String => node.GetString(),
+            JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False => node.GetRawText(),
+            _ => null,
+        };
     }
 
     /// <summary>The resource URIs a <c>subscriptions/listen</c> asks to watch (<c>params.notifications.resourceSubscriptions</c>), or what is malformed.</summary>

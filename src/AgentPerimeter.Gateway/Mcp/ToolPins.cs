@@ -91,6 +91,13 @@ public sealed partial class ToolPins
         }
     }
 
+    /// <summary>The approved definition (canonical JSON) of a tool on a route, or null when it was never listed.</summary>
+    public string? ApprovedDefinition(string route, string tool)
+    {
+        lock (_lock)
+            return _pins.TryGetValue((route, tool), out var pin) ? pin.ApprovedDefinition : null;
+    }
+
     public bool IsWithheld(string route, string tool)
     {
         lock (_lock)

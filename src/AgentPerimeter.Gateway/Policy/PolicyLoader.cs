@@ -14,7 +14,7 @@ public static class PolicyLoader
 
     private static readonly string[] RootKeys = ["WorkTypes"];
     private static readonly string[] WorkTypeKeys = ["Description", "Agents", "Rules"];
-    private static readonly string[] RuleKeys = ["Id", "Description", "Route", "Methods", "Paths", "Mode", "Tools", "Resources", "Prompts", "Arguments", "Approval"];
+    private static readonly string[] RuleKeys = ["Id", "Description", "Route", "Methods", "Paths", "Mode", "Tools", "Resources", "Prompts", "Arguments", "ParamHeaders", "Approval"];
     private static readonly string[] ArgumentKeys = ["OneOf", "Glob", "MaxLength"];
 
     private static readonly FrozenSet<string> KnownMethods =
@@ -192,11 +192,21 @@ public static class PolicyLoader
             arguments[arg.Key] = new ArgumentConstraint { OneOf = oneOf?.ToArray(), Glob = glob is null ? null : Glob.Parse(glob), MaxLength = maxLength };
         }
 
+        var paramHeaders = ConfigReader.ReadList(section, "ParamHeaders", errors) ?? [];
+        if (paramHeaders.Count > 0 && tools.Length == 0)
+            errors.Add($"{section.Path}:ParamHeaders: Mcp-Param headers carry tool arguments; list the tools they belong to in \"Tools\".");
+        foreach (var header in paramHeaders)
+        {
+            if (header.Length == 0 || header.Length > 64 || header.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')))
+                errors.Add($"{section.Path}:ParamHeaders: '{header}' is not a header name suffix (Mcp-Param-{{Name}}: letters, digits, '-', '_', '.'; no 'Mcp-Param-' prefix).");
+        }
+
         if (errors.Count != before)
             return null;
 
         return new PolicyRule
         {
+            ParamHeaders = paramHeaders.ToFrozenSet(StringComparer.OrdinalIgnoreCase),
             Tools = tools,
             Resources = resources,
             Prompts = prompts,

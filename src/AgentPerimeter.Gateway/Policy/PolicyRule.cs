@@ -29,6 +29,12 @@ public sealed class PolicyRule
     /// <summary>Constraints on the arguments of the tools this rule allows, by argument name.</summary>
     public IReadOnlyDictionary<string, ArgumentConstraint> Arguments { get; init; } = new Dictionary<string, ArgumentConstraint>();
 
+    /// <summary>
+    /// MCP 2026-07-28: the <c>Mcp-Param-{Name}</c> headers (a tool's <c>x-mcp-header</c> arguments mirrored for
+    /// intermediaries) a call under this rule may carry; any other is refused. Names compare case-insensitively.
+    /// </summary>
+    public FrozenSet<string> ParamHeaders { get; init; } = FrozenSet<string>.Empty;
+
     public bool Matches(string method, string path)
     {
         if (!AnyMethod && !Methods.Contains(method))

@@ -52,6 +52,9 @@ public static class RefusalCodes
     public const string PathNotCanonical = "path_not_canonical";
     /// <summary>The request body is framed ambiguously (Content-Length and Transfer-Encoding together, or a transfer coding other than chunked): the upstream might split it differently.</summary>
     public const string AmbiguousFraming = "ambiguous_framing";
+
+    /// <summary>MCP 2026-07-28: an <c>Mcp-Param-*</c> header the deciding rule does not list in <c>ParamHeaders</c>.</summary>
+    public const string ParamHeaderNotAllowed = "param_header_not_allowed";
     /// <summary>A protocol upgrade (WebSocket, h2c) was asked for on a proxied route.</summary>
     public const string UpgradeNotAllowed = "upgrade_not_allowed";
     /// <summary>The request body is larger than the agent listener accepts.</summary>

@@ -30,7 +30,7 @@ public sealed class McpHostileServerTests
           "Perimeter": {
             "WorkTypes": {
               "exploration": { "Rules": [ { "Id": "explore", "Route": "hostile-mcp", "Methods": [ "POST", "GET", "DELETE" ], "Paths": [ "/mcp" ], "Tools": [ "search_*" ], "Resources": [ "docs://public/**" ] } ] },
-              "build": { "Rules": [ { "Id": "build", "Route": "hostile-mcp", "Methods": [ "POST", "GET", "DELETE" ], "Paths": [ "/mcp" ], "Tools": [ "*" ] } ] },
+              "build": { "Rules": [ { "Id": "build", "Route": "hostile-mcp", "Methods": [ "POST", "GET", "DELETE" ], "Paths": [ "/mcp" ], "Tools": [ "*" ], "ParamHeaders": [ "Region" ] } ] },
               "production": { "Rules": [ { "Id": "prod-stream-only", "Route": "hostile-mcp", "Methods": [ "GET" ], "Paths": [ "/mcp" ], "Tools": [ "*" ] } ] }
             }
           }
@@ -448,6 +448,43 @@ public sealed class McpHostileServerTests
         Assert.Equal("input_required: elicitation/create", calls[0].GetProperty("mcp").GetProperty("result_type").GetString());
         Assert.False(calls[1].GetProperty("mcp").TryGetProperty("result_type", out _));
         Assert.Equal(["allow", "allow", "deny"], calls.Select(c => c.GetProperty("decision").GetString()));
+    }
+
+    // SEP-2243 Mcp-Param-{Name}: a tool's x-mcp-header arguments mirrored for intermediaries. Forwarded only when
+    // the deciding rule lists the name in ParamHeaders, and only when equal (decoded) to the argument the tool's
+    // approved definition maps it to.
+    [Fact]
+    public async Task Mcp20260728_ParamHeaders_AreAllowedPerRule_AndMustMatchTheArgumentTheToolMapsThemTo()
+    {
+        await using var setup = await StartAsync();
+        var build = await setup.Gateway.TokenAsync("agent-1", "build");
+        var explorer = await setup.Gateway.TokenAsync("agent-2", "exploration");
+        const string tools = """{"jsonrpc":"2.0","id":7,"result":{"tools":[{"name":"search_docs","inputSchema":{"type":"object","properties":{"region":{"type":"string","x-mcp-header":"Region"},"count":{"type":"integer","x-mcp-header":"Count"}}}}]}}""";
+        setup.Server.Answer = (method, id) => ("application/json", Encoding.UTF8.GetBytes(method == "tools/list"
+            ? tools : "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"result\":{\"content\":[]}}"));
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(setup, build, ListRequest)).Status);
+        const string call = """{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"search_docs","arguments":{"region":"eu-west","count":3}}}""";
+        (string, string)[] Headers(params (string, string)[] more) => [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/call"), ("Mcp-Name", "search_docs"), .. more];
+
+        var (plain, plainBody) = await PostAsync(setup, build, call, Headers(("Mcp-Param-Region", "eu-west")));
+        var (encoded, encodedBody) = await PostAsync(setup, build, call, Headers(("mcp-param-region", "=?base64?ZXUtd2VzdA==?=")));
+        var (_, unlisted) = await PostAsync(setup, build, call, Headers(("Mcp-Param-Count", "3")));
+        var (otherRule, otherRuleBody) = await PostAsync(setup, explorer, call, Headers(("Mcp-Param-Region", "eu-west")));
+        var (mismatch, mismatchBody) = await PostAsync(setup, build, call, Headers(("Mcp-Param-Region", "us-east")));
+        var (undeclared, undeclaredBody) = await PostAsync(setup, build,
+            """{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"search_never_listed","arguments":{"region":"eu-west"}}}""",
+            [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/call"), ("Mcp-Name", "search_never_listed"), ("Mcp-Param-Region", "eu-west")]);
+        var (onList, _) = await PostAsync(setup, build, ListRequest, ("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/list"), ("Mcp-Param-Region", "eu-west"));
+
+        Assert.True(plain == HttpStatusCode.OK && !plainBody.Contains("error"), plainBody);
+        Assert.True(encoded == HttpStatusCode.OK && !encodedBody.Contains("error"), encodedBody);
+        Assert.Contains("param_header_not_allowed", unlisted);
+        Assert.Contains("Mcp-Param-Count", unlisted);
+        Assert.True(otherRule == HttpStatusCode.OK && otherRuleBody.Contains("param_header_not_allowed"), otherRuleBody);
+        Assert.True(mismatch == HttpStatusCode.BadRequest && mismatchBody.Contains("-32020"), mismatchBody);
+        Assert.True(undeclared == HttpStatusCode.BadRequest && undeclaredBody.Contains("declares no x-mcp-header"), undeclaredBody);
+        Assert.Equal(HttpStatusCode.BadRequest, onList);
+        Assert.Equal(["tools/list", "tools/call", "tools/call"], setup.Server.Received.Select(r => r.RpcMethod));
     }
 
     // SEP-2243: a name that cannot ride as a plain ASCII header value is sent as =?base64?…?=; it is compared decoded.

@@ -76,6 +76,26 @@ public class PolicyLoaderTests
     }
 
     [Fact]
+    public void ParamHeaders_NeedTools_AndPlainHeaderNameSuffixes()
+    {
+        var result = PolicyLoader.Load(Load("""
+            {
+              "ReverseProxy": { "Routes": { "mcp": { "ClusterId": "c", "Match": { "Path": "/mcp" }, "Metadata": { "Perimeter.Mcp": "true" } } } },
+              "Perimeter": { "WorkTypes": { "build": { "Rules": [
+                { "Id": "a", "Route": "mcp", "Methods": [ "POST" ], "Paths": [ "/mcp" ], "ParamHeaders": [ "Region" ] },
+                { "Id": "b", "Route": "mcp", "Methods": [ "POST" ], "Paths": [ "/mcp" ], "Tools": [ "*" ], "ParamHeaders": [ "Mcp-Param-Region: x" ] },
+                { "Id": "c", "Route": "mcp", "Methods": [ "POST" ], "Paths": [ "/mcp" ], "Tools": [ "*" ], "ParamHeaders": [ "Region", "tenant_id" ] }
+              ] } } }
+            }
+            """), new HashSet<string> { "mcp" });
+
+        var errors = string.Join("\n", result.Errors);
+        Assert.Contains("Rules:0:ParamHeaders: Mcp-Param headers carry tool arguments; list the tools", errors);
+        Assert.Contains("Rules:1:ParamHeaders: 'Mcp-Param-Region: x' is not a header name suffix", errors);
+        Assert.Equal(2, result.Errors.Count);
+    }
+
+    [Fact]
     public void ShippedPolicy_IsValid_AgainstShippedRoutes()
     {
         var root = TestPaths.RepoRoot();
