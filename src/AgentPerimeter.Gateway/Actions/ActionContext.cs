@@ -56,6 +56,9 @@ public sealed class ActionContext
     /// <summary>The approval this action asked for, or presents (<c>X-Perimeter-Approval</c> or MCP <c>_meta</c>).</summary>
     public string? ApprovalId { get; set; }
 
+    /// <summary>When the call is held and the client can open a URL for its human: the approval page to show.</summary>
+    public ApprovalPrompt? ApprovalPrompt { get; set; }
+
     /// <summary>The request body, when a stage had to buffer it (MCP message, fingerprint): what was checked is what is forwarded.</summary>
     public ReadOnlyMemory<byte>? BufferedBody { get; set; }
 

@@ -36,6 +36,12 @@ public sealed class McpActionInfo
     /// </summary>
     public string? ResultType { get; set; }
 
+    /// <summary>
+    /// Whether the client declared URL-mode elicitation (<c>capabilities.elicitation.url</c>: at initialize,
+    /// remembered for its MCP session, or in a 2026-07-28 request's <c>_meta</c>): a held call then shows it the approval page.
+    /// </summary>
+    public bool ClientElicitsUrl { get; set; }
+
     /// <summary>"client" for what the agent sent; "server" for messages the server streamed back.</summary>
     public string Direction { get; set; } = "client";
 }

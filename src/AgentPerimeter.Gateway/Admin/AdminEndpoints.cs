@@ -21,6 +21,7 @@ internal static class AdminEndpoints
         ApprovalAdminEndpoints.Map(admin);
         TunnelAdminEndpoints.Map(admin);
         ActionAdminEndpoints.Map(admin);
+        ApprovalPageEndpoints.Map(app); // the people deciding held calls: signed-in pages, not the token API
 
         // Anything else on the admin listener is simply not there.
         app.MapFallback("{**path}", () => Results.NotFound()).WithMetadata(new ListenerMetadata(ListenerKind.Admin));

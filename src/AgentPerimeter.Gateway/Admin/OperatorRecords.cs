@@ -21,6 +21,15 @@ internal sealed class OperatorRecords(IActionRecorder recorder, GatewayOptions o
     public static IResult Unrecorded(string what) =>
         Results.Json(new { error = Protocol.Refusals.RefusalCodes.AuditUnavailable, message = $"The perimeter cannot record operator actions right now, so {what}. Retry when the audit log is writable again." }, statusCode: 503);
 
+    /// <summary>As <see cref="RecordAsync"/>, for an operator named by a signed-in session (the approval page) rather than a header.</summary>
+    public Task<bool> RecordAsAsync(HttpContext context, string operatorName, string eventName, params KeyValuePair<string, object?>[] fields) =>
+        recorder.RecordEventAsync(new PerimeterEvent(Kind, eventName,
+        [
+            new("operator", operatorName),
+            new("remote", context.Connection.RemoteIpAddress?.ToString()),
+            .. fields,
+        ]));
+
     /// <summary>Writes the record; false when it could not be made durable (the caller refuses the operation's answer).</summary>
     public Task<bool> RecordAsync(HttpContext context, string eventName, params KeyValuePair<string, object?>[] fields) =>
         recorder.RecordEventAsync(new PerimeterEvent(Kind, eventName,

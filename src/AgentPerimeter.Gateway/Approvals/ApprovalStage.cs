@@ -12,7 +12,7 @@ namespace AgentPerimeter.Gateway.Approvals;
 /// (<c>X-Perimeter-Approval</c>, or MCP <c>_meta["io.agentperimeter/approval-id"]</c>): pending → asked
 /// to wait, denied → refused, approved → forwarded once (the approval is spent).
 /// </summary>
-internal sealed class ApprovalStage(RequestDelegate next, IApprovalStore store, TimeProvider time, ApprovalOptions options)
+internal sealed class ApprovalStage(RequestDelegate next, IApprovalStore store, TimeProvider time, ApprovalOptions options, ApprovalPageLinks links)
 {
     public const string Header = AgentPerimeter.Protocol.PerimeterHeaders.Approval;
 
@@ -56,6 +56,12 @@ internal sealed class ApprovalStage(RequestDelegate next, IApprovalStore store, 
             return;
         }
 
+        // A client that can open URLs is shown the approval page, and simply retries the call when its human
+        // says so: its retry finds the approval held for exactly this call (same session, agent, arguments).
+        bool showPage = action.Mcp?.ClientElicitsUrl == true;
+        if (showPage && action.ApprovalId is null && await store.FindAsync(action.SessionId!, action.AgentId!, fingerprint).ConfigureAwait(false) is { } held)
+            action.ApprovalId = held.Id;
+
         if (action.ApprovalId is null)
         {
             var now = time.GetUtcNow();
@@ -66,6 +72,8 @@ internal sealed class ApprovalStage(RequestDelegate next, IApprovalStore store, 
                 What = what, Arguments = shown, Fingerprint = fingerprint, CreatedAt = now, ExpiresAt = now + expiry,
             });
             action.ApprovalId = created.Id;
+            if (showPage)
+                Prompt(action, created.Id, what);
             await HoldAsync(context, action, ruleId, RefusalCodes.ApprovalRequired,
                 $"{what} needs a human's approval (rule '{ruleId}'). Approval {created.Id} is pending; repeat this call with it once an operator has decided.");
             return;
@@ -90,6 +98,8 @@ internal sealed class ApprovalStage(RequestDelegate next, IApprovalStore store, 
         }
         if (approval!.Status == ApprovalStatus.Pending)
         {
+            if (showPage)
+                Prompt(action, approval.Id, what);
             await HoldAsync(context, action, ruleId, RefusalCodes.ApprovalPending, $"Approval {approval.Id} for {what} is still pending; wait for an operator's decision.");
             return;
         }
@@ -103,6 +113,13 @@ internal sealed class ApprovalStage(RequestDelegate next, IApprovalStore store, 
         // approved call did not happen, so the approval is not spent.
         if (!action.ReachedUpstream)
             await store.RestoreAsync(approval.Id, action.ActionId);
+    }
+
+    private void Prompt(ActionContext action, string approvalId, string what)
+    {
+        if (links.For(approvalId) is { } url)
+            action.ApprovalPrompt = new ApprovalPrompt(approvalId, url,
+                $"AgentPerimeter holds {what} until a person approves it. Open the page to review the call and decide; then retry it.");
     }
 
     private const int MaxShownChars = 16 * 1024;

@@ -10,6 +10,17 @@ public interface IApprovalStore
     Task<Approval> CreateAsync(Approval request);
     Task<Approval?> GetAsync(string id);
     Task<IReadOnlyList<Approval>> AllAsync();
+    /// <summary>
+    /// The latest approval held for this exact call (session, agent, fingerprint) that can still answer it:
+    /// pending, approved or denied — not spent or expired. How a client that was shown the approval page
+    /// finds its decision when it simply retries the call.
+    /// </summary>
+    async Task<Approval?> FindAsync(string sessionId, string agentId, string fingerprint) =>
+        (await AllAsync().ConfigureAwait(false))
+            .Where(a => a.SessionId == sessionId && a.AgentId == agentId && a.Fingerprint == fingerprint
+                && a.Status is ApprovalStatus.Pending or ApprovalStatus.Approved or ApprovalStatus.Denied)
+            .OrderByDescending(a => a.CreatedAt).FirstOrDefault();
+
     /// <summary>Approves or denies a pending approval; null if it does not exist, false if it is no longer pending.</summary>
     Task<bool?> DecideAsync(string id, bool approve, string by);
     /// <summary>Spends an approved approval on one action; false if it was spent (or changed) meanwhile.</summary>

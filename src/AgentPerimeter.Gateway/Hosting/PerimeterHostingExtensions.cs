@@ -66,6 +66,8 @@ public static class PerimeterHostingExtensions
         services.AddSingleton(options.OAuth);
         services.AddSingleton(options.OAuthClients);
         services.AddSingleton(new ProtectedResourceInfo(options.OAuth.PublicUrl));
+        services.AddSingleton(sp => new ApprovalPageLinks(() => options.Approvals.PageUrl ?? sp.GetRequiredService<PerimeterListeners>().AdminUri.ToString()));
+        services.AddSingleton<Admin.ApprovalPageEndpoints>();
         services.AddSingleton<Admin.OperatorRecords>();
 
         // Shared state (rate limits, revocations, MCP sessions, approvals, idempotency) lives in Redis when

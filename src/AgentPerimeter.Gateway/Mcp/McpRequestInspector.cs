@@ -65,6 +65,7 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
         mcp.RawId = message.RawId;
         mcp.MessageKind = message.Kind;
         mcp.ProtocolVersion = ProtocolVersionOf(request, message);
+        mcp.ClientElicitsUrl = (mcp.SessionId is { } known && sessions.ElicitsUrl(known)) || DeclaresUrlElicitation(message);
         // From here on, any stage's refusal of this request is a JSON-RPC error MCP clients can read.
         if (message.Kind == McpMessageKind.Request)
             action.RefusalWriter = new McpRefusalWriter(message.RawId);
@@ -396,6 +397,35 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
     }
 
     private const string ProtocolVersionMetaKey = "io.modelcontextprotocol/protocolVersion";
+    private const string ClientCapabilitiesMetaKey = "io.modelcontextprotocol/clientCapabilities";
+
+    /// <summary>
+    /// Whether the message declares URL-mode elicitation: <c>capabilities.elicitation.url</c> of an initialize,
+    /// or the same under a 2026-07-28 request's <c>_meta["io.modelcontextprotocol/clientCapabilities"]</c>.
+    /// </summary>
+    internal static bool DeclaresUrlElicitation(McpMessage message)
+    {
+        if (message.Params.IsEmpty || (message.Params.Span.IndexOf("elicitation"u8) < 0 && message.Params.Span.IndexOf((byte)'\\') < 0))
+            return false;
+        try
+        {
+            using var doc = JsonDocument.Parse(message.Params);
+            var p = doc.RootElement;
+            if (p.ValueKind != JsonValueKind.Object)
+                return false;
+            JsonElement capabilities = default;
+            bool found = message.Method == "initialize" && p.TryGetProperty("capabilities", out capabilities);
+            if (!found && p.TryGetProperty("_meta", out var meta) && meta.ValueKind == JsonValueKind.Object)
+                found = meta.TryGetProperty(ClientCapabilitiesMetaKey, out capabilities);
+            return found && capabilities.ValueKind == JsonValueKind.Object
+                && capabilities.TryGetProperty("elicitation", out var elicitation) && elicitation.ValueKind == JsonValueKind.Object
+                && elicitation.TryGetProperty("url", out var url) && url.ValueKind == JsonValueKind.Object;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>As below, from the raw params; no parse at all unless the key appears in them.</summary>
     private static string? MetaProtocolVersion(ReadOnlyMemory<byte> parameters)

@@ -34,8 +34,17 @@ public sealed class McpSessions(IConnectionMultiplexer? redis = null, string pre
         return _owners.GetOrAdd(mcpSessionId, agentSessionId) == agentSessionId;
     }
 
+    private readonly ConcurrentDictionary<string, bool> _urlElicitation = new(StringComparer.Ordinal);
+
+    /// <summary>Remembers that the client of an MCP session declared URL-mode elicitation at initialize (this replica's memory).</summary>
+    public void RememberUrlElicitation(string mcpSessionId) => _urlElicitation[mcpSessionId] = true;
+
+    /// <summary>Whether the client of an MCP session declared URL-mode elicitation (when its initialize passed this replica).</summary>
+    public bool ElicitsUrl(string mcpSessionId) => _urlElicitation.ContainsKey(mcpSessionId);
+
     public void Unbind(string mcpSessionId)
     {
+        _urlElicitation.TryRemove(mcpSessionId, out _);
         _owners.TryRemove(mcpSessionId, out _);
         if (redis is not null)
             _ = redis.GetDatabase().KeyDeleteAsync(Key(mcpSessionId), CommandFlags.FireAndForget);

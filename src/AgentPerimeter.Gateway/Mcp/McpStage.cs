@@ -74,7 +74,11 @@ internal sealed class McpStage(RequestDelegate next, McpSessions sessions, McpRe
                 try
                 {
                     if (await sessions.TryBindAsync(created, agentSession).ConfigureAwait(false))
+                    {
                         mcp.SessionId = created;
+                        if (mcp.ClientElicitsUrl)
+                            sessions.RememberUrlElicitation(created);
+                    }
                 }
                 catch (Exception ex) when (ex is TimeoutException or StackExchange.Redis.RedisException)
                 {
