@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of AgentPerimeter. Installs what the tests need when it is missing
 # (Debian packages: prometheus for the dashboard and alert tests, redis-server for the rate-limit tests,
-# nginx as the load balancer of the rolling-restart test, kubectl to render deploy/kubernetes;
+# nginx as the load balancer of the rolling-restart test, kubectl to render deploy/kubernetes,
+# chromium for the approval page's real-browser test;
 # the npm packages @modelcontextprotocol/sdk and @modelcontextprotocol/conformance for the MCP
-# interop and conformance tests),
+# interop and conformance tests, puppeteer-core to drive chromium),
 # builds the solution, runs every test assembly, and ends with one line summing them all:
 # "N passed, N failed".
 #
@@ -23,6 +24,7 @@ command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing+=(nginx)
 command -v kubectl >/dev/null 2>&1 || missing+=(kubectl)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing test dependencies with apt-get (Debian packages): ${missing[*]}"
   sudo=""
@@ -35,7 +37,7 @@ fi
 # TypeScript SDK and the official MCP conformance suite.
 node_dir=tests/AgentPerimeter.Gateway.FunctionalTests/Mcp/node
 if [ ! -d "$node_dir/node_modules/@modelcontextprotocol/sdk" ] || [ ! -d "$node_dir/node_modules/@modelcontextprotocol/conformance" ] \
-   || [ ! -d "$node_dir/node_modules/@modelcontextprotocol/client" ]; then
+   || [ ! -d "$node_dir/node_modules/@modelcontextprotocol/client" ] || [ ! -d "$node_dir/node_modules/puppeteer-core" ]; then
   echo "Installing the TypeScript MCP SDKs (v1 and v2) and the MCP conformance suite (npm ci)"
   (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) \
     || { echo "npm ci failed in $node_dir"; echo "0 passed, 1 failed"; exit 1; }

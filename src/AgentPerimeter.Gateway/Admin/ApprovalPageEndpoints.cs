@@ -245,7 +245,9 @@ internal sealed class ApprovalPageEndpoints(GatewayOptions options, SecretScrubb
         headers.ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
         headers.XFrameOptions = "DENY";
         headers.XContentTypeOptions = "nosniff";
-        headers["Referrer-Policy"] = "no-referrer";
+        // "same-origin", not "no-referrer": with no-referrer a browser sends "Origin: null" on the page's own
+        // form posts, and the origin check must see this listener's origin (the real-browser test found it).
+        headers["Referrer-Policy"] = "same-origin";
         headers.CacheControl = "no-store";
         var html = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + E(title) + "</title>"
             + "<style>body{font:15px system-ui,sans-serif;max-width:56rem;margin:2rem auto;padding:0 1rem}dt{font-weight:600}"

@@ -176,6 +176,40 @@ public sealed class ApprovalPageTests : IAsyncLifetime
         Assert.Equal("not during the freeze", record.GetProperty("reason").GetString());
     }
 
+    /// <summary>In a real browser: headless Chromium (Debian's) opens the link the TypeScript SDK client was given, signs in, clicks Approve.</summary>
+    [Fact]
+    public async Task InARealBrowser_TheLinkTheClientGotIsOpened_ApprovedByClicking_TheRetryRunsOnce_AndTheSameCallIsHeldAnew()
+    {
+        var dir = Path.Combine(TestPaths.RepoRoot(), "tests", "AgentPerimeter.Gateway.FunctionalTests", "Mcp", "node");
+        Assert.True(Directory.Exists(Path.Combine(dir, "node_modules", "puppeteer-core")), "puppeteer-core is not installed: run tests/run.sh (it runs 'npm ci' in " + dir + ")");
+        Assert.True(File.Exists("/usr/bin/chromium"), "Chromium is not installed: run tests/run.sh (it installs Debian's chromium)");
+        var token = await _gateway.TokenAsync("release-bot", "production");
+
+        using var node = ChildProcess.StartExecutable("node", [Path.Combine(dir, "approve-in-browser.mjs"), new Uri(_gateway.AgentUri, "mcp").ToString(), token, AdminToken, "erin"], dir);
+        var exit = await node.WaitForExitAsync(TimeSpan.FromSeconds(90));
+
+        Assert.True(exit == 0, node.Output);
+        var result = JsonDocument.Parse(node.Output.Split('\n').Last(l => l.StartsWith('{'))).RootElement;
+        var link = result.GetProperty("first").GetProperty("url").GetString()!;
+        Assert.StartsWith(new Uri(_gateway.AdminUri, "approvals/apr_").ToString(), link);
+        Assert.Contains("Sign in", result.GetProperty("loginTitle").GetString());
+        var shown = result.GetProperty("shown");
+        Assert.Equal("erin", shown.GetProperty("who").GetString());
+        Assert.Equal("tools/call deploy", shown.GetProperty("what").GetString());
+        Assert.Equal("release-bot", shown.GetProperty("agent").GetString());
+        Assert.Equal("production", shown.GetProperty("workType").GetString());
+        Assert.Contains("\"env\": \"staging\"", shown.GetProperty("arguments").GetString());
+        Assert.Equal("pending", shown.GetProperty("status").GetString());
+        Assert.Contains("Approved by erin", result.GetProperty("result").GetString());
+        Assert.Contains("deploy", result.GetProperty("retry").GetString());
+        var replay = result.GetProperty("replay");
+        Assert.True(replay.TryGetProperty("url", out var again) && again.GetString() != link, replay.ToString());
+        Assert.Equal(1, Deploys);
+        var record = Assert.Single(_gateway.OperatorRecords(), r => r.GetProperty("event").GetString() == "approval_approved");
+        Assert.Equal("erin", record.GetProperty("operator").GetString());
+        Assert.Equal("reviewed in the browser", record.GetProperty("reason").GetString());
+    }
+
     [Fact]
     public async Task ThePage_ForbidsFramingAndScripts_AndEncodesWhatTheAgentSent()
     {
