@@ -1,3 +1,5 @@
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 using AgentPerimeter.Protocol.Refusals;
 using AgentPerimeter.Gateway.Actions;
 using AgentPerimeter.Gateway.Approvals;
@@ -68,6 +70,18 @@ public static class PerimeterHostingExtensions
         services.AddSingleton(new ProtectedResourceInfo(options.OAuth.PublicUrl));
         services.AddSingleton(sp => new ApprovalPageLinks(() => options.Approvals.PageUrl ?? sp.GetRequiredService<PerimeterListeners>().AdminUri.ToString()));
         services.AddSingleton<Admin.ApprovalPageEndpoints>();
+        // With OTEL_EXPORTER_OTLP_ENDPOINT set, the perimeter's spans (one per MCP message, in the caller's
+        // trace) and ASP.NET Core's request spans go to an OpenTelemetry collector over OTLP; the standard
+        // OTEL_* variables configure the exporter. Flushed and disposed when the gateway stops.
+        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT")))
+        {
+            services.AddSingleton(_ => OpenTelemetry.Sdk.CreateTracerProviderBuilder()
+                .ConfigureResource(r => r.AddService("agentperimeter-gateway"))
+                .AddSource(PerimeterTracing.SourceName, "Microsoft.AspNetCore")
+                .AddOtlpExporter()
+                .Build());
+            services.AddHostedService<TracingLifetime>();
+        }
         services.AddSingleton<Admin.OperatorRecords>();
 
         // Shared state (rate limits, revocations, MCP sessions, approvals, idempotency) lives in Redis when

@@ -151,8 +151,20 @@ internal sealed class McpResponseFilter(ToolPins pins, IActionRecorder recorder)
             changed = true;
         }
                 // An initialize result: tasks are not offered through the perimeter (their results could not be governed).
-        if (Property(result, "protocolVersion") is not null && Property(result, "capabilities") is JsonObject capabilities)
+        // So is a server/discover result (MCP 2026-07-28), where tasks may also be offered as an extension.
+        if ((Property(result, "protocolVersion") is not null || Property(result, "supportedVersions") is not null)
+            && Property(result, "capabilities") is JsonObject capabilities)
+        {
             changed |= RemoveAll(capabilities, "tasks");
+            if (Property(capabilities, "extensions") is JsonObject extensions)
+            {
+                foreach (var key in extensions.Select(e => e.Key).Where(k => k.EndsWith("/tasks", StringComparison.OrdinalIgnoreCase)).ToList())
+                {
+                    extensions.Remove(key);
+                    changed = true;
+                }
+            }
+        }
         return changed;
     }
 

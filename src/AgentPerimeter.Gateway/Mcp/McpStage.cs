@@ -36,7 +36,10 @@ internal sealed class McpStage(RequestDelegate next, McpSessions sessions, McpRe
 
         if (HttpMethods.IsPost(context.Request.Method))
         {
-            if (!await inspector.InspectAsync(context, action, mcp).ConfigureAwait(false))
+            bool forward = await inspector.InspectAsync(context, action, mcp).ConfigureAwait(false);
+            // The span starts at the action's start, parented by the caller's trace (header or _meta), ends with the response.
+            PerimeterTracing.StartMcpSpan(context, action, mcp);
+            if (!forward)
                 return;
         }
         else if (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0)

@@ -263,6 +263,23 @@ public sealed class McpHostileServerTests
     }
 
     [Fact]
+    public async Task Mcp20260728_ServerDiscover_DoesNotOfferTasks_AsACapabilityOrAnExtension()
+    {
+        await using var setup = await StartAsync();
+        setup.Server.Answer = (method, id) => ("application/json", Utf8("{\"jsonrpc\":\"2.0\",\"id\":" + id
+            + ""","result":{"supportedVersions":["2026-07-28"],"capabilities":{"tools":{},"tasks":{"requests":{}},"extensions":{"io.modelcontextprotocol/tasks":{},"io.example/other":{}}}}}"""));
+        var token = await setup.Gateway.TokenAsync("agent-1", "build");
+
+        var (status, discover) = await PostAsync(setup, token, """{"jsonrpc":"2.0","id":3,"method":"server/discover","params":{}}""",
+            ("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "server/discover"));
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains("\"tools\":{}", discover);
+        Assert.Contains("io.example/other", discover);
+        Assert.DoesNotContain("tasks", discover);
+    }
+
+    [Fact]
     public async Task RouteRefusal_OnAnMcpRoute_IsAJsonRpcErrorWithTheRequestsId()
     {
         await using var setup = await StartAsync();
@@ -485,6 +502,43 @@ public sealed class McpHostileServerTests
         Assert.True(undeclared == HttpStatusCode.BadRequest && undeclaredBody.Contains("declares no x-mcp-header"), undeclaredBody);
         Assert.Equal(HttpStatusCode.BadRequest, onList);
         Assert.Equal(["tools/list", "tools/call", "tools/call"], setup.Server.Received.Select(r => r.RpcMethod));
+    }
+
+    // OpenTelemetry: each MCP message is a span in the caller's own trace, whether the caller's context came in
+    // the traceparent header or (MCP 2026-07-28) in params._meta.traceparent, carrying the perimeter's decision.
+    [Fact]
+    public async Task AnMcpMessage_IsASpanInTheCallersTrace_FromMetaOrHeader_WithTheDecision()
+    {
+        var spans = new System.Collections.Concurrent.ConcurrentQueue<System.Diagnostics.Activity>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name == AgentPerimeter.Gateway.Actions.PerimeterTracing.SourceName,
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Enqueue,
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        await using var setup = await StartAsync();
+        var token = await setup.Gateway.TokenAsync("agent-1", "exploration");
+        const string metaTrace = "4bf92f3577b34da6a3ce929d0e0e4736", metaParent = "00f067aa0ba902b7";
+        const string headerTrace = "0af7651916cd43dd8448eb211c80319c", headerParent = "b7ad6b7169203331";
+
+        await PostAsync(setup, token, "{\"jsonrpc\":\"2.0\",\"id\":31,\"method\":\"tools/call\",\"params\":{\"name\":\"search_docs\",\"arguments\":{},\"_meta\":{\"traceparent\":\"00-" + metaTrace + "-" + metaParent + "-01\"}}}");
+        await PostAsync(setup, token, """{"jsonrpc":"2.0","id":32,"method":"tools/call","params":{"name":"deploy","arguments":{}}}""", ("traceparent", $"00-{headerTrace}-{headerParent}-01"));
+
+        System.Diagnostics.Activity? Span(string trace) => spans.FirstOrDefault(a => a.TraceId.ToHexString() == trace);
+        await Eventually.UntilAsync(() => Span(metaTrace) is not null && Span(headerTrace) is not null, TimeSpan.FromSeconds(10), "both spans ended");
+        var allowed = Span(metaTrace)!;
+        Assert.Equal(metaParent, allowed.ParentSpanId.ToHexString());
+        Assert.Equal("tools/call search_docs", allowed.DisplayName);
+        Assert.Equal("tools/call", allowed.GetTagItem("mcp.method.name"));
+        Assert.Equal("search_docs", allowed.GetTagItem("gen_ai.tool.name"));
+        Assert.Equal("allow", allowed.GetTagItem("agentperimeter.decision"));
+        Assert.Equal("exploration", allowed.GetTagItem("agentperimeter.work_type"));
+        var denied = Span(headerTrace)!;
+        Assert.Equal(headerParent, denied.ParentSpanId.ToHexString());
+        Assert.Equal("deny", denied.GetTagItem("agentperimeter.decision"));
+        Assert.Equal("policy_denied", denied.GetTagItem("agentperimeter.code"));
+        Assert.Equal(System.Diagnostics.ActivityStatusCode.Error, denied.Status);
     }
 
     // SEP-2243: a name that cannot ride as a plain ASCII header value is sent as =?base64?…?=; it is compared decoded.
