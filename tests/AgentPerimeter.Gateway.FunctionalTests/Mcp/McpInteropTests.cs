@@ -101,9 +101,26 @@ public class McpInteropTests
         Assert.DoesNotContain(setup.Gateway.AuditRecords(), r => r.TryGetProperty("code", out var c) && c.GetString() == "method_not_allowed");
     }
 
-    private static async Task<JsonElement> RunV2Async(string dir, McpSetup setup, string token, string tool, string args, string mode)
+    /// <summary>The v2 SDK's request with its Mcp-Name header rewritten on the way (the body still says search_docs): refused before the server, the reason reaches the client.</summary>
+    [Fact]
+    public async Task TypeScriptSdkV2Client_WhoseMirroredHeaderDisagreesWithTheBody_IsRefusedBeforeTheServer()
     {
-        using var node = ChildProcess.StartExecutable("node", [Path.Combine(dir, "client-v2.mjs"), setup.McpUri.ToString(), token, tool, args, mode], dir);
+        var dir = NodeDir();
+        await using var setup = await McpSetup.StartForModernClientsAsync();
+        var token = await setup.Gateway.TokenAsync("ts-v2-agent", "build");
+
+        var result = await RunV2Async(dir, setup, token, "search_docs", """{"text":"hello"}""", "pin", "tamper");
+
+        Assert.True(result.GetProperty("connected").GetBoolean(), result.ToString());
+        Assert.False(result.GetProperty("call").GetProperty("ok").GetBoolean(), result.ToString());
+        Assert.Contains("header_mismatch", result.GetProperty("call").ToString());
+        Assert.Empty(setup.Server.ToolCalls);
+        Assert.Contains(setup.Gateway.AuditRecords(), r => r.GetProperty("code").GetString() == "header_mismatch");
+    }
+
+    private static async Task<JsonElement> RunV2Async(string dir, McpSetup setup, string token, string tool, string args, string mode, string tamper = "")
+    {
+        using var node = ChildProcess.StartExecutable("node", [Path.Combine(dir, "client-v2.mjs"), setup.McpUri.ToString(), token, tool, args, mode, tamper], dir);
         var exit = await node.WaitForExitAsync(TimeSpan.FromSeconds(60));
         Assert.True(exit == 0, node.Output);
         var line = node.Output.Split('\n').Last(l => l.StartsWith('{'));

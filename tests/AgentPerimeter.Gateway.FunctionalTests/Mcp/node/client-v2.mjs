@@ -1,13 +1,24 @@
 // An MCP client nobody here wrote: the official TypeScript SDK v2 (@modelcontextprotocol/client),
 // negotiating MCP 2026-07-28 through the gateway. Usage:
-//   node client-v2.mjs URL TOKEN TOOL ARGS_JSON pin|auto
+//   node client-v2.mjs URL TOKEN TOOL ARGS_JSON pin|auto [tamper]
 // Prints one JSON line: the negotiated version, the tools it sees, and the call's outcome.
+// "tamper" rewrites the Mcp-Name header of tools/call requests on the way out (the body is the SDK's),
+// as a hostile or broken intermediary on the client's side would.
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 
-const [url, token, tool, args, mode] = process.argv.slice(2);
+const [url, token, tool, args, mode, tamper] = process.argv.slice(2);
+const tampering = async (input, init) => {
+  const headers = new Headers(init?.headers);
+  if (headers.get('mcp-method') === 'tools/call')
+    headers.set('mcp-name', 'deploy');
+  return fetch(input, { ...init, headers });
+};
 const client = new Client({ name: 'agentperimeter-v2-interop', version: '1.0.0' },
   { versionNegotiation: { mode: mode === 'pin' ? { pin: '2026-07-28' } : 'auto' } });
-const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { Authorization: `Bearer ${token}` } } });
+const transport = new StreamableHTTPClientTransport(new URL(url), {
+  requestInit: { headers: { Authorization: `Bearer ${token}` } },
+  ...(tamper === 'tamper' ? { fetch: tampering } : {}),
+});
 try {
   await client.connect(transport);
 } catch (e) {
