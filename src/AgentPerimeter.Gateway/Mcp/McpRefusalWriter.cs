@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text.Json;
 using AgentPerimeter.Gateway.Actions;
 
@@ -90,25 +89,6 @@ internal sealed class McpRefusalWriter(string? rawId) : IRefusalWriter
             w.WriteEndObject();
         });
 
-    private async Task WriteAsync(HttpContext context, Action<Utf8JsonWriter> body)
-    {
-        context.Response.StatusCode = StatusCodes.Status200OK;
-        context.Response.ContentType = "application/json";
-        context.Response.Headers.CacheControl = "no-store";
-        var buffer = new ArrayBufferWriter<byte>(768);
-        using (var w = new Utf8JsonWriter(buffer, RefusalFields.WriterOptions))
-        {
-            w.WriteStartObject();
-            w.WriteString("jsonrpc", "2.0");
-            w.WritePropertyName("id");
-            if (rawId is null)
-                w.WriteNullValue();
-            else
-                w.WriteRawValue(rawId, skipInputValidation: true);
-            body(w);
-            w.WriteEndObject();
-        }
-        context.Response.ContentLength = buffer.WrittenCount;
-        await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
-    }
+    private Task WriteAsync(HttpContext context, Action<Utf8JsonWriter> body) =>
+        McpResponses.WriteMessageAsync(context, StatusCodes.Status200OK, rawId, body);
 }

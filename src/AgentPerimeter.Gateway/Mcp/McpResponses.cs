@@ -22,7 +22,26 @@ public static class McpResponses
         return WriteErrorAsync(context, action, httpStatus, code, decision.Code, rawId, message);
     }
 
-    internal static async Task WriteErrorAsync(HttpContext context, ActionContext action, int httpStatus, int code, string errorCode, string? rawId, string message)
+    internal static Task WriteErrorAsync(HttpContext context, ActionContext action, int httpStatus, int code, string errorCode, string? rawId, string message) =>
+        WriteMessageAsync(context, httpStatus, rawId, w =>
+        {
+            w.WritePropertyName("error");
+            w.WriteStartObject();
+            w.WriteNumber("code", code);
+            // The SDKs surface only the message to a client: the retry delay travels in it too.
+            w.WriteString("message", action.Outcome?.RetryAfter is { } retry
+                ? $"[{errorCode}] {message} Retry after {(long)Math.Ceiling(retry.TotalMilliseconds)} ms."
+                : $"[{errorCode}] {message}");
+            w.WritePropertyName("data");
+            w.WriteStartObject();
+            w.WriteString("error", errorCode);
+            RefusalFields.Write(w, action);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        });
+
+    /// <summary>The perimeter's own JSON-RPC answer to a request: <c>{"jsonrpc":"2.0","id":…,</c> what <paramref name="body"/> writes <c>}</c>.</summary>
+    internal static async Task WriteMessageAsync(HttpContext context, int httpStatus, string? rawId, Action<Utf8JsonWriter> body)
     {
         context.Response.StatusCode = httpStatus;
         context.Response.ContentType = "application/json";
@@ -37,19 +56,7 @@ public static class McpResponses
                 w.WriteNullValue();
             else
                 w.WriteRawValue(rawId, skipInputValidation: true);
-            w.WritePropertyName("error");
-            w.WriteStartObject();
-            w.WriteNumber("code", code);
-            // The SDKs surface only the message to a client: the retry delay travels in it too.
-            w.WriteString("message", action.Outcome?.RetryAfter is { } retry
-                ? $"[{errorCode}] {message} Retry after {(long)Math.Ceiling(retry.TotalMilliseconds)} ms."
-                : $"[{errorCode}] {message}");
-            w.WritePropertyName("data");
-            w.WriteStartObject();
-            w.WriteString("error", errorCode);
-            RefusalFields.Write(w, action);
-            w.WriteEndObject();
-            w.WriteEndObject();
+            body(w);
             w.WriteEndObject();
         }
         context.Response.ContentLength = buffer.WrittenCount;
