@@ -47,18 +47,21 @@ internal sealed partial record GatewayMetrics(
     public IReadOnlyDictionary<string, double> RouteActions(string route) => ActionSamples
         .Where(s => s.Label("route") == route)
         .GroupBy(s => $"{s.Label("kind")}/{s.Label("decision")}", StringComparer.Ordinal)
+        .Where(g => g.Sum(s => s.Value) > 0) // series primed at zero are not actions
         .ToDictionary(g => g.Key, g => g.Sum(s => s.Value), StringComparer.Ordinal);
 
     /// <summary><c>agentperimeter_action_outcomes_total</c> of one route, by <c>kind/outcome</c>.</summary>
     public IReadOnlyDictionary<string, double> RouteOutcomes(string route) => OutcomeSamples
         .Where(s => s.Label("route") == route)
         .GroupBy(s => $"{s.Label("kind")}/{s.Label("outcome")}", StringComparer.Ordinal)
+        .Where(g => g.Sum(s => s.Value) > 0)
         .ToDictionary(g => g.Key, g => g.Sum(s => s.Value), StringComparer.Ordinal);
 
     /// <summary><c>agentperimeter_mcp_actions_total</c> of one route, by <c>mcp_method/tool/decision</c>.</summary>
     public IReadOnlyDictionary<string, double> RouteMcpActions(string route) => McpActionSamples
         .Where(s => s.Label("route") == route)
         .GroupBy(s => $"{s.Label("mcp_method")}/{s.Label("tool")}/{s.Label("decision")}", StringComparer.Ordinal)
+        .Where(g => g.Sum(s => s.Value) > 0)
         .ToDictionary(g => g.Key, g => g.Sum(s => s.Value), StringComparer.Ordinal);
 
     /// <summary><c>agentperimeter_tunnel_requests_total</c> of one tunnel, by <c>result</c> (forwarded, unavailable, failed).</summary>

@@ -24,6 +24,9 @@ public sealed class HostileMcpServer : IAsyncDisposable
     /// <summary>What reached the server: (HTTP method, JSON-RPC method or null, body).</summary>
     public ConcurrentQueue<(string HttpMethod, string? RpcMethod, string Body)> Received { get; } = new();
 
+    /// <summary>The headers of each request received, in the order of <see cref="Received"/>.</summary>
+    public ConcurrentQueue<IReadOnlyDictionary<string, string>> ReceivedHeaders { get; } = new();
+
     /// <summary>The scripted answer: content type (null for none) and raw body, given the request's JSON-RPC method and raw id.</summary>
     public Func<string?, string?, (string? ContentType, byte[] Body)> Answer { get; set; } = (_, id) => ("application/json", Encoding.UTF8.GetBytes("{\"jsonrpc\":\"2.0\",\"id\":" + (id ?? "null") + ",\"result\":{}}"));
 
@@ -52,6 +55,7 @@ public sealed class HostileMcpServer : IAsyncDisposable
     {
         if (HttpMethods.IsGet(ctx.Request.Method))
         {
+            ReceivedHeaders.Enqueue(ctx.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase));
             Received.Enqueue(("GET", null, ""));
             if (GetStream is { } stream)
                 await stream(ctx);
@@ -72,6 +76,7 @@ public sealed class HostileMcpServer : IAsyncDisposable
         catch (JsonException)
         {
         }
+        ReceivedHeaders.Enqueue(ctx.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase));
         Received.Enqueue((ctx.Request.Method, method, body));
         var (contentType, answer) = Answer(method, id);
         if (contentType is not null)

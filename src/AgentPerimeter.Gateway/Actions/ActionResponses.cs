@@ -1,3 +1,4 @@
+using System.Text;
 namespace AgentPerimeter.Gateway.Actions;
 
 /// <summary>
@@ -11,6 +12,34 @@ public static class ActionResponses
 
     /// <summary>Caller-chosen text made safe to echo in a message or a record: no control characters, capped.</summary>
     public static string Printable(string value, int max) => new(value.Where(c => !char.IsControl(c)).Take(max).ToArray());
+
+    /// <summary>
+    /// Text shown to a person deciding (the approval page, an elicitation message) with every invisible
+    /// character made visible: controls and format characters (bidirectional overrides, zero-width joiners,
+    /// a BOM), line and paragraph separators, as <c>\u{XXXX}</c> — so a right-to-left override in a tool argument
+    /// cannot make the call read as another. Newlines and tabs stay (arguments are shown pretty-printed).
+    /// </summary>
+    public static string Visible(string value)
+    {
+        StringBuilder? sb = null;
+        for (int i = 0; i < value.Length; i++)
+        {
+            char c = value[i];
+            var category = char.GetUnicodeCategory(c);
+            bool hidden = c is not ('\n' or '\t') && (char.IsControl(c) || category is System.Globalization.UnicodeCategory.Format
+                or System.Globalization.UnicodeCategory.LineSeparator or System.Globalization.UnicodeCategory.ParagraphSeparator);
+            if (hidden)
+            {
+                sb ??= new StringBuilder(value, 0, i, value.Length + 16);
+                sb.Append("\\u{").Append(((int)c).ToString("X4", System.Globalization.CultureInfo.InvariantCulture)).Append('}');
+            }
+            else
+            {
+                sb?.Append(c);
+            }
+        }
+        return sb?.ToString() ?? value;
+    }
 
     /// <summary>Decides the action as <paramref name="decision"/> and answers with it.</summary>
     public static Task RefuseAsync(HttpContext context, int status, PolicyDecision decision, string? message = null)

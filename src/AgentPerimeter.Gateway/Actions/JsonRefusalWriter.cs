@@ -36,7 +36,11 @@ public sealed class JsonRefusalWriter : IRefusalWriter
             context.Abort();
             return;
         }
+        // A stage that decided the connection must end (ambiguous framing, an upgrade) said so; clearing keeps that.
+        bool close = string.Equals(context.Response.Headers.Connection.ToString(), "close", StringComparison.OrdinalIgnoreCase);
         context.Response.Clear();
+        if (close)
+            context.Response.Headers.Connection = "close";
         context.Response.Headers[ActionResponses.ActionIdHeader] = action.ActionId;
         context.Response.StatusCode = refusal.Status;
         context.Response.ContentType = "application/json";

@@ -77,11 +77,18 @@ internal sealed class ApprovalPageEndpoints(GatewayOptions options, SecretScrubb
 
     private string Csrf(string cookie, string id) => Sign("csrf\n" + cookie + "\n" + id);
 
-    private static bool SameOrigin(HttpContext context)
+    /// <summary>No Origin (a non-browser client), this listener's own, or the origin of <c>Gateway:Approvals:PageUrl</c> (a TLS proxy in front).</summary>
+    private bool SameOrigin(HttpContext context)
     {
         var origin = context.Request.Headers.Origin.ToString();
-        return origin.Length == 0 || string.Equals(origin, $"{context.Request.Scheme}://{context.Request.Host}", StringComparison.OrdinalIgnoreCase);
+        if (origin.Length == 0 || string.Equals(origin, $"{context.Request.Scheme}://{context.Request.Host}", StringComparison.OrdinalIgnoreCase))
+            return true;
+        return options.Approvals.PageUrl is { } page && Uri.TryCreate(page, UriKind.Absolute, out var uri)
+            && string.Equals(origin, uri.GetLeftPart(UriPartial.Authority), StringComparison.OrdinalIgnoreCase);
     }
+
+    private bool SecureCookie(HttpContext context) =>
+        context.Request.IsHttps || options.Approvals.PageUrl?.StartsWith("https://", StringComparison.OrdinalIgnoreCase) == true;
 
     private static bool IsPagePath(string next) =>
         next.StartsWith(ApprovalPageLinks.PathPrefix, StringComparison.Ordinal) && next.Length > ApprovalPageLinks.PathPrefix.Length
@@ -123,7 +130,7 @@ internal sealed class ApprovalPageEndpoints(GatewayOptions options, SecretScrubb
         var payload = name + "\n" + (time.GetUtcNow() + SessionLifetime).ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
         context.Response.Cookies.Append(CookieName, Base64Url(Encoding.UTF8.GetBytes(payload)) + "." + Sign(payload), new CookieOptions
         {
-            HttpOnly = true, SameSite = SameSiteMode.Strict, Secure = context.Request.IsHttps, Path = "/approvals", MaxAge = SessionLifetime, IsEssential = true,
+            HttpOnly = true, SameSite = SameSiteMode.Strict, Secure = SecureCookie(context), Path = "/approvals", MaxAge = SessionLifetime, IsEssential = true,
         });
         return Results.Redirect(IsPagePath(next) ? next : "/approvals/login", permanent: false, preserveMethod: false);
     }
@@ -151,7 +158,7 @@ internal sealed class ApprovalPageEndpoints(GatewayOptions options, SecretScrubb
         Row(html, "Expires", approval.ExpiresAt.ToString("u", CultureInfo.InvariantCulture), "expires");
         if (approval.DecidedBy is { } by)
             Row(html, "Decided by", $"{by} at {approval.DecidedAt?.ToString("u", CultureInfo.InvariantCulture)}", "decided-by");
-        html.Append("</dl><h2>Arguments</h2><pre id=\"arguments\">").Append(E(Pretty(approval.Arguments))).Append("</pre>");
+        html.Append("</dl><h2>Arguments</h2><pre id=\"arguments\">").Append(E(Actions.ActionResponses.Visible(Pretty(approval.Arguments)))).Append("</pre>");
         if (approval.Status == ApprovalStatus.Pending)
         {
             html.Append("<form method=\"post\" action=\"").Append(E(ApprovalPageLinks.PathPrefix + Uri.EscapeDataString(id))).Append("\">")
@@ -190,7 +197,12 @@ internal sealed class ApprovalPageEndpoints(GatewayOptions options, SecretScrubb
                 new("reason", reason.Length == 0 ? null : reason), new("via", "approval_page")))
             return Page(context, "Not recorded", "<p>The perimeter cannot record decisions right now, so it did not decide. Retry when the audit log is writable.</p>", 503);
         if (await store.DecideAsync(id, approve, who) is not true)
+        {
+            // The record above said what was meant; this one says it did not take effect (decided meanwhile, or expired).
+            await records.RecordAsAsync(context, who, "approval_decision_not_applied", new("approval_id", pending.Id),
+                new("reason", "the approval was decided by someone else or expired meanwhile"), new("via", "approval_page"));
             return Page(context, "Already decided", $"<p>Approval <code>{E(id)}</code> was decided meanwhile.</p>", 409);
+        }
         var body = approve
             ? $"<p id=\"result\">Approved by {E(who)}. The agent's next try of this exact call passes, once.</p>"
             : $"<p id=\"result\">Denied by {E(who)}. The agent is told not to retry it.</p>";
@@ -215,7 +227,7 @@ internal sealed class ApprovalPageEndpoints(GatewayOptions options, SecretScrubb
     }
 
     private static void Row(StringBuilder html, string label, string? value, string id) =>
-        html.Append("<dt>").Append(E(label)).Append("</dt><dd id=\"").Append(id).Append("\">").Append(E(value ?? "")).Append("</dd>");
+        html.Append("<dt>").Append(E(label)).Append("</dt><dd id=\"").Append(id).Append("\">").Append(E(Actions.ActionResponses.Visible(value ?? ""))).Append("</dd>");
 
     private static string Pretty(string? arguments)
     {

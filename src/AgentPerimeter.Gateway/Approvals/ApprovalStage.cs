@@ -119,7 +119,7 @@ internal sealed class ApprovalStage(RequestDelegate next, IApprovalStore store, 
     {
         if (links.For(approvalId) is { } url)
             action.ApprovalPrompt = new ApprovalPrompt(approvalId, url,
-                $"AgentPerimeter holds {what} until a person approves it. Open the page to review the call and decide; then retry it.");
+                $"AgentPerimeter holds {ActionResponses.Visible(ActionResponses.Printable(what, 200))} until a person approves it. Open the page to review the call and decide; then retry it.");
     }
 
     private const int MaxShownChars = 16 * 1024;

@@ -25,7 +25,9 @@ public sealed class RedisApprovalStore(IConnectionMultiplexer redis, string pref
 
     private RedisKey Key(string id) => $"{prefix}:{{approvals}}:{id}";
     private RedisKey Index => $"{prefix}:{{approvals}}:index";
-    private RedisKey PendingKey(Approval a) => $"{prefix}:{{approvals}}:pending:{Actions.RequestFingerprint.Hash($"{a.AgentId}|{a.SessionId}|{a.Fingerprint}")}";
+    private RedisKey PendingKey(Approval a) => PendingKey(a.AgentId, a.SessionId, a.Fingerprint);
+    private RedisKey PendingKey(string agentId, string sessionId, string fingerprint) =>
+        $"{prefix}:{{approvals}}:pending:{Actions.RequestFingerprint.Hash($"{agentId}|{sessionId}|{fingerprint}")}";
     private TimeSpan Retention => options.Expiry * 2;
 
     public async Task<Approval> CreateAsync(Approval request)
@@ -49,6 +51,17 @@ public sealed class RedisApprovalStore(IConnectionMultiplexer redis, string pref
     {
         var value = await redis.GetDatabase().StringGetAsync(Key(id)).WaitAsync(timeout).ConfigureAwait(false);
         return value.HasValue ? JsonSerializer.Deserialize<Approval>(value.ToString(), Json)!.AsOf(time.GetUtcNow()) : null;
+    }
+
+    /// <summary>The latest approval held for this exact call: the pointer CreateAsync keeps (one GET, not a scan of every approval).</summary>
+    public async Task<Approval?> FindAsync(string sessionId, string agentId, string fingerprint)
+    {
+        var db = redis.GetDatabase();
+        var id = await db.StringGetAsync(PendingKey(agentId, sessionId, fingerprint)).WaitAsync(timeout).ConfigureAwait(false);
+        if (!id.HasValue || await GetAsync(id.ToString()).ConfigureAwait(false) is not { } approval)
+            return null;
+        return approval.SessionId == sessionId && approval.AgentId == agentId && approval.Fingerprint == fingerprint
+            && approval.Status is ApprovalStatus.Pending or ApprovalStatus.Approved or ApprovalStatus.Denied ? approval : null;
     }
 
     public async Task<IReadOnlyList<Approval>> AllAsync()

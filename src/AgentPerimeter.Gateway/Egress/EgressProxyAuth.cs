@@ -37,6 +37,9 @@ internal sealed class EgressProxyAuth(IdentityResolver resolver, IRevocationStor
         action.SessionId = identity.SessionId;
         action.WorkType = identity.WorkType;
         action.Issuer = identity.Issuer;
+        // A token bound to a resource of the agent listener (RFC 8707) is good there only, not as proxy credentials.
+        if (identity.Resource is { } resource)
+            return Refuse(RefusalCodes.InvalidAudience, $"This token was issued for the resource {resource}; the egress proxy takes session tokens for the whole perimeter.");
         if (revocations.IsRevoked(identity.SessionId, identity.AgentId))
             return Refuse(RefusalCodes.SessionRevoked, "This session has been revoked by the perimeter's operator.");
         if (!policy.Current.WorkTypes.ContainsKey(identity.WorkType))

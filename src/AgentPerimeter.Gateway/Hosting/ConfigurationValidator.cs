@@ -33,6 +33,8 @@ public static class ConfigurationValidator
             errors.Add($"Gateway:OAuth:PublicUrl: '{url}' must be the agent listener's public base URL, scheme and host only, e.g. \"https://perimeter.example.com\".");
         if (oauth.TokenLifetime <= TimeSpan.Zero || oauth.TokenLifetime > options.Identity.MaxTokenLifetime)
             errors.Add("Gateway:OAuth:TokenLifetime: must be positive and no longer than Gateway:Identity:MaxTokenLifetime.");
+        if (options.OAuthClients.Count > 0 && oauth.PublicUrl is not { Length: > 0 } && options.AllowedHosts.Count == 0)
+            errors.Add("Gateway:OAuth: with clients registered, set PublicUrl (the issuer and the base of the resources tokens are bound to), or Gateway:AllowedHosts, so the Host header they would otherwise come from is one of this perimeter's.");
         var workTypes = configuration.GetSection("Perimeter:WorkTypes");
         foreach (var client in options.OAuthClients.Values)
         {

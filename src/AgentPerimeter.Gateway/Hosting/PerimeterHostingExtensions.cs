@@ -97,7 +97,10 @@ public static class PerimeterHostingExtensions
         services.AddPerimeterPolicy();
         services.AddPerimeterSecrets(options.ConfigDirectory);
         options.Identity.VerificationKeyPaths = [.. options.Identity.VerificationKeyPaths.Select(options.ResolveDataPath)];
-        services.AddPerimeterIdentity(options.Identity, options.ResolveDataPath(options.Identity.SigningKeyPath), options.ResolveDataPath("revocations.json"), redis);
+        services.AddSingleton(sp => new OAuth.AssertionReplay(redis is null ? null : sp.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>(),
+            redis ?? "", redisTimeout, sp.GetRequiredService<TimeProvider>()));
+        services.AddPerimeterIdentity(options.Identity, options.ResolveDataPath(options.Identity.SigningKeyPath), options.ResolveDataPath("revocations.json"), redis,
+            OAuth.OAuthEndpointsMiddleware.OwnResource(options.OAuth.PublicUrl, options.AllowedHosts));
         services.AddPerimeterMcp(options.ResolveDataPath("tool-pins.json"), redis, redisTimeout);
         services.AddPerimeterIdempotency(redis, redisTimeout);
         services.AddPerimeterApprovals(redis, redisTimeout);
@@ -138,6 +141,7 @@ public static class PerimeterHostingExtensions
     {
         app.UseWhen(ctx => ctx.GetListener() is ListenerKind.Agent or ListenerKind.Inbound, agent =>
         {
+            agent.UseMiddleware<RequestFramingIndexMiddleware>(); // this request's index on its connection, before any early answer
             agent.UseMiddleware<ActionMiddleware>();    // one action, one audit record, one metric
             agent.UseMiddleware<PolicySnapshotMiddleware>(); // the policy version that decides this action, read once
             agent.UseMiddleware<RequestFramingGuardMiddleware>(); // one body framing (no CL with TE, no "+2"), before anything else reads it

@@ -5,16 +5,20 @@ namespace AgentPerimeter.Gateway.Identity;
 public sealed record AgentIdentity(string AgentId, string SessionId, string WorkType, string Issuer, DateTimeOffset ExpiresAt, string? Resource = null)
 {
     /// <summary>
-    /// Whether a request to <paramref name="host"/> and <paramref name="path"/> is within the resource the
-    /// token was issued for: the same host, and the resource's path or a path under it (segment-wise).
+    /// Whether a request for <paramref name="path"/> (decoded, as Kestrel gives it) is within the resource the
+    /// token was issued for: the resource's path or a path under it, segment-wise; and, when
+    /// <paramref name="host"/> is given (the perimeter has no configured public URL that audiences were
+    /// already checked against), the same host name.
     /// </summary>
-    public bool Covers(string host, string path)
+    public bool Covers(string? host, string path)
     {
         if (Resource is null)
             return true;
-        if (!Uri.TryCreate(Resource, UriKind.Absolute, out var uri) || !string.Equals(uri.Authority, host, StringComparison.OrdinalIgnoreCase))
+        if (!Uri.TryCreate(Resource, UriKind.Absolute, out var uri))
             return false;
-        var scope = uri.AbsolutePath.TrimEnd('/');
+        if (host is not null && !string.Equals(uri.Host, host, StringComparison.OrdinalIgnoreCase))
+            return false;
+        var scope = Uri.UnescapeDataString(uri.AbsolutePath).TrimEnd('/');
         return scope.Length == 0 || path == scope || path.StartsWith(scope + "/", StringComparison.Ordinal);
     }
 }

@@ -8,7 +8,7 @@ namespace AgentPerimeter.Gateway.Identity;
 /// Identify stage: every agent request must carry a valid session token naming a configured work
 /// type. Failures are answered here (401/403) and audited; nothing unidentified goes further.
 /// </summary>
-internal sealed class IdentityMiddleware(RequestDelegate next, IdentityResolver resolver, IRevocationStore revocations)
+internal sealed class IdentityMiddleware(RequestDelegate next, IdentityResolver resolver, IRevocationStore revocations, ProtectedResourceInfo resourceInfo)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -27,7 +27,8 @@ internal sealed class IdentityMiddleware(RequestDelegate next, IdentityResolver 
         action.Issuer = identity.Issuer;
 
         // A token bound to a resource (RFC 8707) is good for that resource only.
-        if (!identity.Covers(context.Request.Host.Value ?? "", context.Request.Path.Value ?? "/"))
+        // With a public URL configured, audiences were checked against it already; without, the host must match.
+        if (!identity.Covers(resourceInfo.PublicUrl is null ? context.Request.Host.Host : null, context.Request.Path.Value ?? "/"))
         {
             await ActionResponses.RefuseAsync(context, StatusCodes.Status401Unauthorized,
                 new PolicyDecision(DecisionOutcome.Unauthenticated, RefusalCodes.InvalidAudience, null,

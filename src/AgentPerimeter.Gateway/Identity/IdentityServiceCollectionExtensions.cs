@@ -11,7 +11,9 @@ public static class IdentityServiceCollectionExtensions
     /// external OIDC issuer when configured, the identity resolver, and the kill switch's revocations
     /// (Redis when shared, else a file at <paramref name="revocationsPath"/>).
     /// </summary>
-    public static IServiceCollection AddPerimeterIdentity(this IServiceCollection services, IdentityOptions identity, string signingKeyPath, string revocationsPath, string? redisKeyPrefix)
+    /// <param name="isOwnResource">Whether a URL audience names a resource of this perimeter (under its public URL, or on one of its allowed hosts).</param>
+    public static IServiceCollection AddPerimeterIdentity(this IServiceCollection services, IdentityOptions identity, string signingKeyPath, string revocationsPath, string? redisKeyPrefix,
+        Func<string, bool>? isOwnResource = null)
     {
         services.AddSingleton<IValidateOptions<IdentityOptions>, IdentityOptionsValidator>();
         services.AddOptions<IdentityOptions>().BindConfiguration("Gateway:Identity").ValidateOnStart();
@@ -42,7 +44,7 @@ public static class IdentityServiceCollectionExtensions
                 // The perimeter's audience, or a resource URL the token endpoint bound the token to (RFC 8707);
                 // the identity stage then holds each request to that resource.
                 AudienceValidator = (audiences, _, _) => audiences.Count() == 1 && audiences.Single() is { } aud
-                    && (aud == identity.Audience || IdentityResolver.IsResourceAudience(aud)),
+                    && (aud == identity.Audience || (isOwnResource is not null && IdentityResolver.IsResourceAudience(aud) && isOwnResource(aud))),
                 IssuerSigningKeys = keys.VerificationKeys,
                 ValidAlgorithms = [SecurityAlgorithms.RsaSha256],
                 ClockSkew = identity.ClockSkew,

@@ -123,6 +123,36 @@ public sealed class McpMessage
         return null;
     }
 
+    /// <summary>
+    /// As <see cref="DuplicateKey"/>, at every depth (objects inside objects and arrays, up to the parser's
+    /// depth limit): a nested argument a case-insensitive reader would take from another key than the
+    /// gateway did (<c>{"loc":{"region":"us","Region":"admin"}}</c>) is refused too.
+    /// </summary>
+    public static string? DuplicateKeyDeep(JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                if (DuplicateKey(element) is { } dup)
+                    return dup;
+                foreach (var p in element.EnumerateObject())
+                {
+                    if (DuplicateKeyDeep(p.Value) is { } inner)
+                        return inner;
+                }
+                return null;
+            case JsonValueKind.Array:
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (DuplicateKeyDeep(item) is { } inner)
+                        return inner;
+                }
+                return null;
+            default:
+                return null;
+        }
+    }
+
     /// <summary>Reads a string property of <c>params</c> (e.g. the tool name or resource URI).</summary>
     public string? ParamString(string property)
     {

@@ -148,6 +148,11 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
                 foreach (var uri in uris)
                 {
                     var watch = context.GetPolicy().Decide(action.WorkType!, action.RouteId!, "resources/subscribe", uri, null);
+                    // A resource whose subscription needs a person's approval cannot be watched by a listen that
+                    // cannot be held: refused, naming the way that can (resources/subscribe is held for approval).
+                    if (watch.Permits && watch.RuleId is { } watchRule && context.GetPolicy().ApprovalRules.Contains(watchRule))
+                        watch = new PolicyDecision(DecisionOutcome.Deny, RefusalCodes.PolicyDenied, watchRule,
+                            $"Watching resource '{ActionResponses.Printable(uri, 120)}' needs a person's approval (rule '{watchRule}'); a subscriptions/listen stream cannot be held for one.");
                     if (!watch.Permits)
                     {
                         mcp.Target = uri;
@@ -181,6 +186,7 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
             }
             // The message's decision replaces the route's proposal; the approval gate may still hold it.
             action.Proposal = decision;
+            StripUncheckedMirrors(context.Request, message, mcp);
             return true;
         }
         finally
@@ -190,6 +196,31 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
     }
 
     private const string ParamHeaderPrefix = "Mcp-Param-";
+
+    /// <summary>
+    /// The MCP headers intermediaries route on reach the server only as checked: <c>Mcp-Method</c> and
+    /// <c>Mcp-Name</c> on requests of 2026-07-28 or later (compared with the body), <c>Mcp-Param-*</c> on
+    /// tools/call (allowed and compared). On any other message they were not checked, so they are removed.
+    /// </summary>
+    internal static void StripUncheckedMirrors(HttpRequest request, McpMessage? message, McpActionInfo mcp)
+    {
+        bool request2026 = message?.Kind == McpMessageKind.Request && mcp.ProtocolVersion is { Length: 10 } v && string.CompareOrdinal(v, MirroredHeadersSince) >= 0;
+        if (!request2026)
+        {
+            request.Headers.Remove("Mcp-Method");
+            request.Headers.Remove("Mcp-Name");
+        }
+        if (message?.Kind == McpMessageKind.Request && message.Method == "tools/call")
+            return;
+        List<string>? unverified = null;
+        foreach (var header in request.Headers)
+        {
+            if (header.Key.StartsWith(ParamHeaderPrefix, StringComparison.OrdinalIgnoreCase))
+                (unverified ??= []).Add(header.Key);
+        }
+        foreach (var name in unverified ?? [])
+            request.Headers.Remove(name);
+    }
 
     /// <summary>
     /// MCP 2026-07-28 <c>Mcp-Param-{Name}</c> headers (SEP-2243: arguments a tool marks <c>x-mcp-header</c>, mirrored
@@ -256,8 +287,9 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
             foreach (var property in properties.EnumerateObject())
             {
                 string[] here = [.. path, property.Name];
-                if (property.Value.ValueKind == JsonValueKind.Object && property.Value.TryGetProperty("x-mcp-header", out var header) && header.ValueKind == JsonValueKind.String)
-                    map.TryAdd(header.GetString()!, here);
+                if (property.Value.ValueKind == JsonValueKind.Object && property.Value.TryGetProperty("x-mcp-header", out var header) && header.ValueKind == JsonValueKind.String
+                    && !map.TryAdd(header.GetString()!, here))
+                    map[header.GetString()!] = []; // declared twice (in any case): ambiguous, matches no argument
                 Walk(property.Value, here);
             }
         }
@@ -266,7 +298,7 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
     /// <summary>The argument at <paramref name="path"/> as a header carries it (a string as is; an integer or boolean as JSON text), or null.</summary>
     private static string? ArgumentAt(JsonElement? arguments, string[] path)
     {
-        if (arguments is not { } node)
+        if (arguments is not { } node || path.Length == 0)
             return null;
         foreach (var key in path)
         {
@@ -321,7 +353,7 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
         }
         // A key that repeats (in any letter case) could be read one way here and another way
         // by the server's deserializer: refuse rather than guess which one it will use.
-        var dup = McpMessage.DuplicateKey(p) ?? (p.TryGetProperty("arguments", out var argsForDup) ? McpMessage.DuplicateKey(argsForDup) : null);
+        var dup = McpMessage.DuplicateKey(p) ?? (p.TryGetProperty("arguments", out var argsForDup) ? McpMessage.DuplicateKeyDeep(argsForDup) : null);
         if (dup is not null)
         {
             await InvalidParamsAsync(context, message, RefusalCodes.DuplicateKey, $"Invalid params: the key '{dup}' appears more than once.").ConfigureAwait(false);
@@ -512,10 +544,15 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
     {
         if (!value.StartsWith(Base64Prefix, StringComparison.Ordinal) || !value.EndsWith(Base64Suffix, StringComparison.Ordinal)
             || value.Length < Base64Prefix.Length + Base64Suffix.Length)
-            return value;
+        {
+            // The sentinel's markers in another case: an intermediary may decode it, the spec says not to — refuse the doubt.
+            return value.StartsWith(Base64Prefix, StringComparison.OrdinalIgnoreCase) && value.EndsWith(Base64Suffix, StringComparison.Ordinal) ? null : value;
+        }
         var payload = value.AsSpan(Base64Prefix.Length, value.Length - Base64Prefix.Length - Base64Suffix.Length);
         var bytes = new byte[(payload.Length / 4 + 1) * 3];
-        if (!Convert.TryFromBase64Chars(payload, bytes, out int written))
+        // Strict: the decoder skips whitespace and ignores non-zero padding bits; only the canonical encoding
+        // of the bytes counts (what any other decoder on the way reads the same).
+        if (!Convert.TryFromBase64Chars(payload, bytes, out int written) || !payload.SequenceEqual(Convert.ToBase64String(bytes, 0, written)))
             return null;
         try
         {

@@ -37,7 +37,14 @@ public sealed class McpSessions(IConnectionMultiplexer? redis = null, string pre
     private readonly ConcurrentDictionary<string, bool> _urlElicitation = new(StringComparer.Ordinal);
 
     /// <summary>Remembers that the client of an MCP session declared URL-mode elicitation at initialize (this replica's memory).</summary>
-    public void RememberUrlElicitation(string mcpSessionId) => _urlElicitation[mcpSessionId] = true;
+    public void RememberUrlElicitation(string mcpSessionId)
+    {
+        // Bounded: sessions that end without a DELETE are forgotten in bulk rather than kept forever (their
+        // clients then get the approval id form, which works too).
+        if (_urlElicitation.Count >= 100_000)
+            _urlElicitation.Clear();
+        _urlElicitation[mcpSessionId] = true;
+    }
 
     /// <summary>Whether the client of an MCP session declared URL-mode elicitation (when its initialize passed this replica).</summary>
     public bool ElicitsUrl(string mcpSessionId) => _urlElicitation.ContainsKey(mcpSessionId);

@@ -56,6 +56,8 @@ internal sealed class McpStage(RequestDelegate next, McpSessions sessions, McpRe
             return;
         }
 
+        if (!HttpMethods.IsPost(context.Request.Method))
+            McpRequestInspector.StripUncheckedMirrors(context.Request, null, mcp); // a GET or DELETE carries no message to check them against
         if (mcp.Method == "initialize")
             BindOnStart(context, mcp, action.SessionId!);
         await next(context).ConfigureAwait(false);

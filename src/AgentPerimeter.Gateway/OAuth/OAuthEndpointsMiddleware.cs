@@ -34,6 +34,7 @@ internal sealed class OAuthEndpointsMiddleware(
     SessionIssuer issuer,
     PolicyStore policy,
     IRevocationStore revocations,
+    AssertionReplay replay,
     TimeProvider time)
 {
     public const string ProtectedResourcePath = "/.well-known/oauth-protected-resource";
@@ -43,7 +44,6 @@ internal sealed class OAuthEndpointsMiddleware(
     private const string JwtBearerAssertion = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
     private const string ScopePrefix = "work_type:";
 
-    private readonly ConcurrentDictionary<string, DateTimeOffset> _usedAssertions = new(StringComparer.Ordinal);
 
     public Task InvokeAsync(HttpContext context)
     {
@@ -179,7 +179,19 @@ internal sealed class OAuthEndpointsMiddleware(
             return;
         }
 
-        var (client, ambiguous, basic) = Authenticate(context, form);
+        OAuthClient? client;
+        bool ambiguous, basic;
+        try
+        {
+            (client, ambiguous, basic) = await AuthenticateAsync(context, form).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is TimeoutException or StackExchange.Redis.RedisException)
+        {
+            // Single use of an assertion cannot be checked: no token rather than a possible replay.
+            context.Response.Headers.RetryAfter = "1";
+            await ErrorAsync(context, 503, "temporarily_unavailable", "The perimeter cannot check client assertions right now; retry shortly.").ConfigureAwait(false);
+            return;
+        }
         if (client is null)
         {
             if (basic)
@@ -250,7 +262,7 @@ internal sealed class OAuthEndpointsMiddleware(
     private const string BadCredentials = "Client authentication failed (no credentials, an unknown client, a wrong secret, or an assertion that does not verify or was used before).";
 
     /// <summary>The client, or null; whether more than one method was used; whether HTTP Basic was (the 401 then names that scheme).</summary>
-    private (OAuthClient? Client, bool Ambiguous, bool Basic) Authenticate(HttpContext context, IFormCollection form)
+    private async Task<(OAuthClient? Client, bool Ambiguous, bool Basic)> AuthenticateAsync(HttpContext context, IFormCollection form)
     {
         var header = context.Request.Headers.Authorization.ToString();
         bool basic = header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase);
@@ -282,7 +294,7 @@ internal sealed class OAuthEndpointsMiddleware(
         }
         if (post)
             return (CheckSecret(form["client_id"].ToString(), form["client_secret"].ToString()), false, false);
-        return (CheckAssertion(context, form), false, false);
+        return (await CheckAssertionAsync(context, form).ConfigureAwait(false), false, false);
     }
 
     private OAuthClient? CheckSecret(string id, string secret)
@@ -296,7 +308,7 @@ internal sealed class OAuthEndpointsMiddleware(
         return expected is not null && Secrets.SecretCompare.FixedTimeEquals(secret, expected) ? client : null;
     }
 
-    private OAuthClient? CheckAssertion(HttpContext context, IFormCollection form)
+    private async Task<OAuthClient?> CheckAssertionAsync(HttpContext context, IFormCollection form)
     {
         if (form["client_assertion_type"].ToString() != JwtBearerAssertion || form["client_assertion"].ToString() is not { Length: > 0 and < 8192 } assertion)
             return null;
@@ -315,7 +327,7 @@ internal sealed class OAuthEndpointsMiddleware(
         if (form["client_id"].ToString() is { Length: > 0 } bodyId && bodyId != id)
             return null;
         var baseUrl = BaseUrl(context);
-        var result = new JsonWebTokenHandler().ValidateTokenAsync(jwt, new TokenValidationParameters
+        var result = await new JsonWebTokenHandler().ValidateTokenAsync(jwt, new TokenValidationParameters
         {
             ValidIssuer = id,
             ValidAudiences = [baseUrl, baseUrl + "/", baseUrl + TokenPath],
@@ -324,20 +336,34 @@ internal sealed class OAuthEndpointsMiddleware(
             RequireExpirationTime = true,
             RequireSignedTokens = true,
             ClockSkew = identity.ClockSkew,
-        }).GetAwaiter().GetResult(); // validation with a given key does no I/O
+        }).ConfigureAwait(false);
         if (!result.IsValid || jwt.Subject != id || jwt.ValidTo - time.GetUtcNow().UtcDateTime > TimeSpan.FromMinutes(10))
             return null;
-        // Single use (RFC 7523 section 3): a replayed assertion gets nothing.
-        var now = time.GetUtcNow();
-        foreach (var (key, expires) in _usedAssertions)
-        {
-            if (expires < now)
-                _usedAssertions.TryRemove(key, out _);
-        }
+
+        // Single use (RFC 7523 section 3): a replayed assertion gets nothing, on any replica.
         var jti = jwt.Id;
-        if (string.IsNullOrEmpty(jti) || !_usedAssertions.TryAdd(id + "\n" + jti, new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero) + identity.ClockSkew))
+        if (string.IsNullOrEmpty(jti) || !await replay.TryUseAsync(id, jti, new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero) + identity.ClockSkew).ConfigureAwait(false))
             return null;
         return client;
+    }
+
+    /// <summary>
+    /// Which URL audiences the identity stage accepts as this perimeter's resources: under the public URL when
+    /// one is configured, else on one of <c>Gateway:AllowedHosts</c> (the configuration requires one or the other
+    /// when clients are registered); none when neither is set (no resource-bound token was ever issued).
+    /// </summary>
+    public static Func<string, bool>? OwnResource(string? publicUrl, IReadOnlyCollection<string> allowedHosts)
+    {
+        if (publicUrl is { Length: > 0 })
+        {
+            var baseUrl = publicUrl.TrimEnd('/');
+            return aud => IsResourceOf(aud, baseUrl);
+        }
+        if (allowedHosts.Count == 0)
+            return null;
+        var hosts = allowedHosts.ToHashSet(StringComparer.OrdinalIgnoreCase);
+        return aud => Uri.TryCreate(aud, UriKind.Absolute, out var uri) && hosts.Contains(uri.Host)
+            && IsResourceOf(aud, uri.GetLeftPart(UriPartial.Authority));
     }
 
     /// <summary>Whether <paramref name="resource"/> is the perimeter itself or a canonical path under it.</summary>

@@ -11,7 +11,8 @@ namespace AgentPerimeter.Gateway.Policy;
 /// It never changes a byte: it reports the request's index on the connection and what is wrong, and
 /// the pipeline refuses that request (audited). It accepts a superset of what Kestrel accepts, so where
 /// it would lose the message boundary Kestrel has already refused the request and closed the connection;
-/// an HTTP/2 connection, an upgrade, or a head too large for Kestrel stop the scan.
+/// an HTTP/2 connection, an upgrade, or a head too large for Kestrel stop the scan. A stop other than
+/// HTTP/2 fails closed: every later request on the connection is reported (see <see cref="StoppedAt"/>).
 /// </summary>
 internal sealed class Http1FramingScanner
 {
@@ -34,6 +35,8 @@ internal sealed class Http1FramingScanner
     private bool _contentLengthTruncated;
     private bool _transferEncoding;
     private bool _upgrade;
+    private bool _connectionUpgrade;
+    private bool _http2;
 
     /// <param name="onProblem">Called with the request's zero-based index on the connection and the reason.</param>
     public Http1FramingScanner(Action<long, string> onProblem) => _onProblem = onProblem;
@@ -41,8 +44,17 @@ internal sealed class Http1FramingScanner
     /// <summary>Request heads seen so far.</summary>
     public long Requests { get; private set; }
 
+    /// <summary>The index of the first request whose framing the scan did not follow (when stopped), else null.</summary>
+    public long? StoppedAt => _state == State.Stopped && !_http2 ? Requests : null;
+
     /// <summary>Whether the scan has stopped (HTTP/2, an upgrade, a head Kestrel refuses as too large, a lost boundary).</summary>
     public bool Stopped => _state == State.Stopped;
+
+    /// <summary>
+    /// Whether the connection turned out to be HTTP/2 (prior knowledge): its framing is binary and the scan
+    /// stops without concern. Any other stop fails closed: no later request on the connection is trusted.
+    /// </summary>
+    public bool IsHttp2 => _http2;
 
     public void Scan(in ReadOnlySequence<byte> bytes)
     {
@@ -173,6 +185,7 @@ internal sealed class Http1FramingScanner
                 return; // empty lines before a request line are ignored (RFC 9112 §2.2)
             if (line.StartsWith(Http2Preface))
             {
+                _http2 = true;
                 _state = State.Stopped; // HTTP/2 prior knowledge: binary framing, no smuggling by headers
                 return;
             }
@@ -202,6 +215,15 @@ internal sealed class Http1FramingScanner
         else if (System.Text.Ascii.EqualsIgnoreCase(name, "Upgrade"u8))
         {
             _upgrade = true;
+        }
+        else if (System.Text.Ascii.EqualsIgnoreCase(name, "Connection"u8))
+        {
+            // Kestrel's rule: an upgrade needs the "upgrade" token in Connection (and Upgrade, and no body).
+            foreach (var range in value.Split((byte)','))
+            {
+                if (System.Text.Ascii.EqualsIgnoreCase(Trim(value[range]), "upgrade"u8))
+                    _connectionUpgrade = true;
+            }
         }
     }
 
@@ -238,11 +260,13 @@ internal sealed class Http1FramingScanner
         if (problem is not null)
             _onProblem(index, problem);
 
-        bool upgrade = _upgrade;
+        // An upgrade as Kestrel sees one (Upgrade, Connection: upgrade, no body): what follows may not be
+        // HTTP/1.1 at all. The perimeter refuses it and closes the connection; the scan stops (failing closed).
+        bool upgrade = _upgrade && _connectionUpgrade && !_transferEncoding && length == 0;
         bool chunked = _transferEncoding;
         StartHead();
         if (upgrade)
-            _state = State.Stopped; // the perimeter refuses upgrades and closes the connection
+            _state = State.Stopped;
         else if (chunked)
             _state = State.ChunkSize;
         else if (length > 0)
@@ -262,6 +286,7 @@ internal sealed class Http1FramingScanner
         _contentLengthTruncated = false;
         _transferEncoding = false;
         _upgrade = false;
+        _connectionUpgrade = false;
     }
 
     private static ReadOnlySpan<byte> Trim(ReadOnlySpan<byte> value)

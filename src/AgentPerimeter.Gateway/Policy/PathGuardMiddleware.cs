@@ -20,6 +20,7 @@ internal sealed class PathGuardMiddleware(RequestDelegate next)
         if (context.Features.Get<IHttpUpgradeFeature>()?.IsUpgradableRequest == true
             || context.Features.Get<IHttpExtendedConnectFeature>()?.IsExtendedConnect == true)
         {
+            context.Response.Headers.Connection = "close"; // the bytes after an upgrade request may not be HTTP/1.1
             return ActionResponses.RefuseAsync(context, StatusCodes.Status400BadRequest,
                 new PolicyDecision(DecisionOutcome.BadRequest, RefusalCodes.UpgradeNotAllowed, null,
                     "The perimeter does not carry WebSocket or other upgraded connections: their traffic could not be governed."));

@@ -16,6 +16,7 @@ internal sealed class RequestFramingFeature
     private readonly Lock _gate = new();
     private Dictionary<long, string>? _problems;
     private long _nextRequest;
+    private Http1FramingScanner? _scanner;
 
     public void Report(long request, string problem)
     {
@@ -23,13 +24,21 @@ internal sealed class RequestFramingFeature
             (_problems ??= [])[request] = problem;
     }
 
-    /// <summary>Called once per request, in order: the problem with this request's framing, if any.</summary>
+    /// <summary>
+    /// Called once per request, in order, by the first middleware every request of the connection passes
+    /// (so a request answered early still takes its index): the problem with this request's framing, if any.
+    /// Once the scan has stopped other than for HTTP/2, no later request is trusted.
+    /// </summary>
     public string? NextRequest()
     {
         lock (_gate)
         {
             long index = _nextRequest++;
-            return _problems is not null && _problems.Remove(index, out var problem) ? problem : null;
+            if (_problems is not null && _problems.Remove(index, out var problem))
+                return problem;
+            return _scanner?.StoppedAt is { } stoppedAt && index >= stoppedAt
+                ? "the connection's message framing could not be followed past an earlier request"
+                : null;
         }
     }
 
@@ -37,9 +46,11 @@ internal sealed class RequestFramingFeature
     public static ConnectionDelegate Observe(ConnectionDelegate next) => connection =>
     {
         var feature = new RequestFramingFeature();
+        var scanner = new Http1FramingScanner(feature.Report);
+        feature._scanner = scanner;
         connection.Features.Set(feature);
         var transport = connection.Transport;
-        connection.Transport = new ObservedPipe(new ObservingReader(transport.Input, new Http1FramingScanner(feature.Report)), transport.Output);
+        connection.Transport = new ObservedPipe(new ObservingReader(transport.Input, scanner), transport.Output);
         return next(connection);
     };
 
@@ -101,25 +112,43 @@ internal sealed class RequestFramingFeature
     }
 }
 
+/// <summary>The framing problem of this request, taken (with its index) before anything else ran.</summary>
+internal sealed record RequestFramingVerdict(string Problem);
+
+/// <summary>
+/// First on the governed listeners, before even the action opens: takes this request's index on its
+/// connection (every request passes here, so an early answer elsewhere cannot shift the count) and keeps
+/// the scanner's verdict for <see cref="RequestFramingGuardMiddleware"/>.
+/// </summary>
+internal sealed class RequestFramingIndexMiddleware(RequestDelegate next)
+{
+    public Task InvokeAsync(HttpContext context)
+    {
+        if (context.Features.Get<RequestFramingFeature>() is { } framing
+            && context.Request.Protocol is "HTTP/1.1" or "HTTP/1.0"
+            && framing.NextRequest() is { } problem)
+        {
+            context.Features.Set(new RequestFramingVerdict(problem));
+            context.Response.Headers.Connection = "close"; // whatever answers, the connection ends with it
+        }
+        return next(context);
+    }
+}
+
 /// <summary>
 /// Refuses (400 <c>ambiguous_framing</c>, audited, connection closed) a request whose body framing
-/// Kestrel accepted but a proxy must not forward: see <see cref="Http1FramingScanner"/>. Runs for every
-/// request on the governed listeners, first after the action opens, so the request index stays exact
-/// and no token or policy is consulted for a request that may be two requests.
+/// Kestrel accepted but a proxy must not forward: see <see cref="Http1FramingScanner"/>. Runs first after
+/// the action opens, so no token or policy is consulted for a request that may be two requests.
 /// </summary>
 internal sealed class RequestFramingGuardMiddleware(RequestDelegate next)
 {
     public Task InvokeAsync(HttpContext context)
     {
-        if (context.Features.Get<RequestFramingFeature>() is not { } framing
-            || context.Request.Protocol is not ("HTTP/1.1" or "HTTP/1.0")
-            || framing.NextRequest() is not { } problem)
-        {
+        if (context.Features.Get<RequestFramingVerdict>() is not { } verdict)
             return next(context);
-        }
         context.Response.Headers.Connection = "close"; // what follows on this connection cannot be trusted
         return ActionResponses.RefuseAsync(context, StatusCodes.Status400BadRequest,
             new PolicyDecision(DecisionOutcome.BadRequest, RefusalCodes.AmbiguousFraming, null,
-                $"The request body is framed ambiguously ({problem}); send one framing: a plain Content-Length or Transfer-Encoding: chunked."));
+                $"The request body is framed ambiguously ({verdict.Problem}); send one framing: a plain Content-Length or Transfer-Encoding: chunked."));
     }
 }

@@ -138,7 +138,7 @@ internal static class BenchmarkRunner
     {
         var metrics = await GatewayMetrics.ScrapeAsync(http, servers.Gateway.Admin, ct).ConfigureAwait(false);
         var server = await McpServerStats.FetchAsync(http, servers.McpUri, ct).ConfigureAwait(false);
-        var mcp = new McpCheck(preflight.McpContentType, preflight.McpAudit, server.EchoCalls);
+        var mcp = new McpCheck(preflight.McpContentType, preflight.McpAudit, server.EchoCalls, settings.RequestsInFlightBound(settings.McpWarmupSeconds));
         mcp.Verify(targets.Mcp, metrics, findings);
         var tunnel = await TunnelCheck.CollectAsync(http, settings, servers, targets, preflight, server, metrics, ct).ConfigureAwait(false);
         tunnel.Verify(metrics, findings);

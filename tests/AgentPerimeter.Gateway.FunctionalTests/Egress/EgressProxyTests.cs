@@ -75,9 +75,9 @@ public sealed class EgressProxyTests : IAsyncLifetime
         }
         """;
 
-    private async Task<(TestGateway Gateway, string Token, string Proxy)> StartAsync(string? policy = null)
+    private async Task<(TestGateway Gateway, string Token, string Proxy)> StartAsync(string? policy = null, params string[] extraArgs)
     {
-        var gw = await TestGateway.StartAsync(_http.Url, policy ?? Policy(), extraArgs: ["--Gateway:Listeners:Egress=http://127.0.0.1:0"]);
+        var gw = await TestGateway.StartAsync(_http.Url, policy ?? Policy(), extraArgs: ["--Gateway:Listeners:Egress=http://127.0.0.1:0", .. extraArgs]);
         var token = await gw.TokenAsync("ci-bot", "build");
         var egress = gw.App.Services.GetRequiredService<AgentPerimeter.Gateway.Hosting.PerimeterListeners>().EgressUri!;
         return (gw, token, $"http://ci-bot:{token}@127.0.0.1:{egress.Port}");
@@ -170,6 +170,30 @@ public sealed class EgressProxyTests : IAsyncLifetime
         var record = Assert.Single(gw.AuditRecords(), r => r.GetProperty("kind").GetString() == "egress");
         Assert.Equal("unauthenticated", record.GetProperty("decision").GetString());
         Assert.Equal(credentials switch { "none" => "missing_token", "bad" => "invalid_token", _ => "session_revoked" }, record.GetProperty("code").GetString());
+    }
+
+    // A token the OAuth endpoint bound to a resource of the agent listener (RFC 8707) is no proxy credential.
+    [Fact]
+    public async Task AResourceBoundToken_IsNoProxyCredential()
+    {
+        var secret = Path.Combine(Directory.CreateTempSubdirectory("perimeter-egress-oauth-").FullName, "secret");
+        File.WriteAllText(secret, "client-secret-for-the-egress-test");
+        var (gw, _, _) = await StartAsync(null, "--Gateway:AllowedHosts:0=127.0.0.1", "--Gateway:OAuth:Clients:ci-bot:WorkTypes:0=build",
+            "--Gateway:OAuth:Clients:ci-bot:Secret:Kind=file", $"--Gateway:OAuth:Clients:ci-bot:Secret:Path={secret}");
+        await using var _ = gw;
+        var issued = await gw.Agent.PostAsync(".perimeter/oauth/token", new FormUrlEncodedContent(
+        [
+            new("grant_type", "client_credentials"), new("client_id", "ci-bot"), new("client_secret", "client-secret-for-the-egress-test"),
+            new("resource", new Uri(gw.AgentUri, "mcp").ToString()),
+        ]));
+        var bound = System.Text.Json.JsonDocument.Parse(await issued.Content.ReadAsStringAsync()).RootElement.GetProperty("access_token").GetString();
+        var egress = gw.App.Services.GetRequiredService<AgentPerimeter.Gateway.Hosting.PerimeterListeners>().EgressUri!;
+
+        var (_, output) = await RunAsync("curl", ["-sS", "-i", "-x", $"http://ci-bot:{bound}@127.0.0.1:{egress.Port}", $"http://localhost:{HttpPort}/api/x"]);
+
+        Assert.Contains("407 Proxy Authentication Required", output);
+        Assert.Empty(_http.Received);
+        Assert.Equal("invalid_audience", Assert.Single(gw.AuditRecords(), r => r.GetProperty("kind").GetString() == "egress").GetProperty("code").GetString());
     }
 
     [Theory]

@@ -30,6 +30,7 @@ public sealed class OAuthTests : IAsyncLifetime
         File.WriteAllText(Path.Combine(_dir, "signer-public.pem"), rsa.ExportSubjectPublicKeyInfoPem());
         File.WriteAllText(Path.Combine(_dir, "builder-secret"), "another-long-secret-for-the-builder\n");
         _setup = await McpSetup.StartAsync(
+            "--Gateway:AllowedHosts:0=127.0.0.1", // without a PublicUrl, the issuer and resources come from the Host: one of ours
             "--Gateway:OAuth:Clients:explorer:WorkTypes:0=exploration",
             "--Gateway:OAuth:Clients:explorer:Secret:Kind=file",
             $"--Gateway:OAuth:Clients:explorer:Secret:Path={Path.Combine(_dir, "explorer-secret")}",

@@ -317,7 +317,9 @@ public sealed class McpHostileServerTests
         { "an Mcp-Name in Base64 that decodes to another tool", [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/call"), ("Mcp-Name", "=?base64?ZGVwbG95?=")] },
         { "an Mcp-Name sentinel that is not Base64", [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/call"), ("Mcp-Name", "=?base64?c2VhcmNoX2RvY3M?=")] },
         { "an Mcp-Name sentinel of bytes that are not UTF-8", [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/call"), ("Mcp-Name", "=?base64?wK4=?=")] },
-        { "the sentinel's markers in upper case, taken literally", [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/call"), ("Mcp-Name", "=?BASE64?c2VhcmNoX2RvY3M=?=")] },
+        { "the sentinel's markers in upper case (refused, not guessed)", [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/call"), ("Mcp-Name", "=?BASE64?c2VhcmNoX2RvY3M=?=")] },
+        { "an Mcp-Name in Base64 with whitespace inside", [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/call"), ("Mcp-Name", "=?base64?c2VhcmNo X2RvY3M=?=")] },
+        { "an Mcp-Name in Base64 with non-zero padding bits", [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/call"), ("Mcp-Name", "=?base64?c2VhcmNoX2RvY3N=?=")] },
     };
 
     [Theory]
@@ -539,6 +541,32 @@ public sealed class McpHostileServerTests
         Assert.Equal("deny", denied.GetTagItem("agentperimeter.decision"));
         Assert.Equal("policy_denied", denied.GetTagItem("agentperimeter.code"));
         Assert.Equal(System.Diagnostics.ActivityStatusCode.Error, denied.Status);
+    }
+
+    // The headers intermediaries route on reach the server only as checked: not on a 2025 request (the gateway
+    // does not compare them there), a notification, or a GET; Mcp-Param-* only on a checked tools/call.
+    [Fact]
+    public async Task McpRoutingHeaders_TheGatewayDidNotCheck_NeverReachTheServer()
+    {
+        await using var setup = await StartAsync();
+        var token = await setup.Gateway.TokenAsync("agent-1", "build");
+        setup.Server.GetStream = ctx => ctx.Response.WriteAsync("");
+
+        await PostAsync(setup, token, EchoCall, ("MCP-Protocol-Version", "2025-11-25"), ("Mcp-Method", "tools/call"), ("Mcp-Name", "secret_tool"));
+        await PostAsync(setup, token, """{"jsonrpc":"2.0","method":"notifications/initialized"}""", ("Mcp-Param-Tenant", "admin"), ("Mcp-Name", "x"));
+        using (var get = new HttpRequestMessage(HttpMethod.Get, "/mcp"))
+        {
+            get.Headers.Authorization = new("Bearer", token);
+            get.Headers.Accept.ParseAdd("text/event-stream");
+            get.Headers.TryAddWithoutValidation("Mcp-Name", "secret_tool");
+            get.Headers.TryAddWithoutValidation("Mcp-Param-Tenant", "admin");
+            using var _ = await setup.Gateway.Agent.SendAsync(get);
+        }
+
+        var received = setup.Server.ReceivedHeaders.ToList();
+        Assert.Equal(3, received.Count);
+        Assert.All(received, h => Assert.DoesNotContain(h.Keys, k => k.StartsWith("Mcp-Param-", StringComparison.OrdinalIgnoreCase)
+            || k.Equals("Mcp-Name", StringComparison.OrdinalIgnoreCase) || k.Equals("Mcp-Method", StringComparison.OrdinalIgnoreCase)));
     }
 
     // SEP-2243: a name that cannot ride as a plain ASCII header value is sent as =?base64?…?=; it is compared decoded.

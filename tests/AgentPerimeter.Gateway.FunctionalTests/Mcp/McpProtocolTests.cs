@@ -61,6 +61,8 @@ public class McpProtocolTests
         { "tool name twice, differing in case", "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"search_docs\",\"NAME\":\"deploy\"}}", "application/json", 400, -32602 },
         { "arguments twice, differing in case", "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"deploy\",\"arguments\":{\"env\":\"staging\"},\"Arguments\":{\"env\":\"production\"}}}", "application/json", 400, -32602 },
         { "argument twice, differing in case", "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"deploy\",\"arguments\":{\"env\":\"staging\",\"ENV\":\"production\"}}}", "application/json", 400, -32602 },
+        { "nested argument twice, differing in case", "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"deploy\",\"arguments\":{\"target\":{\"region\":\"us\",\"Region\":\"admin\"}}}}", "application/json", 400, -32602 },
+        { "argument twice inside a list", "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"deploy\",\"arguments\":{\"steps\":[{\"env\":\"staging\",\"ENV\":\"production\"}]}}}", "application/json", 400, -32602 },
         { "params as an array", "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":[\"deploy\"]}", "application/json", 400, -32602 },
         { "lone surrogate", "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\\uD800\"}", "application/json", 400, -32700 },
     };

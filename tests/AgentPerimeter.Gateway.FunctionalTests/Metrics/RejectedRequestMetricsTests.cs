@@ -47,5 +47,9 @@ public sealed class RejectedRequestMetricsTests
         Assert.Contains("agentperimeter_rejected_requests_total{reason=\"max_request_headers_total_size_exceeded\"} 1", metrics);
         Assert.Contains("agentperimeter_rejected_requests_total{reason=\"invalid_request_line\"} 1", metrics);
         Assert.DoesNotContain(gw.AuditRecords(), r => r.GetProperty("path").GetString() == "/api/repos");
+        // Recorded as far as Kestrel tells: an operator log line per reason (rate-limited), with the listener.
+        var refusedLines = gw.LogText().Split('\n').Where(l => l.Contains("Kestrel refused a request before the perimeter", StringComparison.Ordinal)).ToList();
+        Assert.Contains(refusedLines, l => l.Contains("invalid_request_line", StringComparison.Ordinal));
+        Assert.Contains(refusedLines, l => l.Contains("max_request_headers_total_size_exceeded", StringComparison.Ordinal));
     }
 }

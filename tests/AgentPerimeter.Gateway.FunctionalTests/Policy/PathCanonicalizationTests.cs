@@ -164,4 +164,41 @@ public class PathCanonicalizationTests
         Assert.Equal(3, upstream.Received.Count);
         Assert.All(upstream.Received, r => Assert.Equal("/api/public/readme", r.RawTarget));
     }
+
+    // Kept alive (the client does not ask to close): after an ambiguous request the gateway closes the
+    // connection itself, so nothing sent after it on that connection is read, let alone forwarded.
+    [Theory]
+    [InlineData("Content-Length: +2\r\n", "hi")]
+    [InlineData("Content-Length: 5\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\n")]
+    public async Task AfterAnAmbiguousRequest_TheGatewayClosesAKeptAliveConnection(string framing, string body)
+    {
+        await using var gw = await TestGateway.StartWithUpstreamAsync();
+        var token = await gw.TokenAsync("explorer", "exploration");
+        string Head(string extra) => $"GET /api/public/readme HTTP/1.1\r\nHost: {gw.AgentUri.Authority}\r\nAuthorization: Bearer {token}\r\n{extra}\r\n";
+
+        var responses = await RawHttp.SendWireAsync(gw.AgentUri, Head(framing) + body + Head(""));
+
+        Assert.Equal([400], responses);
+        Assert.Empty(gw.Upstream.Received);
+    }
+
+    // An Upgrade header alone (no "Connection: upgrade") is no upgrade to Kestrel: the scan must go on, so a
+    // request framed two ways after it is still refused. A real upgrade request is refused and the connection
+    // closed, so bytes after it are never read as requests.
+    [Fact]
+    public async Task AnUpgradeHeader_DoesNotSwitchTheFramingCheckOff_AndARealUpgradeEndsTheConnection()
+    {
+        await using var gw = await TestGateway.StartWithUpstreamAsync();
+        var token = await gw.TokenAsync("explorer", "exploration");
+        string Head(string extra) => $"GET /api/public/readme HTTP/1.1\r\nHost: {gw.AgentUri.Authority}\r\nAuthorization: Bearer {token}\r\n{extra}\r\n";
+
+        var notAnUpgrade = await RawHttp.SendWireAsync(gw.AgentUri,
+            Head("Upgrade: x\r\n") + Head("Content-Length: 40\r\nTransfer-Encoding: chunked\r\n") + "0\r\n\r\n");
+        var upgrade = await RawHttp.SendWireAsync(gw.AgentUri,
+            Head("Connection: Upgrade\r\nUpgrade: websocket\r\n") + Head(""));
+
+        Assert.Equal([200, 400], notAnUpgrade);
+        Assert.Equal([400], upgrade);
+        Assert.Single(gw.Upstream.Received);
+    }
 }

@@ -77,6 +77,22 @@ public class ConfigurationTests
     }
 
     [Fact]
+    public void OAuthClients_WithNeitherPublicUrlNorAllowedHosts_AreAnError()
+    {
+        var dir = Directory.CreateTempSubdirectory("perimeter-cfg-").FullName;
+        File.WriteAllText(Path.Combine(dir, "client-secret"), "a-client-secret-long-enough\n");
+        var args = TestGateway.PrepareConfig(dir, "http://127.0.0.1:1", null, null,
+            "--Gateway:OAuth:Clients:ci:WorkTypes:0=exploration", "--Gateway:OAuth:Clients:ci:Secret:Kind=file",
+            $"--Gateway:OAuth:Clients:ci:Secret:Path={Path.Combine(dir, "client-secret")}");
+
+        var ex = Assert.Throws<ConfigurationValidationException>(() => PerimeterApp.Build(args));
+
+        Assert.Contains(ex.Errors, e => e.StartsWith("Gateway:OAuth: with clients registered, set PublicUrl"));
+        Assert.Single(ex.Errors);
+        using var fine = PerimeterApp.Build([.. args, "--Gateway:AllowedHosts:0=perimeter.example.com"]);
+    }
+
+    [Fact]
     public void TwoRoutesOnTheSamePath_AreAConfigurationError()
     {
         var dir = Directory.CreateTempSubdirectory("perimeter-cfg-").FullName;

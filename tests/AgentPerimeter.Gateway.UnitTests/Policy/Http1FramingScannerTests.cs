@@ -77,4 +77,33 @@ public class Http1FramingScannerTests
         Assert.True(stopped);
         Assert.Empty(problems);
     }
+
+    // Kestrel upgrades only with Upgrade, the "upgrade" token in Connection, and no body; anything else is an
+    // ordinary request, and the scan must go on past it.
+    [Theory]
+    [InlineData("Upgrade: h2c\r\n")]
+    [InlineData("Connection: keep-alive\r\nUpgrade: websocket\r\n")]
+    [InlineData("Connection: Upgrade\r\nUpgrade: websocket\r\nContent-Length: 2\r\n", "hi")]
+    public void AnUpgradeKestrelWouldNotPerform_DoesNotStopTheScan(string headers, string body = "")
+    {
+        var (requests, problems, stopped) = Scan($"GET /a HTTP/1.1\r\nHost: x\r\n{headers}\r\n{body}"
+            + "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 3);
+
+        Assert.False(stopped);
+        Assert.Equal(2, requests);
+        Assert.Equal((1L, "Content-Length together with Transfer-Encoding"), Assert.Single(problems));
+    }
+
+    [Fact]
+    public void AStopOtherThanHttp2_NamesTheFirstRequestNotFollowed_AndHttp2NamesNone()
+    {
+        var upgrade = new Http1FramingScanner((_, _) => { });
+        upgrade.Scan(Encoding.ASCII.GetBytes("GET /ws HTTP/1.1\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\nGARBAGE"));
+        var h2 = new Http1FramingScanner((_, _) => { });
+        h2.Scan(Encoding.ASCII.GetBytes("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"));
+
+        Assert.Equal(1, upgrade.StoppedAt);
+        Assert.True(h2.Stopped);
+        Assert.Null(h2.StoppedAt);
+    }
 }
