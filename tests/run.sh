@@ -37,8 +37,9 @@ fi
 # TypeScript SDK and the official MCP conformance suite.
 node_dir=tests/AgentPerimeter.Gateway.FunctionalTests/Mcp/node
 if [ ! -d "$node_dir/node_modules/@modelcontextprotocol/sdk" ] || [ ! -d "$node_dir/node_modules/@modelcontextprotocol/conformance" ] \
-   || [ ! -d "$node_dir/node_modules/@modelcontextprotocol/client" ] || [ ! -d "$node_dir/node_modules/puppeteer-core" ]; then
-  echo "Installing the TypeScript MCP SDKs (v1 and v2) and the MCP conformance suite (npm ci)"
+   || [ ! -d "$node_dir/node_modules/@modelcontextprotocol/client" ] || [ ! -d "$node_dir/node_modules/@modelcontextprotocol/server" ] \
+   || [ ! -d "$node_dir/node_modules/puppeteer-core" ]; then
+  echo "Installing the TypeScript MCP SDKs (v1; v2 client and server), the MCP conformance suite and puppeteer-core (npm ci)"
   (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) \
     || { echo "npm ci failed in $node_dir"; echo "0 passed, 1 failed"; exit 1; }
 fi

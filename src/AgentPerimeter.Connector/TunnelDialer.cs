@@ -67,6 +67,10 @@ internal sealed partial class TunnelDialer(
             {
                 break;
             }
+            catch (Exception) when (stopping.IsCancellationRequested)
+            {
+                break; // a dial that failed as the connector stops (the gateway already gone): nothing to retry
+            }
             failures = 0;
             Interlocked.Increment(ref _idle);
             Interlocked.Increment(ref _total);

@@ -118,6 +118,63 @@ public class McpInteropTests
         Assert.Contains(setup.Gateway.AuditRecords(), r => r.GetProperty("code").GetString() == "header_mismatch");
     }
 
+    /// <summary>
+    /// Both sides nobody here wrote: the TypeScript SDK v2 server (@modelcontextprotocol/server) behind the
+    /// gateway, the TypeScript SDK v2 client pinned to 2026-07-28 and the C# SDK in 2026-07-28 mode in front:
+    /// the list filtered, the allowed call run, the denied one refused with the perimeter's reason, a
+    /// header/body mismatch refused — and the server ran only what was allowed.
+    /// </summary>
+    [Fact]
+    public async Task TypeScriptSdkV2Server_BehindTheGateway_ServesBothSdksIn20260728_AsThePolicySays()
+    {
+        var dir = NodeDir();
+        Assert.True(Directory.Exists(Path.Combine(dir, "node_modules", "@modelcontextprotocol", "server")),
+            "the TypeScript MCP SDK v2 server is not installed: run tests/run.sh (it runs 'npm ci' in " + dir + ")");
+        using var server = ChildProcess.StartExecutable("node", [Path.Combine(dir, "server-v2.mjs")], dir);
+        await server.WaitForOutputAsync("listening on ", TimeSpan.FromSeconds(30));
+        var port = System.Text.RegularExpressions.Regex.Match(server.Output, @"listening on (\d+)").Groups[1].Value;
+        var serverUrl = $"http://127.0.0.1:{port}/mcp";
+        await using var gateway = await TestGateway.StartAsync(serverUrl, McpPolicies.Policy, McpPolicies.Routes(serverUrl));
+        var setup = new Uri(gateway.AgentUri, "mcp").ToString();
+        var token = await gateway.TokenAsync("ts-v2-agent", "exploration");
+
+        async Task<JsonElement> V2(string tool, string args, string tamper = "")
+        {
+            using var node = ChildProcess.StartExecutable("node", [Path.Combine(dir, "client-v2.mjs"), setup, token, tool, args, "pin", tamper], dir);
+            Assert.True(await node.WaitForExitAsync(TimeSpan.FromSeconds(60)) == 0, node.Output);
+            return JsonDocument.Parse(node.Output.Split('\n').Last(l => l.StartsWith('{'))).RootElement.Clone();
+        }
+        var allowed = await V2("search_docs", """{"text":"hello"}""");
+        var denied = await V2("deploy", """{"env":"production"}""");
+        var tampered = await V2("search_docs", """{"text":"hello"}""", "tamper");
+
+        Assert.Equal("2026-07-28", allowed.GetProperty("protocolVersion").GetString());
+        Assert.Equal(["read_file", "search_docs"], allowed.GetProperty("tools").EnumerateArray().Select(t => t.GetString()!).Order());
+        Assert.True(allowed.GetProperty("call").GetProperty("ok").GetBoolean(), allowed.ToString());
+        Assert.Contains("search_docs ran with text=hello", allowed.GetProperty("call").GetProperty("text").GetString());
+        Assert.Contains("policy_denied", denied.GetProperty("call").ToString());
+        Assert.Contains("header_mismatch", tampered.GetProperty("call").ToString());
+
+        await using (var cs = await ModelContextProtocol.Client.McpClient.CreateAsync(
+            new ModelContextProtocol.Client.HttpClientTransport(new ModelContextProtocol.Client.HttpClientTransportOptions
+            {
+                Endpoint = new Uri(setup),
+                TransportMode = ModelContextProtocol.Client.HttpTransportMode.StreamableHttp,
+                AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = $"Bearer {token}" },
+            }), new ModelContextProtocol.Client.McpClientOptions { ProtocolVersion = "2026-07-28" }))
+        {
+            Assert.Equal(["read_file", "search_docs"], (await cs.ListToolsAsync()).Select(t => t.Name).Order());
+            var read = await cs.CallToolAsync("read_file", new Dictionary<string, object?> { ["path"] = "/workspace/README.md" });
+            Assert.Contains("read /workspace/README.md", string.Concat(read.Content.OfType<ModelContextProtocol.Protocol.TextContentBlock>().Select(c => c.Text)));
+            var refused = await Assert.ThrowsAsync<ModelContextProtocol.McpProtocolException>(() => cs.CallToolAsync("deploy", new Dictionary<string, object?> { ["env"] = "staging" }).AsTask());
+            Assert.Contains("[policy_denied]", refused.Message);
+        }
+
+        var calls = server.Output.Split('\n').Where(l => l.StartsWith("called ", StringComparison.Ordinal)).Select(l => l.Trim()).ToList();
+        Assert.Equal(["called search_docs", "called read_file"], calls);
+        Assert.Contains(gateway.AuditRecords(), r => r.TryGetProperty("mcp", out var m) && m.TryGetProperty("protocol_version", out var v) && v.GetString() == "2026-07-28");
+    }
+
     private static async Task<JsonElement> RunV2Async(string dir, McpSetup setup, string token, string tool, string args, string mode, string tamper = "")
     {
         using var node = ChildProcess.StartExecutable("node", [Path.Combine(dir, "client-v2.mjs"), setup.McpUri.ToString(), token, tool, args, mode, tamper], dir);

@@ -6,6 +6,7 @@ using AgentPerimeter.Testing;
 namespace AgentPerimeter.Gateway.FunctionalTests.RateLimiting;
 
 /// <summary>Limits and revocations shared by replicas through a real redis-server.</summary>
+[Collection(Infrastructure.MeasuredAlone.Name)] // the start-up burst is measured against the default timeout
 public class RedisRateLimitTests
 {
     private static string[] RedisArgs(RedisServer redis, params string[] more) =>
