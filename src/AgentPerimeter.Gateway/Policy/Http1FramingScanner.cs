@@ -86,6 +86,29 @@ internal sealed class Http1FramingScanner
                 {
                     // Line-oriented states: collect up to LF.
                     int lf = span.IndexOf((byte)'\n');
+                    if (lf >= 0 && _lineLength == 0)
+                    {
+                        // The whole line is in this span (the common case): read it in place, no copy.
+                        var whole = span[..lf];
+                        if (_state == State.Head)
+                        {
+                            _headBytes += lf + 1;
+                            if (_headBytes > MaxHead)
+                            {
+                                _state = State.Stopped;
+                                return;
+                            }
+                        }
+                        span = span[(lf + 1)..];
+                        _lineTruncated = whole.Length > MaxLine;
+                        if (_lineTruncated)
+                            whole = whole[..MaxLine];
+                        if (!whole.IsEmpty && whole[^1] == (byte)'\r')
+                            whole = whole[..^1];
+                        OnLine(whole);
+                        _lineTruncated = false;
+                        break;
+                    }
                     var part = lf < 0 ? span : span[..lf];
                     Append(part);
                     if (_state == State.Head)

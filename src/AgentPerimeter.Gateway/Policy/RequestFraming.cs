@@ -67,9 +67,19 @@ internal sealed class RequestFramingFeature
         private long _consumed;   // stream offset of the first byte not yet consumed
         private long _scanned;    // stream offset of the first byte not yet scanned
 
-        public override async ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
+        public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
         {
-            var result = await inner.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var pending = inner.ReadAsync(cancellationToken);
+            if (!pending.IsCompletedSuccessfully)
+                return ObserveLaterAsync(pending);
+            var result = pending.Result; // completed: no state machine on the common path
+            Observe(result.Buffer);
+            return new ValueTask<ReadResult>(result);
+        }
+
+        private async ValueTask<ReadResult> ObserveLaterAsync(ValueTask<ReadResult> pending)
+        {
+            var result = await pending.ConfigureAwait(false);
             Observe(result.Buffer);
             return result;
         }
