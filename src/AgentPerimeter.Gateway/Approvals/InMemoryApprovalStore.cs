@@ -35,6 +35,19 @@ public sealed class InMemoryApprovalStore(TimeProvider time, ApprovalOptions opt
     public Task<Approval?> GetAsync(string id) =>
         Task.FromResult(_approvals.TryGetValue(id, out var a) ? a.AsOf(time.GetUtcNow()) : null);
 
+    public Task<Approval?> FindAsync(string sessionId, string agentId, string fingerprint)
+    {
+        var now = time.GetUtcNow();
+        lock (_lock)
+        {
+            return Task.FromResult(_approvals.Values
+                .Where(a => a.SessionId == sessionId && a.AgentId == agentId && a.Fingerprint == fingerprint)
+                .Select(a => a.AsOf(now))
+                .Where(a => a.Status is ApprovalStatus.Pending or ApprovalStatus.Approved or ApprovalStatus.Denied)
+                .MaxBy(a => a.CreatedAt));
+        }
+    }
+
     public Task<IReadOnlyList<Approval>> AllAsync()
     {
         var now = time.GetUtcNow();

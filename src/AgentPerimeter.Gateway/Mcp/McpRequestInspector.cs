@@ -64,8 +64,9 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
         mcp.Method = message.Method;
         mcp.RawId = message.RawId;
         mcp.MessageKind = message.Kind;
-        mcp.ProtocolVersion = ProtocolVersionOf(request, message);
-        mcp.ClientElicitsUrl = (mcp.SessionId is { } known && sessions.ElicitsUrl(known)) || DeclaresUrlElicitation(message);
+        var envelope = Envelope.Read(message);
+        mcp.ProtocolVersion = ProtocolVersionOf(request, envelope);
+        mcp.ClientElicitsUrl = (mcp.SessionId is { } known && sessions.ElicitsUrl(known)) || envelope.ElicitsUrl;
         // From here on, any stage's refusal of this request is a JSON-RPC error MCP clients can read.
         if (message.Kind == McpMessageKind.Request)
             action.RefusalWriter = new McpRefusalWriter(message.RawId);
@@ -82,7 +83,7 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
 
         try
         {
-            if (!await DecideAsync(context, action, mcp, message).ConfigureAwait(false))
+            if (!await DecideAsync(context, action, mcp, message, envelope.MetaVersion).ConfigureAwait(false))
                 return false;
         }
         catch (InvalidOperationException)
@@ -103,7 +104,7 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
         return true;
     }
 
-    private async Task<bool> DecideAsync(HttpContext context, ActionContext action, McpActionInfo mcp, McpMessage message)
+    private async Task<bool> DecideAsync(HttpContext context, ActionContext action, McpActionInfo mcp, McpMessage message, string? metaVersion)
     {
         JsonDocument? paramsDoc = null;
         try
@@ -128,7 +129,7 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
             // MCP 2026-07-28 mirrors the method and target into headers for intermediaries; the server
             // must refuse a request whose headers and body disagree. So does the perimeter, before
             // anything is forwarded: a header must never say one thing while the body does another.
-            if (MirroredHeaderProblem(context.Request, message, mcp) is { } headerProblem)
+            if (MirroredHeaderProblem(context.Request, message, mcp, metaVersion) is { } headerProblem)
             {
                 await McpResponses.RefuseAsync(context, StatusCodes.Status400BadRequest, HeaderMismatchCode,
                     new PolicyDecision(DecisionOutcome.BadRequest, RefusalCodes.HeaderMismatch, null, headerProblem), message.RawId, headerProblem).ConfigureAwait(false);
@@ -321,7 +322,10 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
             return (uris, parameters is null ? null : "'params' must be an object");
         if (McpMessage.DuplicateKey(p) is { } dup)
             return (uris, $"the key '{dup}' appears more than once");
-        if (!p.TryGetProperty("notifications", out var filter))
+        // Found in any letter case, as a case-insensitive reader (System.Text.Json's web defaults) would find it;
+        // the duplicate check above makes it one key.
+        var filter = p.EnumerateObject().FirstOrDefault(x => x.Name.Equals("notifications", StringComparison.OrdinalIgnoreCase)).Value;
+        if (filter.ValueKind == JsonValueKind.Undefined)
             return (uris, null);
         if (filter.ValueKind != JsonValueKind.Object)
             return (uris, "'notifications' must be an object");
@@ -403,84 +407,57 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
-    /// <summary>The header's version, else an initialize's <c>params.protocolVersion</c> (capped, printable), else null.</summary>
-    private static string? ProtocolVersionOf(HttpRequest request, McpMessage message)
+    /// <summary>The header's version, else the body's (2026-07-28 <c>_meta</c>, or an initialize's <c>protocolVersion</c>), capped and printable, else null.</summary>
+    private static string? ProtocolVersionOf(HttpRequest request, Envelope envelope)
     {
         var header = request.Headers["MCP-Protocol-Version"].ToString();
         if (header.Length > 0)
             return ActionResponses.Printable(header, 32);
-        if (message.Params.IsEmpty || (message.Params.Span.IndexOf("protocolVersion"u8) < 0 && message.Params.Span.IndexOf((byte)'\\') < 0))
-            return null;
-        try
-        {
-            using var doc = JsonDocument.Parse(message.Params);
-            if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                return null;
-            // MCP 2026-07-28 stateless requests carry their version in _meta; initialize in its params.
-            if (MetaProtocolVersion(doc.RootElement) is { } meta)
-                return ActionResponses.Printable(meta, 32);
-            return message.Method == "initialize" && doc.RootElement.TryGetProperty("protocolVersion", out var v) && v.ValueKind == JsonValueKind.String
-                ? ActionResponses.Printable(v.GetString()!, 32) : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
+        return (envelope.MetaVersion ?? envelope.InitializeVersion) is { } version ? ActionResponses.Printable(version, 32) : null;
     }
 
     private const string ProtocolVersionMetaKey = "io.modelcontextprotocol/protocolVersion";
     private const string ClientCapabilitiesMetaKey = "io.modelcontextprotocol/clientCapabilities";
 
     /// <summary>
-    /// Whether the message declares URL-mode elicitation: <c>capabilities.elicitation.url</c> of an initialize,
-    /// or the same under a 2026-07-28 request's <c>_meta["io.modelcontextprotocol/clientCapabilities"]</c>.
+    /// What the message's params say about the exchange itself, read in one parse — and none at all unless a
+    /// key it looks for (or an escape that could spell one, "protocol\u0056ersion") appears in the bytes:
+    /// the MCP 2026-07-28 <c>_meta</c> protocol version, an initialize's <c>protocolVersion</c>, and whether
+    /// the client declares URL-mode elicitation (<c>capabilities.elicitation.url</c> of an initialize, or the
+    /// same under <c>_meta["io.modelcontextprotocol/clientCapabilities"]</c>).
     /// </summary>
-    internal static bool DeclaresUrlElicitation(McpMessage message)
+    internal readonly record struct Envelope(string? MetaVersion, string? InitializeVersion, bool ElicitsUrl)
     {
-        if (message.Params.IsEmpty || (message.Params.Span.IndexOf("elicitation"u8) < 0 && message.Params.Span.IndexOf((byte)'\\') < 0))
-            return false;
-        try
+        public static Envelope Read(McpMessage message)
         {
-            using var doc = JsonDocument.Parse(message.Params);
-            var p = doc.RootElement;
-            if (p.ValueKind != JsonValueKind.Object)
-                return false;
-            JsonElement capabilities = default;
-            bool found = message.Method == "initialize" && p.TryGetProperty("capabilities", out capabilities);
-            if (!found && p.TryGetProperty("_meta", out var meta) && meta.ValueKind == JsonValueKind.Object)
-                found = meta.TryGetProperty(ClientCapabilitiesMetaKey, out capabilities);
-            return found && capabilities.ValueKind == JsonValueKind.Object
-                && capabilities.TryGetProperty("elicitation", out var elicitation) && elicitation.ValueKind == JsonValueKind.Object
-                && elicitation.TryGetProperty("url", out var url) && url.ValueKind == JsonValueKind.Object;
-        }
-        catch (JsonException)
-        {
-            return false;
+            var bytes = message.Params.Span;
+            if (bytes.IsEmpty || (bytes.IndexOf("protocolVersion"u8) < 0 && bytes.IndexOf("elicitation"u8) < 0 && bytes.IndexOf((byte)'\\') < 0))
+                return default;
+            try
+            {
+                using var doc = JsonDocument.Parse(message.Params);
+                var p = doc.RootElement;
+                if (p.ValueKind != JsonValueKind.Object)
+                    return default;
+                var meta = p.TryGetProperty("_meta", out var m) && m.ValueKind == JsonValueKind.Object ? m : default;
+                string? metaVersion = meta.ValueKind == JsonValueKind.Object && meta.TryGetProperty(ProtocolVersionMetaKey, out var mv) && mv.ValueKind == JsonValueKind.String
+                    ? mv.GetString() : null;
+                bool initialize = message.Method == "initialize";
+                string? initializeVersion = initialize && p.TryGetProperty("protocolVersion", out var iv) && iv.ValueKind == JsonValueKind.String ? iv.GetString() : null;
+                JsonElement capabilities = default;
+                bool declared = (initialize && p.TryGetProperty("capabilities", out capabilities))
+                    || (meta.ValueKind == JsonValueKind.Object && meta.TryGetProperty(ClientCapabilitiesMetaKey, out capabilities));
+                bool elicitsUrl = declared && capabilities.ValueKind == JsonValueKind.Object
+                    && capabilities.TryGetProperty("elicitation", out var elicitation) && elicitation.ValueKind == JsonValueKind.Object
+                    && elicitation.TryGetProperty("url", out var url) && url.ValueKind == JsonValueKind.Object;
+                return new Envelope(metaVersion, initializeVersion, elicitsUrl);
+            }
+            catch (JsonException)
+            {
+                return default;
+            }
         }
     }
-
-    /// <summary>As below, from the raw params; no parse at all unless the key appears in them.</summary>
-    private static string? MetaProtocolVersion(ReadOnlyMemory<byte> parameters)
-    {
-        // A key spelled with escapes ("protocol\u0056ersion") is the same key to the server: parse then too.
-        if (parameters.IsEmpty || (parameters.Span.IndexOf("protocolVersion"u8) < 0 && parameters.Span.IndexOf((byte)'\\') < 0))
-            return null;
-        try
-        {
-            using var doc = JsonDocument.Parse(parameters);
-            return doc.RootElement.ValueKind == JsonValueKind.Object ? MetaProtocolVersion(doc.RootElement) : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
-
-    /// <summary>The protocol version a request's <c>params._meta</c> declares (MCP 2026-07-28), or null.</summary>
-    private static string? MetaProtocolVersion(JsonElement parameters) =>
-        parameters.TryGetProperty("_meta", out var meta) && meta.ValueKind == JsonValueKind.Object
-        && meta.TryGetProperty(ProtocolVersionMetaKey, out var version) && version.ValueKind == JsonValueKind.String
-            ? version.GetString() : null;
 
     /// <summary>JSON-RPC error code of a header/body mismatch (MCP 2026-07-28, <c>HeaderMismatch</c>).</summary>
     public const int HeaderMismatchCode = -32020;
@@ -493,7 +470,7 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
     /// method; <c>Mcp-Name</c> present once and equal to the target on tools/call, resources/read and
     /// prompts/get, and absent elsewhere. Null when the headers agree (or the version predates them).
     /// </summary>
-    internal static string? MirroredHeaderProblem(HttpRequest request, McpMessage message, McpActionInfo mcp)
+    internal static string? MirroredHeaderProblem(HttpRequest request, McpMessage message, McpActionInfo mcp, string? metaVersion)
     {
         // Two versions at once — two header lines, or one comma-joined line — and the gateway and the
         // server could each act on a different one (one that requires the header check, one that does not).
@@ -502,7 +479,6 @@ internal sealed class McpRequestInspector(McpSessions sessions, ToolPins pins)
             return "The MCP-Protocol-Version header is given more than once; send one version.";
         var version = versions.ToString();
         // The version in the header and the one in the body's _meta must be one version: the server may act on either.
-        var metaVersion = MetaProtocolVersion(message.Params);
         if (metaVersion is not null && version.Length > 0 && metaVersion != version)
             return $"The MCP-Protocol-Version header ('{ActionResponses.Printable(version, 32)}') and the body's _meta protocol version ('{ActionResponses.Printable(metaVersion, 32)}') differ; send one version.";
         if (version.Length == 0 && metaVersion is not null)

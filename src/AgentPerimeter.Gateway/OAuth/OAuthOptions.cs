@@ -17,7 +17,11 @@ public sealed class OAuthOptions
     /// <summary>Lifetime of a token from the token endpoint (no longer than <c>Identity:MaxTokenLifetime</c>).</summary>
     public TimeSpan TokenLifetime { get; set; } = TimeSpan.FromMinutes(30);
 
-    /// <summary>Machine clients by client id.</summary>
+    /// <summary>
+    /// Machine clients by client id. Bound here so the configuration check knows the keys; the gateway uses
+    /// what <see cref="OAuthClientCatalog"/> loads from this section (secret sources resolved, keys read, every
+    /// problem an error naming the client).
+    /// </summary>
     public Dictionary<string, OAuthClientOptions> Clients { get; set; } = new(StringComparer.Ordinal);
 }
 

@@ -469,6 +469,23 @@ public sealed class McpHostileServerTests
         Assert.Equal(["allow", "allow", "deny"], calls.Select(c => c.GetProperty("decision").GetString()));
     }
 
+    // A case-insensitive reader (the C# SDK's) reads "Notifications" as "notifications": so does the perimeter,
+    // so a listen cannot slip a watched resource past the per-resource decision by another spelling of the key.
+    [Fact]
+    public async Task Mcp20260728_SubscriptionsListen_WithTheFilterKeyInAnotherCase_IsStillDecidedPerResource()
+    {
+        await using var setup = await StartAsync();
+        var token = await setup.Gateway.TokenAsync("agent-1", "exploration");
+
+        var (status, body) = await PostAsync(setup, token,
+            """{"jsonrpc":"2.0","id":22,"method":"subscriptions/listen","params":{"Notifications":{"ResourceSubscriptions":["docs://private/salaries"]}}}""", ListenHeaders);
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains("policy_denied", body);
+        Assert.Contains("docs://private/salaries", body);
+        Assert.Empty(setup.Server.Received);
+    }
+
     // SEP-2243 Mcp-Param-{Name}: a tool's x-mcp-header arguments mirrored for intermediaries. Forwarded only when
     // the deciding rule lists the name in ParamHeaders, and only when equal (decoded) to the argument the tool's
     // approved definition maps it to.
